@@ -1,0 +1,51 @@
+# Every workflow is a target here. `make generate` and `make test` set everything up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.installed
+SPEC_URL ?= https://api.parallel.ai/account/service/openapi.json
+LINTED := overrides codegen tests
+
+.PHONY: help venv generate check-generated spec lint format typecheck unit test bench
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+venv: $(VENV_STAMP)  ## create .venv with the pinned tools (done on first use by every target)
+
+generate: $(VENV_STAMP)  ## regenerate generated/ from openapi.json (no network)
+	$(PY) -m codegen.generate
+
+check-generated: $(VENV_STAMP)  ## fail with a diff if generated/ is not what `make generate` produces
+	$(PY) -m codegen.generate --check
+
+spec: $(VENV_STAMP)  ## fetch SPEC_URL, validate, normalise, replace openapi.json atomically
+	$(PY) -m codegen.spec fetch "$(SPEC_URL)" openapi.json
+
+lint: $(VENV_STAMP)  ## ruff lint and format check
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+
+format: $(VENV_STAMP)  ## apply ruff's formatting and fixes
+	$(VENV)/bin/ruff check --fix $(LINTED)
+	$(VENV)/bin/ruff format $(LINTED)
+
+typecheck: $(VENV_STAMP)  ## mypy --strict
+	$(VENV)/bin/mypy $(LINTED)
+
+unit: $(VENV_STAMP)  ## pytest only
+	$(PY) -m pytest -q
+
+test: check-generated lint typecheck unit  ## everything CI runs
+
+bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same run
+	$(PY) -m tests.bench

@@ -1,0 +1,1 @@
+"""Build-time pipeline: fetch and normalise the spec, generate the client, diff specs."""

@@ -1,0 +1,204 @@
+"""Fetch, check and normalise the Account API's OpenAPI document.
+
+`python -m codegen.spec fetch URL OUT` is what `make spec` runs: it reads URL
+(http(s):// or file://), refuses anything that is not a valid OpenAPI 3.x JSON
+document with a one-line error naming the URL, and only then replaces OUT
+atomically. `python -m codegen.spec normalise PATH` rewrites a file in place.
+
+Normal form: JSON with sorted keys, two-space indentation, UTF-8, one trailing
+newline, and whole-valued floats written as integers (FastAPI emits
+`10000.0` for an integer bound; JSON Schema gives both the same meaning).
+Normalising a normalised document changes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+FETCH_TIMEOUT_S = 30.0
+MAX_SPEC_BYTES = 20 * 1024 * 1024
+
+# Exit statuses of the command line, distinct so pipelines can tell them apart.
+EXIT_INVALID = 1
+EXIT_UNREACHABLE = 3
+
+
+class SpecError(Exception):
+    """The document could not be used; the message is one line for a human."""
+
+    exit_status = EXIT_INVALID
+
+
+class SpecUnreachableError(SpecError):
+    """The URL could not be reached at all (as opposed to answering badly)."""
+
+    exit_status = EXIT_UNREACHABLE
+
+
+def _canonical_numbers(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {key: _canonical_numbers(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_canonical_numbers(value) for value in node]
+    if isinstance(node, float) and node.is_integer():
+        return int(node)
+    return node
+
+
+def normalise(document: dict[str, Any]) -> dict[str, Any]:
+    """Return the document with numbers in canonical form (keys are sorted on output)."""
+    result: dict[str, Any] = _canonical_numbers(document)
+    return result
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The normal text form of a document."""
+    return json.dumps(normalise(document), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def sha256_of(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, fsync it, then rename it into place."""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, path)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+
+
+def _read_url(url: str) -> tuple[bytes, str]:
+    """Return the body and content type at `url`, or raise a one-line SpecError."""
+    if not url.startswith(("http://", "https://", "file://")):
+        raise SpecError(f"{url}: unsupported URL; use http://, https:// or file:///absolute/path")
+    hint = "set SPEC_URL to a reachable URL or a file:// path, e.g. make spec SPEC_URL=file://$PWD/x.json"
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (scheme checked above)
+            body: bytes = answer.read(MAX_SPEC_BYTES + 1)
+            content_type = answer.headers.get("Content-Type", "") or ""
+    except urllib.error.HTTPError as exc:
+        raise SpecError(f"{url}: server answered HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        if url.startswith("file://"):
+            raise SpecError(f"{url}: cannot read file ({exc.reason})") from None
+        raise SpecUnreachableError(f"{url}: cannot reach host ({exc.reason}); {hint}") from None
+    except (TimeoutError, ConnectionError, OSError) as exc:
+        raise SpecUnreachableError(f"{url}: cannot reach host ({exc}); {hint}") from None
+    if len(body) > MAX_SPEC_BYTES:
+        raise SpecError(f"{url}: document larger than {MAX_SPEC_BYTES} bytes")
+    return body, content_type
+
+
+def parse(body: bytes, content_type: str, source: str) -> dict[str, Any]:
+    """Decode and check a fetched document; raise SpecError naming `source` if unusable."""
+    text = body.decode("utf-8", errors="replace")
+    stripped = text.lstrip()
+    if "html" in content_type.lower() or stripped[:1] == "<":
+        raise SpecError(f"{source}: got an HTML page, not an OpenAPI JSON document")
+    if not stripped:
+        raise SpecError(f"{source}: empty response, not an OpenAPI JSON document")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"{source}: invalid or truncated JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from None
+    check_openapi(document, source)
+    return normalise(document)
+
+
+def _broken_refs(node: Any, root: dict[str, Any], where: str = "") -> list[str]:
+    found: list[str] = []
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and _resolve_pointer(root, ref) is None:
+            found.append(f"{ref} (at {where or '/'})")
+        for key, value in node.items():
+            escaped = str(key).replace("~", "~0").replace("/", "~1")
+            found += _broken_refs(value, root, f"{where}/{escaped}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _broken_refs(value, root, f"{where}/{index}")
+    return found
+
+
+def _resolve_pointer(root: dict[str, Any], ref: str) -> Any:
+    if not ref.startswith("#/"):
+        return None  # only local references are allowed in a pinned, self-contained spec
+    node: Any = root
+    for raw in ref[2:].split("/"):
+        part = raw.replace("~1", "/").replace("~0", "~")
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def check_openapi(document: Any, source: str) -> None:
+    """Raise SpecError unless `document` is a valid, self-contained OpenAPI 3.x document."""
+    if not isinstance(document, dict) or not isinstance(document.get("openapi"), str):
+        raise SpecError(f"{source}: JSON but not an OpenAPI document (no 'openapi' version field)")
+    if not document["openapi"].startswith("3."):
+        raise SpecError(f"{source}: OpenAPI {document['openapi']} is not supported (need 3.x)")
+    broken = _broken_refs(document, document)
+    if broken:
+        raise SpecError(
+            f"{source}: broken $ref {broken[0]}"
+            + (f" and {len(broken) - 1} more" if len(broken) > 1 else "")
+        )
+    from openapi_spec_validator import validate  # imported late: slow, and only needed here
+
+    try:
+        validate(document)
+    except Exception as exc:  # the validator raises several unrelated types
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SpecError(f"{source}: not a valid OpenAPI document ({first_line})") from None
+
+
+def fetch(url: str) -> dict[str, Any]:
+    body, content_type = _read_url(url)
+    return parse(body, content_type, url)
+
+
+def _main(argv: list[str]) -> int:
+    usage = "usage: python -m codegen.spec fetch URL OUT | normalise PATH"
+    try:
+        if len(argv) == 3 and argv[0] == "fetch":
+            url, out = argv[1], Path(argv[2])
+            text = dumps(fetch(url))
+            changed = not out.exists() or out.read_text(encoding="utf-8") != text
+            if changed:
+                write_atomic(out, text)
+            print(
+                f"{out}: {'updated' if changed else 'unchanged'} from {url} (sha256 {sha256_of(text)[:12]})"
+            )
+            return 0
+        if len(argv) == 2 and argv[0] == "normalise":
+            path = Path(argv[1])
+            document = parse(path.read_bytes(), "application/json", str(path))
+            write_atomic(path, dumps(document))
+            return 0
+    except SpecError as exc:
+        print(f"spec error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    print(usage, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

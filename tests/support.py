@@ -1,0 +1,98 @@
+"""Shared test helpers: a scratch copy of the repository and a tiny loopback HTTP server."""
+
+from __future__ import annotations
+
+import contextlib
+import http.server
+import shutil
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a scratch copy needs to run the make targets; .venv is linked, not copied.
+REPO_ITEMS = (
+    "Makefile",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "openapi.json",
+    "README.md",
+    "codegen",
+    "generated",
+    "overrides",
+)
+
+
+def scratch_repo(dest: Path) -> Path:
+    """Copy the repository's build inputs to `dest` (mtimes kept, so make sees .venv current)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in REPO_ITEMS:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, dest / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache")
+            )
+        elif source.exists():
+            shutil.copy2(source, dest / name)
+    (dest / ".venv").symlink_to(ROOT / ".venv")
+    return dest
+
+
+def make(repo: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["make", "--no-print-directory", "-s", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tree_bytes(root: Path) -> dict[str, bytes]:
+    """Every file under root, by relative path (to prove a tree is byte-identical)."""
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and "__pycache__" not in p.parts
+    }
+
+
+Handler = Callable[[http.server.BaseHTTPRequestHandler], None]
+
+
+@contextlib.contextmanager
+def serve(routes: dict[str, Handler]) -> Iterator[str]:
+    """Serve `routes` (path -> handler writing the whole answer) on 127.0.0.1; yield the base URL."""
+
+    class _Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            handler = routes.get(self.path)
+            if handler is None:
+                self.send_error(404)
+                return
+            handler(self)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def answer(status: int, body: bytes, content_type: str = "application/json") -> Handler:
+    def handle(request: http.server.BaseHTTPRequestHandler) -> None:
+        request.send_response(status)
+        request.send_header("Content-Type", content_type)
+        request.send_header("Content-Length", str(len(body)))
+        request.end_headers()
+        request.wfile.write(body)
+
+    return handle

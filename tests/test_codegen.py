@@ -1,0 +1,349 @@
+"""The codegen pipeline: normalisation, naming, facts, and the make targets end to end."""
+
+from __future__ import annotations
+
+import copy
+import json
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codegen import naming, spec
+from codegen.facts import secret_fields
+from tests.support import ROOT, answer, make, scratch_repo, serve, tree_bytes
+
+PINNED = json.loads((ROOT / "openapi.json").read_text())
+SEED = ROOT.parent / "shared" / "seeds" / "account-openapi.json"
+
+
+def _numbers_as_floats(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _numbers_as_floats(v) for k, v in reversed(list(node.items()))}
+    if isinstance(node, list):
+        return [_numbers_as_floats(v) for v in node]
+    if isinstance(node, int) and not isinstance(node, bool):
+        return float(node)
+    return node
+
+
+def test_pinned_spec_is_normalised() -> None:
+    text = (ROOT / "openapi.json").read_text()
+    assert spec.dumps(json.loads(text)) == text
+    assert text.endswith("}\n") and not text.endswith("\n\n")
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="../shared/seeds is not beside this checkout")
+def test_pinned_spec_has_the_seeds_meaning() -> None:
+    seed = json.loads(SEED.read_text())
+    assert spec.normalise(seed) == PINNED
+    # Only number spelling differs: 10000.0 in the seed, 10000 pinned, equal as numbers.
+    bound = seed["components"]["schemas"]["AddBalanceRequest"]["properties"]["amount_cents"]
+    assert bound["maximum"] == 10000.0 and isinstance(bound["maximum"], float)
+
+
+def test_normalising_is_idempotent_and_ignores_order_and_spelling() -> None:
+    shuffled = _numbers_as_floats(PINNED)
+    assert json.dumps(shuffled) != json.dumps(PINNED)
+    once = spec.dumps(shuffled)
+    assert once == spec.dumps(json.loads(once)) == (ROOT / "openapi.json").read_text()
+
+
+def test_friendly_names_strip_the_fastapi_suffix() -> None:
+    names = {
+        (m, p): op["operationId"]
+        for p, m, op in naming.operations(naming.with_friendly_names(PINNED))
+    }
+    assert names == {
+        ("get", "/service/v1/balance"): "get_balance",
+        ("post", "/service/v1/balance/add"): "add_balance",
+        ("get", "/service/v1/apps"): "list_apps",
+        ("post", "/service/v1/apps"): "create_app",
+        ("delete", "/service/v1/apps/{app_id}"): "delete_app",
+        ("post", "/service/v1/apps/{app_id}/keys"): "create_key",
+        ("delete", "/service/v1/apps/{app_id}/keys/{api_key_id}"): "delete_key",
+    }
+    assert naming.friendly_name("custom_name", "/x", "get") == "custom_name"
+
+
+def test_friendly_names_refuse_a_clash() -> None:
+    doc = copy.deepcopy(PINNED)
+    doc["paths"]["/service/v2/balance"] = {
+        "get": {"operationId": "get_balance_service_v2_balance_get", "responses": {}}
+    }
+    with pytest.raises(naming.NamingError, match="get_balance"):
+        naming.with_friendly_names(doc)
+
+
+def test_spec_facts_carry_the_bounds_and_safety() -> None:
+    from parallel_account_api import spec_facts
+
+    add = spec_facts.OPERATIONS["add_balance"]
+    schema = PINNED["components"]["schemas"]["AddBalanceRequest"]["properties"]
+    amount, key = add.body_field("amount_cents"), add.body_field("idempotency_key")
+    assert amount.maximum == schema["amount_cents"]["maximum"]
+    assert amount.exclusive_minimum == schema["amount_cents"]["exclusiveMinimum"]
+    assert (key.min_length, key.max_length) == (
+        schema["idempotency_key"]["minLength"],
+        schema["idempotency_key"]["maxLength"],
+    )
+    assert add.idempotency_key_field == "idempotency_key" and add.idempotent
+    assert not spec_facts.OPERATIONS["create_app"].idempotent
+    assert not spec_facts.OPERATIONS["create_key"].idempotent
+    assert spec_facts.OPERATIONS["delete_app"].path_param("app_id").format == "uuid"
+    assert secret_fields(PINNED) == {"CreateKeyResponse": ["raw_api_key"]}
+    assert spec_facts.SECRET_FIELDS == {"CreateKeyResponse": ("raw_api_key",)}
+    assert spec.sha256_of((ROOT / "openapi.json").read_text()) == spec_facts.SPEC_SHA256
+
+
+def test_secret_field_is_out_of_repr_but_readable() -> None:
+    from parallel_account_api.models import CreateKeyResponse
+
+    raw = "sk-live-" + "s3cr3t" * 4
+    key = CreateKeyResponse(
+        api_key_id="k1",
+        api_key_name="ci",
+        app_id="a1",
+        app_name="app",
+        created_by_user_id="u1",
+        created_by_user_email="u@example.com",
+        display_value="sk-...cr3t",
+        raw_api_key=raw,
+        created_at=1,
+    )
+    assert key.raw_api_key == raw
+    assert raw not in repr(key) and "raw_api_key" not in repr(key)
+    assert CreateKeyResponse.from_dict(key.to_dict()).raw_api_key == raw
+
+
+def test_every_generated_file_has_the_header() -> None:
+    sha = spec.sha256_of((ROOT / "openapi.json").read_text())
+    package = ROOT / "generated" / "parallel_account_api"
+    files = [p for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert len(files) > 20
+    for path in files:
+        if path.name == "openapi.json":  # JSON has no comments; it is the pinned spec itself
+            assert path.read_bytes() == (ROOT / "openapi.json").read_bytes()
+            continue
+        assert path.read_text().startswith(
+            f"# Generated by `make generate` from openapi.json (sha256 {sha})"
+        )
+    assert not list(package.rglob(".ruff_cache"))
+
+
+# --- make targets, in a scratch copy of the repository -------------------------------------
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    return scratch_repo(tmp_path / "repo")
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_generate_twice_is_byte_identical(repo: Path) -> None:
+    before = tree_bytes(repo / "generated")
+    first = make(repo, "generate")
+    assert first.returncode == 0, first.stderr
+    assert "generated/ unchanged" in first.stdout
+    assert "7 operations, 10 models" in first.stdout
+    assert tree_bytes(repo / "generated") == before
+
+
+def test_hand_edit_is_caught_with_a_diff_naming_the_file(repo: Path) -> None:
+    target = repo / "generated" / "parallel_account_api" / "models" / "balance_response.py"
+    target.write_text(target.read_text().replace("org_id: str", "org_id: int", 1))
+    result = make(repo, "check-generated")
+    assert result.returncode != 0
+    assert "generated/parallel_account_api/models/balance_response.py" in result.stdout
+    assert "-    org_id: int" in result.stdout and "+    org_id: str" in result.stdout
+
+
+def test_changed_spec_flows_through_spec_and_generate(repo: Path) -> None:
+    drifted = copy.deepcopy(PINNED)
+    drifted["paths"]["/service/v1/balance/history"] = {
+        "get": {
+            "tags": ["Balance"],
+            "operationId": "balance_history_service_v1_balance_history_get",
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/BalanceResponse"}
+                        }
+                    },
+                }
+            },
+            "security": [{"BearerAuth": []}],
+        }
+    }
+    props = drifted["components"]["schemas"]["BalanceResponse"]["properties"]
+    props["currency"] = {"type": "string", "title": "Currency"}
+    with serve({"/openapi.json": answer(200, json.dumps(drifted).encode())}) as base:
+        fetched = make(repo, "spec", f"SPEC_URL={base}/openapi.json")
+    assert fetched.returncode == 0, fetched.stderr
+    assert json.loads((repo / "openapi.json").read_text()) == spec.normalise(drifted)
+    generated = make(repo, "generate")
+    assert generated.returncode == 0, generated.stderr
+    assert "8 operations" in generated.stdout and "generated/ changed" in generated.stdout
+    package = repo / "generated" / "parallel_account_api"
+    assert "def sync_detailed" in (package / "api" / "balance" / "balance_history.py").read_text()
+    assert "currency: str | Unset" in (package / "models" / "balance_response.py").read_text()
+    assert make(repo, "check-generated").returncode == 0
+
+
+OPENAPI_ONLY_HEADER = {"openapi": "3.1.0", "info": {"title": "x", "version": "1"}}
+BAD_INPUTS: dict[str, tuple[int, bytes, str, str]] = {
+    "404": (404, b"nope", "text/plain", "HTTP 404"),
+    "500": (500, b"boom", "text/plain", "HTTP 500"),
+    "html": (200, b"<!doctype html><html><body>login</body></html>", "text/html", "HTML page"),
+    "truncated": (
+        200,
+        json.dumps(PINNED).encode()[:500],
+        "application/json",
+        "invalid or truncated JSON",
+    ),
+    "not-json": (200, b"openapi: 3.1.0\n", "application/json", "invalid or truncated JSON"),
+    "not-openapi": (200, b'{"hello": "world"}', "application/json", "not an OpenAPI document"),
+    "swagger-2": (200, b'{"swagger": "2.0"}', "application/json", "not an OpenAPI document"),
+    "invalid-openapi": (
+        200,
+        json.dumps(OPENAPI_ONLY_HEADER | {"paths": {"/a": {"get": {"responses": 5}}}}).encode(),
+        "application/json",
+        "not a valid OpenAPI document",
+    ),
+    "broken-ref": (
+        200,
+        json.dumps(
+            PINNED
+            | {
+                "paths": {
+                    "/a": {
+                        "get": {
+                            "responses": {
+                                "200": {
+                                    "description": "x",
+                                    "content": {
+                                        "application/json": {
+                                            "schema": {"$ref": "#/components/schemas/Gone"}
+                                        }
+                                    },
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        ).encode(),
+        "application/json",
+        "broken $ref #/components/schemas/Gone",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_make_spec_refuses_bad_input_and_touches_nothing(repo: Path, case: str) -> None:
+    status, body, content_type, expected = BAD_INPUTS[case]
+    before = (repo / "openapi.json").read_bytes(), tree_bytes(repo / "generated")
+    with serve({"/spec": answer(status, body, content_type)}) as base:
+        result = make(repo, "spec", f"SPEC_URL={base}/spec")
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("spec error:")]
+    assert len(errors) == 1
+    assert f"{base}/spec" in errors[0] and expected in errors[0]
+    assert ((repo / "openapi.json").read_bytes(), tree_bytes(repo / "generated")) == before
+
+
+def test_make_spec_unreachable_host_says_how_to_point_elsewhere(repo: Path) -> None:
+    before = (repo / "openapi.json").read_bytes()
+    url = f"http://127.0.0.1:{_closed_port()}/openapi.json"
+    result = make(repo, "spec", f"SPEC_URL={url}")
+    assert result.returncode != 0
+    assert (
+        url in result.stderr
+        and "cannot reach host" in result.stderr
+        and "SPEC_URL" in result.stderr
+    )
+    assert (repo / "openapi.json").read_bytes() == before
+
+
+def test_make_spec_reads_file_urls(repo: Path, tmp_path: Path) -> None:
+    source = tmp_path / "upstream.json"
+    source.write_text(json.dumps(_numbers_as_floats(PINNED)))
+    result = make(repo, "spec", f"SPEC_URL=file://{source}")
+    assert result.returncode == 0, result.stderr
+    assert "unchanged" in result.stdout
+    assert (repo / "openapi.json").read_bytes() == (ROOT / "openapi.json").read_bytes()
+
+
+def test_failed_generation_leaves_the_previous_package(repo: Path) -> None:
+    unsupported = copy.deepcopy(PINNED)
+    # An array-of-objects header parameter: the generator warns, --fail-on-warning makes it fail.
+    unsupported["paths"]["/service/v1/odd"] = {
+        "get": {
+            "operationId": "odd",
+            "parameters": [
+                {
+                    "name": "x",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "array", "items": {"type": "object"}},
+                }
+            ],
+            "responses": {"200": {"description": "ok"}},
+        }
+    }
+    (repo / "openapi.json").write_text(spec.dumps(unsupported))
+    before = tree_bytes(repo / "generated")
+    result = make(repo, "generate")
+    assert result.returncode != 0
+    assert "openapi-python-client failed" in result.stderr and "left unchanged" in result.stderr
+    assert tree_bytes(repo / "generated") == before
+
+
+@pytest.mark.slow
+def test_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    wheel = next(dist.glob("parallel_account_client-*.whl"))
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "pip"),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            str(wheel),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    probe = (
+        "import json, parallel_account, parallel_account_api.api.balance.add_balance;"
+        "from parallel_account_api.spec_facts import SPEC_SHA256;"
+        "assert json.loads(parallel_account.spec_text())['openapi'].startswith('3.');"
+        "print(parallel_account.__version__, parallel_account.SPEC_SHA256 == SPEC_SHA256)"
+    )
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    ).stdout.split()
+    from parallel_account import __version__
+
+    assert out == [__version__, "True"]
