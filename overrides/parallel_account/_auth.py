@@ -1,0 +1,135 @@
+"""Bearer-token authentication: where the token comes from, and how it is attached.
+
+A token source is a `TokenProvider`: `get_token()` before each request, and
+`refresh_token(rejected)` once after a 401. A plain string has nothing to
+refresh; a callable is asked again; a stored device-flow sign-in refreshes
+through the platform. `BearerAuth` is an `httpx.Auth`, so the same object
+serves the sync and the async client. The token never appears in a repr,
+a log line or an error message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Generator
+from typing import Protocol, runtime_checkable
+
+import httpx
+
+from parallel_account._errors import AuthenticationError, InvalidRequestError
+
+TOKEN_ENV = "PARALLEL_ACCOUNT_TOKEN"  # noqa: S105 (a variable name, not a secret)
+
+
+@runtime_checkable
+class TokenProvider(Protocol):
+    """Anything that can hand out a bearer token and, after a 401, perhaps a fresh one."""
+
+    def get_token(self) -> str:
+        """A token to send now (refreshing first if it is about to expire)."""
+        ...
+
+    def refresh_token(self, rejected: str) -> str | None:
+        """A different token after `rejected` got a 401, or None if there is none."""
+        ...
+
+
+def check_token(token: object, *, source: str) -> str:
+    """Raise InvalidRequestError (never quoting the token) unless it is a usable bearer token."""
+    if not isinstance(token, str):
+        raise InvalidRequestError(f"token: {source} gave {type(token).__name__}; expected a str")
+    if not token:
+        raise InvalidRequestError(f"token: {source} gave an empty string; expected a bearer token")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in token):
+        raise InvalidRequestError(
+            f"token: {source} gave a token containing whitespace or control characters "
+            "(a stray newline from a file or $(...)?); expected a bare bearer token"
+        )
+    return token
+
+
+class StaticToken:
+    """A fixed token: nothing to refresh."""
+
+    def __init__(self, token: str, *, source: str = "token") -> None:
+        self._token = check_token(token, source=source)
+
+    def get_token(self) -> str:
+        return self._token
+
+    def refresh_token(self, rejected: str) -> str | None:
+        return None
+
+    def __repr__(self) -> str:
+        return "StaticToken(<redacted>)"
+
+
+class CallableToken:
+    """A callable returning the current token, called before each request."""
+
+    def __init__(self, func: Callable[[], str]) -> None:
+        self._func = func
+
+    def get_token(self) -> str:
+        return check_token(self._func(), source="the token callable")
+
+    def refresh_token(self, rejected: str) -> str | None:
+        fresh = self.get_token()
+        return fresh if fresh != rejected else None
+
+    def __repr__(self) -> str:
+        return f"CallableToken({getattr(self._func, '__qualname__', 'callable')})"
+
+
+class BearerAuth(httpx.Auth):
+    """Attach `Authorization: Bearer ...`; after a 401, ask the provider once for a fresh token."""
+
+    def __init__(self, provider: TokenProvider) -> None:
+        self.provider = provider
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.provider.get_token()
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            fresh = self.provider.refresh_token(token)
+            if fresh is not None and fresh != token:
+                check_token(fresh, source="the token refresh")
+                request.headers["Authorization"] = f"Bearer {fresh}"
+                yield request
+
+    def __repr__(self) -> str:
+        return f"BearerAuth({self.provider!r})"
+
+
+def stored_sign_in(profile: str | None = None) -> TokenProvider | None:
+    """The device-flow sign-in kept on this machine, if any (see `parallel_account.signin`)."""
+    return None
+
+
+def resolve_auth(token: str | Callable[[], str] | httpx.Auth | None) -> httpx.Auth:
+    """The auth for a client: explicit token, then $PARALLEL_ACCOUNT_TOKEN, then a stored sign-in."""
+    if isinstance(token, httpx.Auth):
+        return token
+    if isinstance(token, TokenProvider):
+        return BearerAuth(token)
+    if isinstance(token, str):
+        return BearerAuth(StaticToken(token))
+    if callable(token):
+        return BearerAuth(CallableToken(token))
+    if token is not None:
+        raise InvalidRequestError(
+            f"token: got {type(token).__name__}; expected a str, a callable returning one, "
+            "an httpx.Auth, or None"
+        )
+    from_env = os.environ.get(TOKEN_ENV)
+    if from_env is not None:
+        return BearerAuth(StaticToken(from_env, source=f"${TOKEN_ENV}"))
+    stored = stored_sign_in()
+    if stored is not None:
+        return BearerAuth(stored)
+    raise AuthenticationError(
+        "no credentials: pass token=... (a str, a callable returning one, or an httpx.Auth), "
+        f"set ${TOKEN_ENV}, or sign in with `parallel-account login`",
+        response=None,
+    )

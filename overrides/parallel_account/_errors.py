@@ -1,0 +1,192 @@
+"""The exception hierarchy, and the one mapping from HTTP answers and failures to it.
+
+    ParallelAccountError
+    ├── InvalidRequestError (also ValueError)  bad input caught before sending
+    └── APIError
+        ├── APIConnectionError                 no HTTP answer
+        │   └── APITimeoutError
+        └── APIStatusError                     an HTTP answer that is not a success
+            ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
+            ├── NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
+            └── RateLimitError 429, InternalServerError >= 500
+
+Every error raised while adding balance carries `.idempotency_key`; `.outcome_unknown`
+is True when the request may have been carried out (calling again with the same
+key is then the safe way to find out).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+
+class ParallelAccountError(Exception):
+    """Base of every error this package raises."""
+
+    idempotency_key: str | None = None
+    outcome_unknown: bool = False
+
+
+class InvalidRequestError(ParallelAccountError, ValueError):
+    """Bad input caught on this side; no request was made."""
+
+
+class APIError(ParallelAccountError):
+    """The API could not be used: no answer, or an answer that is not a success."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request
+
+
+class APIConnectionError(APIError):
+    """No HTTP answer: the connection failed or broke."""
+
+
+class APITimeoutError(APIConnectionError):
+    """No HTTP answer in time."""
+
+
+class APIStatusError(APIError):
+    """The server answered with a status that is not a success."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response | None,
+        body: Any = None,
+        status_code: int | None = None,
+    ) -> None:
+        request = response.request if response is not None else None
+        super().__init__(message, request=request)
+        self.response = response
+        self.body = body
+        self.status_code = response.status_code if response is not None else status_code
+        headers = response.headers if response is not None else httpx.Headers()
+        self.request_id: str | None = headers.get("x-request-id") or headers.get("request-id")
+
+
+class BadRequestError(APIStatusError):
+    pass
+
+
+class AuthenticationError(APIStatusError):
+    """401, or no credentials at all (then `.response` is None)."""
+
+
+class PermissionDeniedError(APIStatusError):
+    pass
+
+
+class NotFoundError(APIStatusError):
+    pass
+
+
+class ConflictError(APIStatusError):
+    pass
+
+
+class UnprocessableEntityError(APIStatusError):
+    """422: the server rejected the request body; `.detail` lists the validation errors."""
+
+    def __init__(self, message: str, *, response: httpx.Response | None, body: Any = None) -> None:
+        super().__init__(message, response=response, body=body)
+        detail = body.get("detail") if isinstance(body, dict) else None
+        self.detail: list[Any] = detail if isinstance(detail, list) else []
+
+
+class RateLimitError(APIStatusError):
+    pass
+
+
+class InternalServerError(APIStatusError):
+    pass
+
+
+_BY_STATUS: dict[int, type[APIStatusError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def _body_of(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return response.text[:500] or None
+
+
+def _summary(body: Any) -> str:
+    """A short reason from an error body: FastAPI's `detail`, else the text."""
+    if isinstance(body, dict) and "detail" in body:
+        detail = body["detail"]
+        if isinstance(detail, list):
+            return "; ".join(
+                f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg', '')}"
+                if isinstance(item, dict)
+                else str(item)
+                for item in detail
+            )
+        return str(detail)
+    return str(body)[:200] if body else ""
+
+
+def status_error(response: httpx.Response, *, idempotency_key: str | None = None) -> APIStatusError:
+    """The error for a non-success answer. Bodies are the server's, never our secrets."""
+    body = _body_of(response)
+    request = response.request
+    reason = _summary(body)
+    message = f"{request.method} {request.url.path} failed: HTTP {response.status_code}" + (
+        f": {reason}" if reason else ""
+    )
+    cls = _BY_STATUS.get(response.status_code)
+    if cls is None and response.status_code >= 500:
+        cls = InternalServerError
+    error: APIStatusError
+    if cls is UnprocessableEntityError:
+        error = UnprocessableEntityError(message, response=response, body=body)
+    else:
+        error = (cls or APIStatusError)(message, response=response, body=body)
+    error.outcome_unknown = idempotency_key is not None and response.status_code >= 500
+    return _with_key(error, idempotency_key)
+
+
+def connection_error(
+    exc: httpx.TransportError,
+    request: httpx.Request,
+    *,
+    may_have_reached_server: bool,
+    idempotency_key: str | None = None,
+) -> APIConnectionError:
+    """The error for a failure with no HTTP answer."""
+    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+    message = f"{request.method} {request.url.path} {kind} ({type(exc).__name__})"
+    cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
+    error = cls(message, request=request)
+    error.outcome_unknown = idempotency_key is not None and may_have_reached_server
+    return _with_key(error, idempotency_key)
+
+
+def _with_key(error: ParallelAccountError, key: str | None) -> Any:
+    error.idempotency_key = key
+    if key is not None:
+        note = (
+            f"outcome unknown: the charge may or may not have been made; calling add_balance "
+            f"again with idempotency_key={key!r} is safe and will not charge twice"
+            if error.outcome_unknown
+            else f"idempotency_key={key!r}"
+        )
+        error.args = (f"{error.args[0]} [{note}]",)
+        if isinstance(error, APIError):
+            error.message = error.args[0]
+    return error
