@@ -18,7 +18,7 @@ key is then the safe way to find out).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 
@@ -108,6 +108,8 @@ class InternalServerError(APIStatusError):
     pass
 
 
+E = TypeVar("E", bound=ParallelAccountError)
+
 _BY_STATUS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -177,7 +179,7 @@ def connection_error(
     return _with_key(error, idempotency_key)
 
 
-def _with_key(error: ParallelAccountError, key: str | None) -> Any:
+def _with_key(error: E, key: str | None) -> E:
     error.idempotency_key = key
     if key is not None:
         note = (
