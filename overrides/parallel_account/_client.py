@@ -1,0 +1,328 @@
+"""`AccountClient` and `AsyncAccountClient`: two faces of one implementation.
+
+Everything that decides (validation, request building, retries, backoff, error
+mapping, logging) lives in `_operations`, `_retry` and `_attempts`; the classes
+here only hold configuration and drive the shared attempt loop with blocking or
+awaitable I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import platform
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+import httpx
+from parallel_account_api.models import (
+    AppItem,
+    BalanceResponse,
+    CreateAppResponseModel,
+    CreateKeyResponse,
+)
+from parallel_account_api.spec_facts import SPEC_SHA256
+
+from parallel_account import _operations as ops
+from parallel_account._attempts import Sleep, attempts
+from parallel_account._auth import resolve_auth
+from parallel_account._errors import InvalidRequestError
+from parallel_account._logging import configure_from_env
+from parallel_account._operations import Call
+from parallel_account._retry import RetryPolicy
+from parallel_account._urls import api_base_url
+from parallel_account._version import __version__
+
+T = TypeVar("T")
+Token = str | Callable[[], str] | httpx.Auth | None
+USER_AGENT = (
+    f"parallel-account-client/{__version__} "
+    f"(python {platform.python_version()}; spec {SPEC_SHA256[:8]})"
+)
+_UNSET: Any = object()
+
+
+def _check_options(timeout: object, max_retries: object) -> None:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float | httpx.Timeout | None):
+        raise InvalidRequestError(
+            f"timeout: got {type(timeout).__name__}; expected seconds (a positive number), "
+            "an httpx.Timeout, or None for no timeout"
+        )
+    if isinstance(timeout, int | float) and not timeout > 0:
+        raise InvalidRequestError(f"timeout: got {timeout}; expected a positive number of seconds")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise InvalidRequestError(f"max_retries: got {max_retries!r}; expected an int >= 0")
+
+
+class _ClientBase:
+    """Configuration shared by both clients; never used on its own."""
+
+    _http: httpx.Client | httpx.AsyncClient
+    _owns_http: bool
+
+    def _configure(
+        self,
+        token: Token,
+        base_url: str | None,
+        timeout: float | httpx.Timeout | None,
+        max_retries: int,
+        policy: RetryPolicy | None,
+    ) -> None:
+        configure_from_env()
+        _check_options(timeout, max_retries)
+        self._base_url = api_base_url(base_url)
+        self._auth = resolve_auth(token)
+        self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        self._policy = dataclasses.replace(policy or RetryPolicy(), max_retries=max_retries)
+
+    @property
+    def base_url(self) -> str:
+        return self._base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._timeout
+
+    @property
+    def max_retries(self) -> int:
+        return self._policy.max_retries
+
+    def _copy_with(self, timeout: Any, max_retries: Any) -> Self:
+        """A client sharing this one's connection pool and credentials, with other options."""
+        timeout = self._timeout if timeout is _UNSET else timeout
+        max_retries = self._policy.max_retries if max_retries is _UNSET else max_retries
+        _check_options(timeout, max_retries)
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
+        clone._policy = dataclasses.replace(self._policy, max_retries=max_retries)
+        clone._owns_http = False  # the pool belongs to the client it was derived from
+        return clone
+
+    def _build(self, call: Call[Any]) -> httpx.Request:
+        kwargs = dict(call.request_kwargs)
+        headers = {
+            **kwargs.pop("headers", {}),
+            "User-Agent": USER_AGENT,
+            "Accept": "application/json",
+        }
+        return self._http.build_request(
+            kwargs.pop("method").upper(),
+            self._base_url + kwargs.pop("url"),
+            headers=headers,
+            timeout=self._timeout,
+            **kwargs,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self._base_url!r}, "
+            f"max_retries={self._policy.max_retries}, auth={self._auth!r})"
+        )
+
+
+class AccountClient(_ClientBase):
+    """Blocking client for Parallel's Account API.
+
+    `token`: a str; a callable returning one (called before each request, so
+    short-lived tokens rotate; asked once more after a 401); an `httpx.Auth`; or
+    None for $PARALLEL_ACCOUNT_TOKEN, then the stored `parallel-account login`.
+    `base_url`: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
+    plain http:// only to loopback hosts. `timeout` in seconds (or an
+    httpx.Timeout; None for none). `max_retries`: retries after the first attempt.
+    `http_client`: an httpx.Client to use (proxies, transports, tests); it is not
+    closed by `close()`. `sleep` and `policy` are for tests and tuning.
+    """
+
+    _http: httpx.Client
+
+    def __init__(
+        self,
+        token: Token = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        max_retries: int = 2,
+        http_client: httpx.Client | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.Client):
+            raise InvalidRequestError(
+                f"http_client: got {type(http_client).__name__}; expected an httpx.Client "
+                "(use AsyncAccountClient for an httpx.AsyncClient)"
+            )
+        self._configure(token, base_url, timeout, max_retries, policy)
+        self._owns_http = http_client is None
+        self._http = (
+            http_client if http_client is not None else httpx.Client(follow_redirects=False)
+        )
+        self._sleep = sleep
+
+    def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
+        """A client with other options, sharing this one's connection pool."""
+        return self._copy_with(timeout, max_retries)
+
+    def _run(self, call: Call[T]) -> T:
+        flow = attempts(call, self._build(call), self._policy)
+        step = next(flow)
+        try:
+            while True:
+                if isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                    step = flow.send(None)
+                    continue
+                try:
+                    outcome: httpx.Response | httpx.TransportError = self._http.send(
+                        step.request, auth=self._auth
+                    )
+                except httpx.TransportError as exc:
+                    outcome = exc
+                step = flow.send(outcome)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def get_balance(self) -> BalanceResponse:
+        """The organisation's prepaid balance."""
+        return self._run(ops.get_balance())
+
+    def add_balance(
+        self, amount_cents: int, *, idempotency_key: str | None = None
+    ) -> BalanceResponse:
+        """Charge the default payment method `amount_cents` and add it to the balance.
+
+        Without `idempotency_key` a fresh one is made for this call and reused on
+        every retry; pass `idempotency_key_for(...)` of your own ids to survive restarts.
+        Every error raised carries `.idempotency_key`.
+        """
+        return self._run(ops.add_balance(amount_cents, idempotency_key))
+
+    def list_apps(self) -> list[AppItem]:
+        return self._run(ops.list_apps())
+
+    def create_app(self, app_name: str) -> CreateAppResponseModel:
+        """Create an app. Not retried once the request may have reached the server."""
+        return self._run(ops.create_app(app_name))
+
+    def delete_app(self, app_id: str | uuid.UUID) -> None:
+        self._run(ops.delete_app(app_id))
+
+    def create_key(self, app_id: str | uuid.UUID, api_key_name: str) -> CreateKeyResponse:
+        """Create an API key; `.raw_api_key` is shown only here, and never in repr."""
+        return self._run(ops.create_key(app_id, api_key_name))
+
+    def delete_key(self, app_id: str | uuid.UUID, api_key_id: str) -> None:
+        self._run(ops.delete_key(app_id, api_key_id))
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class AsyncAccountClient(_ClientBase):
+    """The same client with coroutine methods; see `AccountClient` for the options."""
+
+    _http: httpx.AsyncClient
+
+    def __init__(
+        self,
+        token: Token = None,
+        *,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = 30.0,
+        max_retries: int = 2,
+        http_client: httpx.AsyncClient | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        policy: RetryPolicy | None = None,
+    ) -> None:
+        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
+            raise InvalidRequestError(
+                f"http_client: got {type(http_client).__name__}; expected an httpx.AsyncClient "
+                "(use AccountClient for an httpx.Client)"
+            )
+        self._configure(token, base_url, timeout, max_retries, policy)
+        self._owns_http = http_client is None
+        self._http = (
+            http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
+        )
+        self._sleep = sleep
+
+    def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
+        """A client with other options, sharing this one's connection pool."""
+        return self._copy_with(timeout, max_retries)
+
+    async def _run(self, call: Call[T]) -> T:
+        flow = attempts(call, self._build(call), self._policy)
+        step = next(flow)
+        try:
+            while True:
+                if isinstance(step, Sleep):
+                    await self._sleep(step.seconds)
+                    step = flow.send(None)
+                    continue
+                try:
+                    outcome: httpx.Response | httpx.TransportError = await self._http.send(
+                        step.request, auth=self._auth
+                    )
+                except httpx.TransportError as exc:
+                    outcome = exc
+                step = flow.send(outcome)
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    async def get_balance(self) -> BalanceResponse:
+        return await self._run(ops.get_balance())
+
+    async def add_balance(
+        self, amount_cents: int, *, idempotency_key: str | None = None
+    ) -> BalanceResponse:
+        return await self._run(ops.add_balance(amount_cents, idempotency_key))
+
+    async def list_apps(self) -> list[AppItem]:
+        return await self._run(ops.list_apps())
+
+    async def create_app(self, app_name: str) -> CreateAppResponseModel:
+        return await self._run(ops.create_app(app_name))
+
+    async def delete_app(self, app_id: str | uuid.UUID) -> None:
+        await self._run(ops.delete_app(app_id))
+
+    async def create_key(self, app_id: str | uuid.UUID, api_key_name: str) -> CreateKeyResponse:
+        return await self._run(ops.create_key(app_id, api_key_name))
+
+    async def delete_key(self, app_id: str | uuid.UUID, api_key_id: str) -> None:
+        await self._run(ops.delete_key(app_id, api_key_id))
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def close(self) -> None:
+        await self.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

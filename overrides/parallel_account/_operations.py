@@ -1,0 +1,158 @@
+"""The seam to the generated layer: one `Call` per Account API operation.
+
+Each function checks its arguments against `spec_facts`, builds the request
+with the generated module's `_get_kwargs` (method, path, body, headers) and
+parses a success with the generated model's `from_dict`. Nothing here knows a
+path or a bound; the generated layer's own status handling (None for an
+undocumented status, a returned 422) is bypassed: errors are mapped by
+`parallel_account._errors` before parsing.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+from parallel_account_api.api.apps import create_app as _create_app
+from parallel_account_api.api.apps import delete_app as _delete_app
+from parallel_account_api.api.apps import list_apps as _list_apps
+from parallel_account_api.api.balance import add_balance as _add_balance
+from parallel_account_api.api.balance import get_balance as _get_balance
+from parallel_account_api.api.keys import create_key as _create_key
+from parallel_account_api.api.keys import delete_key as _delete_key
+from parallel_account_api.models import (
+    AddBalanceRequest,
+    AppItem,
+    BalanceResponse,
+    CreateApiKeyRequestModel,
+    CreateAppRequestModel,
+    CreateAppResponseModel,
+    CreateKeyResponse,
+    GetAppsForOrgResponseModel,
+)
+from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
+
+from parallel_account._errors import APIError
+from parallel_account._idempotency import new_idempotency_key
+from parallel_account._validation import check_field
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A checked, built request for one operation, and how to read its success."""
+
+    operation: OperationFacts
+    request_kwargs: dict[str, Any]
+    parse: Callable[[httpx.Response], T]
+    idempotency_key: str | None = None
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        request = response.request
+        raise APIError(
+            f"{request.method} {request.url.path}: HTTP {response.status_code} with a body "
+            "that is not JSON",
+            request=request,
+        ) from None
+
+
+def _model(from_dict: Callable[[Any], T]) -> Callable[[httpx.Response], T]:
+    def parse(response: httpx.Response) -> T:
+        data = _json(response)
+        try:
+            return from_dict(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            request = response.request
+            raise APIError(
+                f"{request.method} {request.url.path}: success body does not match the spec "
+                f"({type(exc).__name__}: {exc}); is the client older than the API?",
+                request=request,
+            ) from None
+
+    return parse
+
+
+def _no_content(response: httpx.Response) -> None:
+    return None
+
+
+def _path_args(operation: OperationFacts, **values: object) -> dict[str, Any]:
+    checked = {
+        name: check_field(name, value, operation.path_param(name), path_segment=True)
+        for name, value in values.items()
+    }
+    # The generated layer types uuid path parameters as uuid.UUID.
+    return {
+        name: uuid.UUID(str(value)) if operation.path_param(name).format == "uuid" else value
+        for name, value in checked.items()
+    }
+
+
+def get_balance() -> Call[BalanceResponse]:
+    return Call(
+        OPERATIONS["get_balance"], _get_balance._get_kwargs(), _model(BalanceResponse.from_dict)
+    )
+
+
+def add_balance(amount_cents: object, idempotency_key: object = None) -> Call[BalanceResponse]:
+    operation = OPERATIONS["add_balance"]
+    key_field = operation.idempotency_key_field or "idempotency_key"
+    amount = check_field("amount_cents", amount_cents, operation.body_field("amount_cents"))
+    key = new_idempotency_key() if idempotency_key is None else idempotency_key
+    key = check_field(key_field, key, operation.body_field(key_field))
+    body = AddBalanceRequest(amount_cents=amount, idempotency_key=key)  # type: ignore[arg-type]
+    return Call(
+        operation,
+        _add_balance._get_kwargs(body=body),
+        _model(BalanceResponse.from_dict),
+        idempotency_key=str(key),
+    )
+
+
+def _apps(data: Any) -> list[AppItem]:
+    return GetAppsForOrgResponseModel.from_dict(data).apps
+
+
+def list_apps() -> Call[list[AppItem]]:
+    return Call(OPERATIONS["list_apps"], _list_apps._get_kwargs(), _model(_apps))
+
+
+def create_app(app_name: object) -> Call[CreateAppResponseModel]:
+    operation = OPERATIONS["create_app"]
+    name = check_field("app_name", app_name, operation.body_field("app_name"))
+    body = CreateAppRequestModel(app_name=name)  # type: ignore[arg-type]
+    return Call(
+        operation, _create_app._get_kwargs(body=body), _model(CreateAppResponseModel.from_dict)
+    )
+
+
+def delete_app(app_id: object) -> Call[None]:
+    operation = OPERATIONS["delete_app"]
+    return Call(
+        operation, _delete_app._get_kwargs(**_path_args(operation, app_id=app_id)), _no_content
+    )
+
+
+def create_key(app_id: object, api_key_name: object) -> Call[CreateKeyResponse]:
+    operation = OPERATIONS["create_key"]
+    path = _path_args(operation, app_id=app_id)
+    name = check_field("api_key_name", api_key_name, operation.body_field("api_key_name"))
+    body = CreateApiKeyRequestModel(api_key_name=name)  # type: ignore[arg-type]
+    return Call(
+        operation, _create_key._get_kwargs(body=body, **path), _model(CreateKeyResponse.from_dict)
+    )
+
+
+def delete_key(app_id: object, api_key_id: object) -> Call[None]:
+    operation = OPERATIONS["delete_key"]
+    path = _path_args(operation, app_id=app_id, api_key_id=api_key_id)
+    return Call(operation, _delete_key._get_kwargs(**path), _no_content)

@@ -1,0 +1,105 @@
+"""When to retry, and how long to wait: one policy for the sync and async clients.
+
+Why not httpx-retries or stamina: both decide by HTTP method or exception type,
+while the rule here is per operation and per failure phase. An operation that
+is safe to repeat (an idempotent method, or a body carrying an idempotency key,
+as `spec_facts` says) may be retried after any retryable failure. `create_app`
+and `create_key` may be retried only when the request surely never left (the
+connection could not be made, or no pooled connection was free), because a
+second app or a second live API key is worse than an error. Retry-After in
+milliseconds, seconds or as an HTTP date, capped, and an injectable random
+source for jitter do not fit their hooks either; the loop itself is tiny.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+from parallel_account_api.spec_facts import OperationFacts
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# Failures that prove the request never reached the server.
+NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do after an attempt that did not succeed."""
+
+    retry: bool
+    delay: float = 0.0
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: 0.5 s doubling, capped at 8 s; Retry-After up to 60 s."""
+
+    max_retries: int = 2
+    initial_delay: float = 0.5
+    max_delay: float = 8.0
+    max_retry_after: float = 60.0
+    # Jitter factor drawn from [jitter_floor, 1]: spreads clients that failed together.
+    jitter_floor: float = 0.5
+    random: Callable[[], float] = field(default=random.random, repr=False)
+    clock: Callable[[], float] = field(default=time.time, repr=False)
+
+    def backoff(self, retry_number: int) -> float:
+        """Delay before retry number `retry_number` (1 for the first retry)."""
+        base = min(self.max_delay, self.initial_delay * 2.0 ** (retry_number - 1))
+        return base * (self.jitter_floor + (1 - self.jitter_floor) * self.random())
+
+    def retry_after(self, response: httpx.Response) -> float | None:
+        """The server's requested delay (retry-after-ms, then Retry-After), capped; None if absent."""
+        millis = response.headers.get("retry-after-ms")
+        if millis is not None:
+            try:
+                return self._cap(float(millis) / 1000)
+            except ValueError:
+                pass
+        value = response.headers.get("retry-after")
+        if value is None:
+            return None
+        try:
+            return self._cap(float(value))
+        except ValueError:
+            pass
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None  # unreadable: fall back to our own backoff
+        return self._cap(when.timestamp() - self.clock())
+
+    def _cap(self, seconds: float) -> float:
+        return max(0.0, min(seconds, self.max_retry_after))
+
+    def decide(
+        self,
+        operation: OperationFacts,
+        attempt: int,
+        outcome: httpx.Response | httpx.TransportError,
+    ) -> Decision:
+        """Whether attempt number `attempt` (1-based) should be followed by another, and when."""
+        if isinstance(outcome, httpx.Response):
+            if outcome.status_code not in RETRYABLE_STATUSES:
+                return Decision(False)
+            if not operation.idempotent:
+                return Decision(
+                    False, reason=f"HTTP {outcome.status_code} on a non-idempotent call"
+                )
+            reason = f"HTTP {outcome.status_code}"
+            server_delay = self.retry_after(outcome)
+        else:
+            if not isinstance(outcome, NEVER_SENT) and not operation.idempotent:
+                return Decision(False, reason="may have reached the server; not idempotent")
+            reason = type(outcome).__name__
+            server_delay = None
+        if attempt > self.max_retries:
+            return Decision(False, reason=f"{reason}; retries exhausted")
+        delay = server_delay if server_delay is not None else self.backoff(attempt)
+        return Decision(True, delay, reason)

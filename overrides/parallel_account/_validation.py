@@ -1,0 +1,140 @@
+"""Check arguments against the spec's facts before anything is sent.
+
+Bounds, lengths and formats come from `parallel_account_api.spec_facts`, which
+`make generate` writes from openapi.json: a changed bound upstream changes the
+check here without anyone editing this file. A violation raises
+InvalidRequestError naming the parameter, what was wrong and what is allowed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import uuid
+
+from parallel_account_api.spec_facts import FieldFacts
+
+from parallel_account._errors import InvalidRequestError
+
+
+def _describe(value: object) -> str:
+    """The offending value for a message; short, and only its type for odd objects."""
+    if isinstance(value, str | int | float | bool) or value is None:
+        text = repr(value)
+        return (
+            text
+            if len(text) <= 40
+            else f"{text[:37]}...' ({len(value) if isinstance(value, str) else '?'} chars)"
+        )
+    return f"a {type(value).__name__}"
+
+
+def _fmt(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+def _allowed_range(name: str, facts: FieldFacts) -> str:
+    low = (
+        f"{_fmt(facts.exclusive_minimum)} < "
+        if facts.exclusive_minimum is not None
+        else f"{_fmt(facts.minimum)} <= "
+        if facts.minimum is not None
+        else ""
+    )
+    high = (
+        f" < {_fmt(facts.exclusive_maximum)}"
+        if facts.exclusive_maximum is not None
+        else f" <= {_fmt(facts.maximum)}"
+        if facts.maximum is not None
+        else ""
+    )
+    return f"{low}{name}{high}"
+
+
+def _in_range(value: float, facts: FieldFacts) -> bool:
+    return not (
+        (facts.minimum is not None and value < facts.minimum)
+        or (facts.maximum is not None and value > facts.maximum)
+        or (facts.exclusive_minimum is not None and value <= facts.exclusive_minimum)
+        or (facts.exclusive_maximum is not None and value >= facts.exclusive_maximum)
+    )
+
+
+def check_integer(name: str, value: object, facts: FieldFacts) -> int:
+    allowed = f"an int with {_allowed_range(name, facts)}"
+    # bool is an int subclass, and True would quietly mean 1 cent.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidRequestError(f"{name}: got {_describe(value)}; expected {allowed}")
+    if not _in_range(value, facts):
+        raise InvalidRequestError(f"{name}: {value} is out of range; expected {allowed}")
+    return value
+
+
+def check_number(name: str, value: object, facts: FieldFacts) -> float:
+    allowed = f"a number with {_allowed_range(name, facts)}"
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidRequestError(f"{name}: got {_describe(value)}; expected {allowed}")
+    if not _in_range(value, facts):
+        raise InvalidRequestError(f"{name}: {value} is out of range; expected {allowed}")
+    return value
+
+
+def _length_rule(facts: FieldFacts, *, non_empty: bool) -> str:
+    low = facts.min_length if facts.min_length is not None else (1 if non_empty else None)
+    if low is not None and facts.max_length is not None:
+        return f"{low} to {facts.max_length} characters"
+    if low is not None:
+        return f"at least {low} character{'s' if low != 1 else ''}"
+    if facts.max_length is not None:
+        return f"at most {facts.max_length} characters"
+    return "any length"
+
+
+def check_string(name: str, value: object, facts: FieldFacts, *, non_empty: bool = False) -> str:
+    """A str within the spec's length bounds (and non-empty where a path segment needs it)."""
+    rule = _length_rule(facts, non_empty=non_empty)
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{name}: got {_describe(value)}; expected a str of {rule}")
+    low = facts.min_length if facts.min_length is not None else (1 if non_empty else 0)
+    if len(value) < low or (facts.max_length is not None and len(value) > facts.max_length):
+        raise InvalidRequestError(
+            f"{name}: {len(value)} characters is out of range; expected a str of {rule}"
+        )
+    if facts.pattern is not None and re.search(facts.pattern, value) is None:
+        raise InvalidRequestError(f"{name}: {_describe(value)} does not match {facts.pattern!r}")
+    if facts.enum is not None and value not in facts.enum:
+        raise InvalidRequestError(f"{name}: {_describe(value)} is not one of {list(facts.enum)}")
+    return value
+
+
+def check_uuid(name: str, value: object) -> str:
+    """A uuid.UUID or a UUID string; returned in canonical lowercase hyphenated form."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, str):
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            pass
+    raise InvalidRequestError(
+        f"{name}: got {_describe(value)}; expected a UUID (uuid.UUID or a string like "
+        "'123e4567-e89b-12d3-a456-426614174000')"
+    )
+
+
+def check_field(
+    name: str, value: object, facts: FieldFacts, *, path_segment: bool = False
+) -> object:
+    """Check `value` against one parameter's or property's facts; return it normalised."""
+    if facts.format == "uuid":
+        return check_uuid(name, value)
+    if facts.type == "integer":
+        return check_integer(name, value, facts)
+    if facts.type == "number":
+        return check_number(name, value, facts)
+    if facts.type == "string":
+        # An empty path segment would silently address a different resource.
+        return check_string(name, value, facts, non_empty=path_segment)
+    if facts.type == "boolean" and not isinstance(value, bool):
+        raise InvalidRequestError(f"{name}: got {_describe(value)}; expected True or False")
+    return value
