@@ -8,9 +8,8 @@ awaitable I/O.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import platform
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -18,13 +17,6 @@ from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
-from parallel_account_api.models import (
-    AppItem,
-    BalanceResponse,
-    CreateAppResponseModel,
-    CreateKeyResponse,
-)
-from parallel_account_api.spec_facts import SPEC_SHA256
 
 from parallel_account import _operations as ops
 from parallel_account._attempts import Sleep, attempts
@@ -35,12 +27,19 @@ from parallel_account._operations import Call
 from parallel_account._retry import RetryPolicy
 from parallel_account._urls import api_base_url
 from parallel_account._version import __version__
+from parallel_account_api.models import (
+    AppItem,
+    BalanceResponse,
+    CreateAppResponseModel,
+    CreateKeyResponse,
+)
+from parallel_account_api.spec_facts import SPEC_SHA256
 
 T = TypeVar("T")
 Token = str | Callable[[], str] | httpx.Auth | None
 USER_AGENT = (
     f"parallel-account-client/{__version__} "
-    f"(python {platform.python_version()}; spec {SPEC_SHA256[:8]})"
+    f"(python {'.'.join(map(str, sys.version_info[:3]))}; spec {SPEC_SHA256[:8]})"
 )
 _UNSET: Any = object()
 
@@ -55,6 +54,13 @@ def _check_options(timeout: object, max_retries: object) -> None:
         raise InvalidRequestError(f"timeout: got {timeout}; expected a positive number of seconds")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise InvalidRequestError(f"max_retries: got {max_retries!r}; expected an int >= 0")
+
+
+async def _asyncio_sleep(seconds: float) -> None:
+    # Imported on first use: asyncio costs a sync-only service a quarter of its import time.
+    import asyncio
+
+    await asyncio.sleep(seconds)
 
 
 class _ClientBase:
@@ -247,7 +253,7 @@ class AsyncAccountClient(_ClientBase):
         timeout: float | httpx.Timeout | None = 30.0,
         max_retries: int = 2,
         http_client: httpx.AsyncClient | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         policy: RetryPolicy | None = None,
     ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 from parallel_account_api.spec_facts import SPEC_SHA256
@@ -11,6 +10,8 @@ from parallel_account_api.spec_facts import SPEC_SHA256
 
 def spec_text() -> str:
     """The pinned openapi.json, exactly as committed (normalised)."""
+    from importlib import resources  # on first use: it pulls in pathlib, which clients rarely need
+
     return resources.files("parallel_account_api").joinpath("openapi.json").read_text("utf-8")
 
 

@@ -1,0 +1,206 @@
+"""`make bench`: the client's overhead as ratios against bare httpx, measured in the same run.
+
+Each figure is a median over repeated rounds; each round times the client and the
+baseline back to back, so machine noise hits both. Nothing here asserts: targets
+are printed beside the figures, and a miss is reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from parallel_account import AccountClient, AsyncAccountClient
+from tests.support import ROOT, answer, serve
+
+TOKEN = "bench-token"
+BALANCE = json.dumps(
+    {
+        "org_id": "org_1",
+        "credit_balance_cents": 100,
+        "pending_debit_balance_cents": 0,
+        "will_invoice": False,
+    }
+).encode()
+PATH = "/service/v1/balance"
+
+
+def _median_ratio(
+    ours: Callable[[], object], bare: Callable[[], object], calls: int, rounds: int
+) -> tuple[float, float, float]:
+    """Median per-call seconds of each, and the median of per-round ratios."""
+    ratios, ours_s, bare_s = [], [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(calls):
+            bare()
+        middle = time.perf_counter()
+        for _ in range(calls):
+            ours()
+        end = time.perf_counter()
+        bare_s.append((middle - start) / calls)
+        ours_s.append((end - middle) / calls)
+        ratios.append(ours_s[-1] / bare_s[-1])
+    return statistics.median(ours_s), statistics.median(bare_s), statistics.median(ratios)
+
+
+def _mock_transport() -> httpx.MockTransport:
+    return httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, content=BALANCE, headers={"content-type": "application/json"}
+        )
+    )
+
+
+def bench_mock_transport() -> tuple[float, float, float]:
+    transport = _mock_transport()
+    bare = httpx.Client(transport=transport, base_url="https://api.parallel.ai/account")
+    client = AccountClient(TOKEN, http_client=httpx.Client(transport=transport))
+
+    def bare_call() -> object:
+        response = bare.get(PATH, headers={"Authorization": f"Bearer {TOKEN}"})
+        response.raise_for_status()
+        return response.json()
+
+    return _median_ratio(client.get_balance, bare_call, calls=300, rounds=15)
+
+
+@contextmanager
+def _loopback() -> Iterator[str]:
+    with serve({PATH: answer(200, BALANCE)}) as base:
+        yield base
+
+
+def bench_loopback() -> tuple[float, float, float]:
+    with _loopback() as base:
+        bare = httpx.Client(base_url=base)
+        client = AccountClient(TOKEN, base_url=base)
+
+        def bare_call() -> object:
+            response = bare.get(PATH, headers={"Authorization": f"Bearer {TOKEN}"})
+            response.raise_for_status()
+            return response.json()
+
+        result = _median_ratio(client.get_balance, bare_call, calls=100, rounds=9)
+        bare.close()
+        client.close()
+    return result
+
+
+def bench_async_concurrent(concurrency: int = 1000, rounds: int = 7) -> tuple[float, float, float]:
+    transport = _mock_transport()
+
+    async def measure() -> tuple[float, float, float]:
+        bare = httpx.AsyncClient(transport=transport, base_url="https://api.parallel.ai/account")
+        client = AsyncAccountClient(TOKEN, http_client=httpx.AsyncClient(transport=transport))
+
+        async def bare_call() -> object:
+            response = await bare.get(PATH, headers={"Authorization": f"Bearer {TOKEN}"})
+            response.raise_for_status()
+            return response.json()
+
+        ours_s, bare_s, ratios = [], [], []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            await asyncio.gather(*(bare_call() for _ in range(concurrency)))
+            middle = time.perf_counter()
+            await asyncio.gather(*(client.get_balance() for _ in range(concurrency)))
+            end = time.perf_counter()
+            bare_s.append(middle - start)
+            ours_s.append(end - middle)
+            ratios.append(ours_s[-1] / bare_s[-1])
+        return statistics.median(ours_s), statistics.median(bare_s), statistics.median(ratios)
+
+    return asyncio.run(measure())
+
+
+def _process_seconds(argv: list[str], rounds: int) -> list[float]:
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        subprocess.run(argv, check=True, cwd=ROOT, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def bench_import(rounds: int = 15) -> tuple[float, float, float]:
+    ours, bare, ratios = [], [], []
+    for _ in range(rounds):
+        bare.append(_process_seconds([sys.executable, "-c", "import httpx"], 1)[0])
+        ours.append(_process_seconds([sys.executable, "-c", "import parallel_account"], 1)[0])
+        ratios.append(ours[-1] / bare[-1])
+    return statistics.median(ours), statistics.median(bare), statistics.median(ratios)
+
+
+def bench_command(argv: list[str], rounds: int = 5) -> float:
+    return statistics.median(_process_seconds(argv, rounds))
+
+
+def main() -> int:
+    rows: list[tuple[str, str, str, str, str]] = []
+
+    def ratio_row(
+        name: str, figures: tuple[float, float, float], target: float, unit: str = "us"
+    ) -> None:
+        ours, bare, ratio = figures
+        scale = 1e6 if unit == "us" else 1e3
+        verdict = "met" if ratio <= target else "MISSED"
+        rows.append(
+            (
+                name,
+                f"{ours * scale:.1f} {unit}",
+                f"{bare * scale:.1f} {unit}",
+                f"{ratio:.2f}",
+                f"<= {target} {verdict}",
+            )
+        )
+
+    ratio_row("get_balance, httpx.MockTransport (per call)", bench_mock_transport(), 1.3)
+    ratio_row("get_balance, loopback HTTP server (per call)", bench_loopback(), 1.1)
+    ratio_row(
+        "1,000 concurrent get_balance, AsyncAccountClient", bench_async_concurrent(), 1.2, unit="ms"
+    )
+    ratio_row("import parallel_account vs import httpx (process)", bench_import(), 1.3, unit="ms")
+    python = sys.executable
+    for name, argv in (
+        ("make generate (warm venv)", ["make", "-s", "generate"]),
+        ("make check-generated (warm venv)", ["make", "-s", "check-generated"]),
+        (
+            "python -m codegen.drift openapi.json openapi.json",
+            [python, "-m", "codegen.drift", "openapi.json", "openapi.json"],
+        ),
+    ):
+        if (
+            name.startswith("python -m codegen.drift")
+            and not (ROOT / "codegen" / "drift.py").exists()
+        ):
+            continue
+        seconds = bench_command(argv)
+        rows.append(
+            (name, f"{seconds:.2f} s", "", "", "< 3 s " + ("met" if seconds < 3 else "MISSED"))
+        )
+    header = ("benchmark", "client", "bare httpx", "ratio", "target")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(5)]
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, httpx {httpx.__version__}"
+    )
+    for row in [header, tuple("-" * w for w in widths), *rows]:
+        print("| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |")
+    Path(ROOT / ".bench").mkdir(exist_ok=True)
+    (ROOT / ".bench" / "last.json").write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
