@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-import parallel_account as pa
 import pytest
+
+import parallel_account as pa
+from codegen.naming import operations, with_friendly_names
 from parallel_account._retry import RetryPolicy
 from parallel_account_api.spec_facts import OPERATIONS
-
-from codegen.naming import operations, with_friendly_names
 from tests.support import ROOT
 
 TOKEN = "tok-3f9a1c0e5b7d42a8"

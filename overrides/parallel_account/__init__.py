@@ -7,13 +7,6 @@ with AccountClient() as client:          # token from $PARALLEL_ACCOUNT_TOKEN or
     client.add_balance(2500, idempotency_key=idempotency_key_for("invoice", 1042))
 """
 
-from parallel_account_api.models import (
-    AppItem,
-    BalanceResponse,
-    CreateAppResponseModel,
-    CreateKeyResponse,
-)
-
 from parallel_account._auth import TokenProvider
 from parallel_account._client import AccountClient, AsyncAccountClient
 from parallel_account._errors import (
@@ -36,6 +29,12 @@ from parallel_account._idempotency import idempotency_key_for
 from parallel_account._retry import RetryPolicy
 from parallel_account._spec import SPEC_SHA256, spec, spec_text
 from parallel_account._version import __version__
+from parallel_account_api.models import (
+    AppItem,
+    BalanceResponse,
+    CreateAppResponseModel,
+    CreateKeyResponse,
+)
 
 __all__ = [
     "SPEC_SHA256",

@@ -266,7 +266,7 @@ class AsyncAccountClient(_ClientBase):
         self._http = (
             http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
         )
-        self._sleep = sleep
+        self._sleep: Callable[[float], Awaitable[None]] = sleep or _asyncio_sleep
 
     def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
         """A client with other options, sharing this one's connection pool."""

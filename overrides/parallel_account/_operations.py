@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import httpx
+
+from parallel_account._errors import APIError
+from parallel_account._idempotency import new_idempotency_key
+from parallel_account._validation import check_field
 from parallel_account_api.api.apps import create_app as _create_app
 from parallel_account_api.api.apps import delete_app as _delete_app
 from parallel_account_api.api.apps import list_apps as _list_apps
@@ -35,10 +39,6 @@ from parallel_account_api.models import (
     GetAppsForOrgResponseModel,
 )
 from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
-
-from parallel_account._errors import APIError
-from parallel_account._idempotency import new_idempotency_key
-from parallel_account._validation import check_field
 
 T = TypeVar("T")
 

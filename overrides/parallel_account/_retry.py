@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
+
 from parallel_account_api.spec_facts import OperationFacts
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})

@@ -6,9 +6,8 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
-from parallel_account_api.spec_facts import SERVER_URL
-
 from parallel_account._errors import InvalidRequestError
+from parallel_account_api.spec_facts import SERVER_URL
 
 DEFAULT_API_URL = SERVER_URL or "https://api.parallel.ai/account"
 API_URL_ENV = "PARALLEL_SERVICE_API_URL"

@@ -12,9 +12,8 @@ import math
 import re
 import uuid
 
-from parallel_account_api.spec_facts import FieldFacts
-
 from parallel_account._errors import InvalidRequestError
+from parallel_account_api.spec_facts import FieldFacts
 
 
 def _describe(value: object) -> str:
