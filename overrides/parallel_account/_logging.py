@@ -10,6 +10,9 @@ import logging
 import os
 
 logger = logging.getLogger("parallel_account")
+# A library must not print on its own: without this, Python's last-resort handler
+# would write every retry WARNING to stderr of an application that set up no logging.
+logger.addHandler(logging.NullHandler())
 LOG_ENV = "PARALLEL_ACCOUNT_LOG"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 
