@@ -104,7 +104,14 @@ class BearerAuth(httpx.Auth):
 
 def stored_sign_in(profile: str | None = None) -> TokenProvider | None:
     """The device-flow sign-in kept on this machine, if any (see `parallel_account.signin`)."""
-    return None
+    # Imported here: only a client without an explicit token needs the store.
+    # Loading now makes a corrupt or world-readable file fail at client creation,
+    # with its own message, instead of passing as "no credentials".
+    from parallel_account.signin import StoredSignIn, TokenStore
+
+    if TokenStore(profile).load() is None:
+        return None
+    return StoredSignIn(profile)
 
 
 def resolve_auth(token: str | Callable[[], str] | httpx.Auth | None) -> httpx.Auth:

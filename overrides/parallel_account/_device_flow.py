@@ -1,0 +1,420 @@
+"""The OAuth device authorization grant (RFC 8628) against Parallel's platform, sync httpx.
+
+Choices:
+
+* `Platform` makes one HTTP call per method and turns OAuth error bodies
+  (`{"error": ..., "error_description": ...}`, whatever the status) into
+  `DeviceFlowError`s carrying the code; `"Unknown client_id"` is read as
+  `invalid_client` so callers can register again.
+* `poll_for_grant` waits `interval + safety_margin` seconds before each poll
+  (the margin absorbs clock drift and latency so we never poll early and earn a
+  `slow_down`), adds 5 s per `slow_down` (RFC 8628 3.5), and gives up at the
+  device code's `expires_in` without a final pointless request.
+* The default sleep checks the clock in short steps, so Ctrl-C ends a
+  ten-minute wait at once. Sleep and clock are parameters: tests never wait.
+* Errors never carry a token: messages hold only the server's error code and
+  description, and the request (whose form holds the refresh token) is not
+  attached to errors raised here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, TypeGuard
+
+import httpx
+
+from parallel_account._errors import (
+    APIError,
+    APIStatusError,
+    AuthenticationError,
+    ParallelAccountError,
+    connection_error,
+    status_error,
+)
+from parallel_account._token_store import SignInRecord
+from parallel_account._urls import platform_base_url
+from parallel_account._version import __version__
+
+DEFAULT_SCOPES: tuple[str, ...] = (
+    "keys:read",
+    "keys:create",
+    "keys:delete",
+    "apps:read",
+    "apps:create",
+    "apps:delete",
+    "balance:read",
+    "balance:add",
+)
+DEFAULT_SCOPE = " ".join(DEFAULT_SCOPES)
+CLIENT_NAME = "parallel-account-client"
+DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_INTERVAL = 5.0  # RFC 8628 3.2 and Parallel's own CLI, when the answer has none
+DEFAULT_EXPIRES_IN = 600.0  # Parallel's own CLI, when the answer has none
+SLOW_DOWN_STEP = 5.0  # RFC 8628 3.5
+POLL_SAFETY_MARGIN = 1.0
+SLEEP_STEP = 0.2  # longest uninterruptible stretch of the default sleep
+HTTP_TIMEOUT = 30.0
+
+REGISTER_PATH = "/getServiceKeys/register"
+DEVICE_CODE_PATH = "/getServiceKeys/device/code"
+TOKEN_PATH = "/getServiceKeys/token"  # noqa: S105 (a URL path)
+REVOKE_PATH = "/getServiceKeys/token/revoke"
+
+LOGIN_HINT = "run `parallel-account login`"
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+class DeviceFlowError(ParallelAccountError):
+    """The platform refused a device-flow step; `.error` is the OAuth error code, if any."""
+
+    def __init__(self, message: str, *, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class AccessDeniedError(DeviceFlowError):
+    """The user declined the sign-in in the browser."""
+
+
+class DeviceCodeExpiredError(DeviceFlowError):
+    """The user code expired before anyone approved it."""
+
+
+class InvalidClientError(DeviceFlowError):
+    """The platform does not know our client_id (any more): register again."""
+
+
+class SignInExpiredError(AuthenticationError):
+    """The stored sign-in can no longer be refreshed; the message says to log in again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, response=None)
+
+
+def interruptible_sleep(seconds: float) -> None:
+    """Sleep in steps of at most SLEEP_STEP, so KeyboardInterrupt lands within one step."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(SLEEP_STEP, left))
+
+
+@dataclass(frozen=True)
+class DeviceCode:
+    """What to show the user; `device_code` (the poll secret) stays out of repr."""
+
+    user_code: str
+    verification_uri: str
+    verification_uri_complete: str | None
+    expires_in: float
+    interval: float
+    device_code: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """A successful answer of the token endpoint; tokens stay out of repr. Lifetimes in seconds."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    token_type: str
+    expires_in: float | None
+    refresh_token_expires_in: float | None
+    authorization_expires_in: float | None
+    scope: str | None
+    org_id: str | None
+    org_name: str | None
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> TokenGrant:
+        access = body.get("access_token")
+        if not _is_bare_token(access):
+            raise DeviceFlowError("the platform's token answer has no usable access_token")
+        refresh = body.get("refresh_token")
+        return cls(
+            access_token=access,
+            refresh_token=refresh if _is_bare_token(refresh) else None,
+            token_type=_text(body.get("token_type")) or "Bearer",
+            expires_in=_seconds(body.get("expires_in")),
+            refresh_token_expires_in=_seconds(body.get("refresh_token_expires_in")),
+            authorization_expires_in=_seconds(body.get("authorization_expires_in")),
+            scope=_text(body.get("scope")),
+            org_id=_text(body.get("org_id")),
+            org_name=_text(body.get("org_name")),
+        )
+
+    def new_record(
+        self, *, client_id: str, platform_url: str, requested_scope: str, now: float
+    ) -> SignInRecord:
+        """The record to store after a login (scope: as granted, else as requested)."""
+        return SignInRecord(
+            client_id=client_id,
+            platform_url=platform_url,
+            access_token=self.access_token,
+            refresh_token=self.refresh_token,
+            token_type=self.token_type,
+            scope=self.scope or requested_scope,
+            org_id=self.org_id,
+            org_name=self.org_name,
+            access_token_expires_at=_at(now, self.expires_in),
+            refresh_token_expires_at=_at(now, self.refresh_token_expires_in),
+            authorization_expires_at=_at(now, self.authorization_expires_in),
+        )
+
+    def refreshed(self, record: SignInRecord, *, now: float) -> SignInRecord:
+        """`record` after a refresh: what came back replaces, what did not is kept."""
+        return dataclasses.replace(
+            record,
+            access_token=self.access_token,
+            refresh_token=self.refresh_token or record.refresh_token,
+            token_type=self.token_type,
+            scope=self.scope or record.scope,
+            org_id=self.org_id or record.org_id,
+            org_name=self.org_name or record.org_name,
+            access_token_expires_at=_at(now, self.expires_in),
+            refresh_token_expires_at=_at(now, self.refresh_token_expires_in)
+            or record.refresh_token_expires_at,
+            authorization_expires_at=_at(now, self.authorization_expires_in)
+            or record.authorization_expires_at,
+        )
+
+
+class Platform:
+    """The platform's OAuth endpoints, one HTTP call per method (no retries: none is idempotent)."""
+
+    def __init__(
+        self,
+        platform_url: str | None = None,
+        *,
+        http: httpx.Client | None = None,
+        timeout: float = HTTP_TIMEOUT,
+    ) -> None:
+        self.url = platform_base_url(platform_url)
+        self._owns_http = http is None
+        self._http = http or httpx.Client(
+            timeout=timeout,
+            follow_redirects=False,  # a redirect must not carry a refresh token elsewhere
+            headers={"User-Agent": f"parallel-account-client/{__version__}"},
+        )
+
+    def __repr__(self) -> str:
+        return f"Platform({self.url!r})"
+
+    def __enter__(self) -> Platform:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    def register(self, *, client_name: str = CLIENT_NAME, platform: str = sys.platform) -> str:
+        """Register this installation; the client_id to use from now on."""
+        body = self._post(REGISTER_PATH, json={"client_name": client_name, "platform": platform})
+        client_id = _text(body.get("client_id"))
+        if client_id is None:
+            raise DeviceFlowError(f"POST {REGISTER_PATH}: the answer has no client_id")
+        return client_id
+
+    def device_code(self, client_id: str, scope: str = DEFAULT_SCOPE) -> DeviceCode:
+        body = self._post(DEVICE_CODE_PATH, data={"client_id": client_id, "scope": scope})
+        device_code = _text(body.get("device_code"))
+        user_code = _text(body.get("user_code"))
+        uri = _text(body.get("verification_uri"))
+        if device_code is None or user_code is None or uri is None:
+            raise DeviceFlowError(
+                f"POST {DEVICE_CODE_PATH}: the answer lacks device_code, user_code or verification_uri"
+            )
+        return DeviceCode(
+            user_code=user_code,
+            verification_uri=uri,
+            verification_uri_complete=_text(body.get("verification_uri_complete")),
+            expires_in=_seconds(body.get("expires_in"), positive=True) or DEFAULT_EXPIRES_IN,
+            interval=_or_default(_seconds(body.get("interval")), DEFAULT_INTERVAL),
+            device_code=device_code,
+        )
+
+    def poll(self, client_id: str, device_code: str) -> TokenGrant:
+        """One poll; raises DeviceFlowError with `.error` 'authorization_pending' etc."""
+        form = {"grant_type": DEVICE_CODE_GRANT, "device_code": device_code, "client_id": client_id}
+        return TokenGrant.from_body(self._post(TOKEN_PATH, data=form))
+
+    def refresh(self, client_id: str, refresh_token: str) -> TokenGrant:
+        """A new access token (and usually a new refresh token).
+
+        Raises SignInExpiredError when the platform will not refresh any more.
+        """
+        form = {
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+        }
+        try:
+            return TokenGrant.from_body(self._post(TOKEN_PATH, data=form))
+        except DeviceFlowError as exc:
+            # invalid_grant: refresh token expired, used or revoked; the others: the
+            # authorisation or the client behind it is gone. Only a new login helps.
+            if exc.error in ("invalid_grant", "expired_token", "access_denied", "invalid_client"):
+                raise SignInExpiredError(
+                    f"the sign-in has expired or was revoked ({exc.error}); {LOGIN_HINT}"
+                ) from None
+            raise
+        except AuthenticationError as exc:
+            raise SignInExpiredError(
+                f"the platform refused to refresh the sign-in (HTTP {exc.status_code}); {LOGIN_HINT}"
+            ) from None
+
+    def revoke(self, client_id: str, refresh_token: str) -> None:
+        # Field name undocumented: RFC 7009 says `token`, Parallel's notes say
+        # "the refresh_token"; the same value under both names covers either.
+        form = {
+            "token": refresh_token,
+            "token_type_hint": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": client_id,
+        }
+        self._post(REVOKE_PATH, data=form)
+
+    def _post(
+        self,
+        path: str,
+        *,
+        data: dict[str, str] | None = None,
+        json: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        request = self._http.build_request(
+            "POST", self.url + path, data=data, json=json, headers={"Accept": "application/json"}
+        )
+        try:
+            response = self._http.send(request)
+        except httpx.TransportError as exc:
+            raise _scrubbed(connection_error(exc, request, may_have_reached_server=True)) from None
+        try:
+            body: Any = response.json() if response.content else {}
+        except ValueError:
+            body = None
+        if isinstance(body, dict):
+            oauth_error = _oauth_error(path, body)
+            if oauth_error is not None:
+                raise oauth_error
+        if not response.is_success:
+            raise _scrubbed(status_error(response))
+        if not isinstance(body, dict):
+            raise DeviceFlowError(f"POST {path}: the platform's answer is not a JSON object")
+        return body
+
+
+def poll_for_grant(
+    platform: Platform,
+    client_id: str,
+    code: DeviceCode,
+    *,
+    sleep: Sleep = interruptible_sleep,
+    clock: Clock = time.time,
+    safety_margin: float = POLL_SAFETY_MARGIN,
+) -> TokenGrant:
+    """Poll until the user approves, declines, or the code expires."""
+    interval = code.interval
+    deadline = clock() + code.expires_in
+    while True:
+        remaining = deadline - clock()
+        if remaining > 0:
+            sleep(min(interval + safety_margin, remaining))
+        if clock() >= deadline:
+            raise DeviceCodeExpiredError(
+                f"the code {code.user_code} expired before it was approved "
+                f"({code.expires_in:g} s); {LOGIN_HINT} to get a new one"
+            )
+        try:
+            return platform.poll(client_id, code.device_code)
+        except DeviceFlowError as exc:
+            if exc.error == "authorization_pending":
+                continue
+            if exc.error == "slow_down":
+                interval += SLOW_DOWN_STEP
+                continue
+            raise
+
+
+def _oauth_error(path: str, body: dict[str, Any]) -> DeviceFlowError | None:
+    """The error an OAuth error body stands for, or None if it is not one."""
+    code = _text(body.get("error"))
+    described = _text(body.get("error_description")) or _text(body.get("detail")) or ""
+    if code == "invalid_client" or "unknown client_id" in described.lower():
+        return InvalidClientError(
+            f"POST {path}: the platform does not know this client_id (invalid_client)",
+            error="invalid_client",
+        )
+    if code is None:
+        return None
+    if code == "access_denied":
+        return AccessDeniedError(
+            f"the sign-in was declined (access_denied); {LOGIN_HINT} to try again", error=code
+        )
+    if code == "expired_token":
+        return DeviceCodeExpiredError(
+            f"the code expired before it was approved (expired_token); {LOGIN_HINT} to get a new one",
+            error=code,
+        )
+    detail = f": {described[:200]}" if described else ""
+    return DeviceFlowError(f"POST {path}: {code}{detail}", error=code)
+
+
+def _scrubbed(error: APIError) -> APIError:
+    # The request's form may hold the refresh token or device code: keep it off the error.
+    error.request = None
+    if isinstance(error, APIStatusError):
+        error.response = None
+    return error
+
+
+def _is_bare_token(value: object) -> TypeGuard[str]:
+    return (
+        isinstance(value, str)
+        and bool(value)
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
+    )
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _seconds(value: object, *, positive: bool = False) -> float | None:
+    """A lifetime in seconds from a JSON number (or numeric string); None if absent or invalid."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            return None
+    if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return None
+    if positive and value == 0:
+        return None
+    return float(value)
+
+
+def _or_default(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def _at(now: float, lifetime: float | None) -> int | None:
+    """Absolute expiry in whole epoch seconds (rounded down: never later than the truth)."""
+    return None if lifetime is None else int(now + lifetime)

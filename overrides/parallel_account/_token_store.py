@@ -1,0 +1,266 @@
+"""Where a device-flow sign-in is kept: one JSON file per profile, private to the user.
+
+Choices:
+
+* Location: `$XDG_CONFIG_HOME/parallel-account/<profile>.json`, else
+  `~/.config/parallel-account/<profile>.json` (a relative $XDG_CONFIG_HOME is
+  ignored, as the XDG spec says). Profile: the argument, else
+  $PARALLEL_ACCOUNT_PROFILE, else `default`; ASCII letters, digits and `-_.`
+  only, not starting with a dot, so a profile can never name another path.
+* Writing: a temp file in the same directory (mode 0600 from the start),
+  flushed and fsynced, then `os.replace`d over the old file and the directory
+  fsynced. A crash at any point leaves either the old file or the new one.
+* Reading: a file that group or others may read or write is refused (the
+  tokens may have leaked, and someone else could plant one) with the exact
+  `chmod 600` fix; a corrupt file is an error naming the path, never replaced.
+* Locking: `filelock` on `<profile>.json.lock` serialises read-refresh-write
+  across processes; readers need no lock because a rename is atomic.
+* Times are absolute UTC epoch seconds, so a file read later still means the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import stat
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import filelock
+
+from parallel_account._errors import InvalidRequestError, ParallelAccountError
+
+PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
+DEFAULT_PROFILE = "default"
+APP_DIR_NAME = "parallel-account"
+FORMAT_VERSION = 1
+LOCK_TIMEOUT = 60.0  # longer than one refresh request (30 s timeout) plus slack
+
+# ASCII only (str.isalnum would accept other scripts); no leading dot, so no ".", ".." or hidden files.
+_PROFILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
+
+
+class TokenStoreError(ParallelAccountError):
+    """The stored sign-in cannot be used as it is; `.path` names the file."""
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class InsecureTokenFileError(TokenStoreError):
+    """The sign-in file (or its directory) is open to group or others."""
+
+
+class CorruptTokenFileError(TokenStoreError):
+    """The sign-in file is not a sign-in this package wrote (truncated, edited, other format)."""
+
+
+def resolve_profile(profile: str | None = None) -> str:
+    """The profile name: the argument, else $PARALLEL_ACCOUNT_PROFILE, else `default`; validated."""
+    source = "profile"
+    if profile is None:
+        profile = os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+        source = f"${PROFILE_ENV}"
+    if not isinstance(profile, str) or not _PROFILE_RE.fullmatch(profile):
+        raise InvalidRequestError(
+            f"{source}: {profile!r} is not a profile name; use 1-64 ASCII letters, digits, "
+            "'-', '_' or '.', not starting with '.'"
+        )
+    return profile
+
+
+def config_dir() -> Path:
+    """`$XDG_CONFIG_HOME/parallel-account`, else `~/.config/parallel-account`."""
+    xdg = os.environ.get("XDG_CONFIG_HOME")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
+    return base / APP_DIR_NAME
+
+
+@dataclass(frozen=True)
+class SignInRecord:
+    """One stored sign-in. Tokens are left out of repr; expiries are UTC epoch seconds or None."""
+
+    client_id: str
+    platform_url: str
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False, default=None)
+    token_type: str = "Bearer"  # noqa: S105 (the OAuth token type, not a secret)
+    scope: str | None = None
+    org_id: str | None = None
+    org_name: str | None = None
+    access_token_expires_at: int | None = None
+    refresh_token_expires_at: int | None = None
+    authorization_expires_at: int | None = None
+
+    def to_json(self) -> str:
+        return json.dumps({"version": FORMAT_VERSION, **asdict(self)}, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, path: Path) -> SignInRecord:
+        """Parse and check every field; raise CorruptTokenFileError naming `path` otherwise."""
+
+        def corrupt(why: str) -> CorruptTokenFileError:
+            return _corrupt(path, why)
+
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise corrupt(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+        if not isinstance(data, dict):
+            raise corrupt("not a JSON object")
+        if data.get("version") != FORMAT_VERSION:
+            raise corrupt(f"format version {data.get('version')!r}, expected {FORMAT_VERSION}")
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            value = data.get(f.name)
+            required = f.name in ("client_id", "platform_url", "access_token", "token_type")
+            if value is None and not required:
+                values[f.name] = None
+            elif f.name.endswith("_expires_at"):
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise corrupt(f"{f.name} is not epoch seconds")
+                values[f.name] = value
+            elif not isinstance(value, str) or not value:
+                raise corrupt(f"{f.name} is missing or not a non-empty string")
+            else:
+                values[f.name] = value
+        return cls(**values)
+
+
+def _corrupt(path: Path, why: str) -> CorruptTokenFileError:
+    return CorruptTokenFileError(
+        f"the stored sign-in {path} is unreadable ({why}); it was left as it is: "
+        "delete it (or run `parallel-account logout`) and sign in again",
+        path=path,
+    )
+
+
+class TokenStore:
+    """The sign-in file of one profile: load, save atomically, delete, and a cross-process lock."""
+
+    def __init__(self, profile: str | None = None, *, directory: Path | None = None) -> None:
+        self.profile = resolve_profile(profile)
+        self.directory = directory if directory is not None else config_dir()
+        self.path = self.directory / f"{self.profile}.json"
+        self.lock_path = self.directory / f"{self.profile}.json.lock"
+
+    def __repr__(self) -> str:
+        return f"TokenStore(profile={self.profile!r}, path={str(self.path)!r})"
+
+    def exists(self) -> bool:
+        return self.path.exists()
+
+    @contextlib.contextmanager
+    def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
+        """Hold the profile's cross-process lock (creating the directory if needed)."""
+        self._ensure_directory()
+        lock = filelock.FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            raise TokenStoreError(
+                f"another process has held the sign-in lock {self.lock_path} for over "
+                f"{timeout:g} s; try again (delete the lock file only if no other "
+                "parallel-account process is running)",
+                path=self.lock_path,
+            ) from None
+        try:
+            yield
+        finally:
+            lock.release()
+
+    def load(self, *, check_permissions: bool = True) -> SignInRecord | None:
+        """The stored sign-in, or None if there is none. Raises TokenStoreError if unusable."""
+        try:
+            # O_NOFOLLOW: a symlink planted in place of the file is refused, not followed.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot read the stored sign-in {self.path}: {exc.strerror} "
+                "(a symlink or a file of another user is refused)",
+                path=self.path,
+            ) from None
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise TokenStoreError(f"{self.path} is not a regular file", path=self.path)
+            if check_permissions:
+                self._check_private(info.st_mode)
+            raw = handle.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _corrupt(self.path, "not UTF-8 text") from None
+        return SignInRecord.from_json(text, path=self.path)
+
+    def save(self, record: SignInRecord) -> None:
+        """Replace the file atomically: temp file, fsync, rename, fsync the directory.
+
+        Callers that read, change and write hold `lock()` around all three.
+        """
+        self._ensure_directory()
+        fd, temp_name = tempfile.mkstemp(
+            dir=self.directory, prefix=f".{self.profile}.json.", suffix=".tmp"
+        )
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                os.fchmod(handle.fileno(), 0o600)  # mkstemp already uses 0600; say so anyway
+                handle.write(record.to_json().encode("utf-8"))
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp_name, self.path)
+        except BaseException:
+            # Also on KeyboardInterrupt: no stray temp file, the old sign-in untouched.
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+            raise
+        self._fsync_directory()
+
+    def delete(self) -> bool:
+        """Remove the sign-in file; True if there was one."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return False
+        self._fsync_directory()
+        return True
+
+    def _check_private(self, mode: int) -> None:
+        if os.name == "posix" and mode & 0o077:
+            raise InsecureTokenFileError(
+                f"the stored sign-in {self.path} is open to other users "
+                f"(mode {stat.S_IMODE(mode):04o}); its tokens may have leaked. "
+                f"Fix it with: chmod 600 {self.path}",
+                path=self.path,
+            )
+
+    def _ensure_directory(self) -> None:
+        created = not self.directory.exists()
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if created:
+            os.chmod(self.directory, 0o700)  # mkdir's mode is filtered by the umask
+        mode = self.directory.stat().st_mode
+        # Group/other write would let someone swap the file under us; read alone is harmless.
+        if os.name == "posix" and mode & 0o022:
+            raise InsecureTokenFileError(
+                f"the sign-in directory {self.directory} is writable by other users "
+                f"(mode {stat.S_IMODE(mode):04o}). Fix it with: chmod 700 {self.directory}",
+                path=self.directory,
+            )
+
+    def _fsync_directory(self) -> None:
+        # Makes the rename itself durable; not possible (nor needed) on every platform.
+        with contextlib.suppress(OSError):
+            dir_fd = os.open(self.directory, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
