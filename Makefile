@@ -49,3 +49,19 @@ test: check-generated lint typecheck unit  ## everything CI runs
 
 bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same run
 	$(PY) -m tests.bench
+
+# Contract mock: Stoplight Prism, at the exact version in package-lock.json.
+PRISM_STAMP := node_modules/.prism-installed
+.PHONY: prism
+
+$(PRISM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
+
+prism: $(PRISM_STAMP)  ## install Stoplight Prism into node_modules/ for the contract tests
+
+# Only where Node and npm exist (and the lock file: scratch copies of the repo lack it);
+# elsewhere the Prism tests skip, and fail when CI is set.
+ifneq ($(and $(shell command -v node),$(shell command -v npm),$(wildcard package-lock.json)),)
+unit: $(PRISM_STAMP)
+endif

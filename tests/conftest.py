@@ -1,0 +1,31 @@
+"""Shared fixtures. Keep each one small; helpers with more logic live in their own module."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from tests import prism
+from tests.support import ROOT
+
+
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture(scope="session")
+def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL of a Prism contract mock serving openapi.json, shared by the whole session.
+
+    Skipped where Node or Prism is missing, except under CI (`CI` set), where a
+    skipped contract test would look green: there it fails instead.
+    """
+    reason = prism.unavailable()
+    if reason is not None:
+        if running_in_ci():
+            pytest.fail(f"{reason} (CI is set: the Prism contract tests must run)", pytrace=False)
+        pytest.skip(reason)
+    with prism.running(ROOT / "openapi.json", tmp_path_factory.mktemp("prism")) as url:
+        yield url
