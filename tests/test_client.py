@@ -609,3 +609,21 @@ def test_log_switch_installs_one_handler(monkeypatch: pytest.MonkeyPatch) -> Non
     pa.AccountClient(TOKEN)
     pa.AccountClient(TOKEN)
     assert len(logger.handlers) == 1 and logger.level == logging.DEBUG
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("method", ["delete_app", "delete_key"])
+def test_delete_that_may_have_worked_then_404_counts_as_done(kind: str, method: str) -> None:
+    handler = Recorder(httpx.ReadError("reset"), httpx.Response(404, json={"detail": "gone"}))
+    assert run(kind, handler, method, *METHODS[method][0]) is None
+    assert len(handler.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "first", [httpx.ConnectError("refused"), httpx.Response(429)], ids=["never-sent", "429"]
+)
+def test_delete_404_after_an_attempt_that_surely_did_nothing_is_an_error(first: Any) -> None:
+    handler = Recorder(first, httpx.Response(404, json={"detail": "no such app"}))
+    with pytest.raises(pa.NotFoundError):
+        run("sync", handler, "delete_app", APP_ID)
+    assert len(handler.requests) == 2

@@ -47,6 +47,8 @@ def attempts(
     """Send `request` (the same one, body and idempotency key included) until done."""
     operation = call.operation
     attempt = 0
+    # Set once an attempt may have been carried out without us seeing the answer.
+    may_have_happened = False
     while True:
         attempt += 1
         started = monotonic()
@@ -66,6 +68,16 @@ def attempts(
         )
         if isinstance(outcome, httpx.Response) and outcome.is_success:
             return call.parse(outcome)
+        if isinstance(outcome, httpx.Response) and _already_deleted(
+            operation.method, outcome, may_have_happened
+        ):
+            logger.info(
+                "%s %s: 404 after an unanswered attempt; already deleted",
+                operation.method,
+                operation.path,
+            )
+            return call.parse(outcome)
+        may_have_happened = may_have_happened or _may_have_happened(outcome)
         decision = policy.decide(operation, attempt, outcome)
         if not decision.retry:
             if isinstance(outcome, httpx.Response):
@@ -86,3 +98,22 @@ def attempts(
             policy.max_retries,
         )
         yield Sleep(decision.delay)
+
+
+def _may_have_happened(outcome: httpx.Response | httpx.TransportError) -> bool:
+    """Whether the server may have carried out an attempt that gave us no success answer."""
+    if isinstance(outcome, httpx.Response):
+        return outcome.status_code >= 500
+    return not isinstance(outcome, NEVER_SENT)
+
+
+def _already_deleted(
+    method: str, outcome: httpx.Response | httpx.TransportError, retried_blind: bool
+) -> bool:
+    """A DELETE whose earlier attempt may have worked, now answered 404: the goal is met."""
+    return (
+        retried_blind
+        and method == "DELETE"
+        and isinstance(outcome, httpx.Response)
+        and outcome.status_code == 404
+    )
