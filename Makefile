@@ -31,6 +31,23 @@ check-generated: $(VENV_STAMP)  ## fail with a diff if generated/ is not what `m
 spec: $(VENV_STAMP)  ## fetch SPEC_URL, validate, normalise, replace openapi.json atomically
 	$(PY) -m codegen.spec fetch "$(SPEC_URL)" openapi.json
 
+# Drift workflows (codegen/workflow.py; exit statuses in its docstring and the README).
+FORMAT ?= text
+SPEC_REPORT ?=
+SPEC_OUTPUTS ?=
+.PHONY: spec-check spec-update lint-workflows
+
+spec-check: $(VENV_STAMP)  ## report drift of SPEC_URL from openapi.json (FORMAT=text|markdown|json); writes nothing
+	$(PY) -m codegen.workflow check "$(SPEC_URL)" --format "$(FORMAT)"
+
+# Passed through the environment so any shell command survives quoting.
+spec-update: export SPEC_UPDATE_TEST_CMD ?= $(MAKE) --no-print-directory test
+spec-update: $(VENV_STAMP)  ## adopt SPEC_URL: openapi.json, generated/, CHANGELOG.md, version, tests; all or nothing
+	$(PY) -m codegen.workflow update "$(SPEC_URL)" --report "$(SPEC_REPORT)" --outputs "$(SPEC_OUTPUTS)"
+
+lint-workflows: $(VENV_STAMP)  ## check .github/workflows/*.yml against the GitHub workflow schema (offline)
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+
 lint: $(VENV_STAMP)  ## ruff lint and format check
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
@@ -45,7 +62,7 @@ typecheck: $(VENV_STAMP)  ## mypy --strict
 unit: $(VENV_STAMP)  ## pytest only
 	$(PY) -m pytest -q
 
-test: check-generated lint typecheck unit  ## everything CI runs
+test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
 
 bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same run
 	$(PY) -m tests.bench

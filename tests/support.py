@@ -21,6 +21,8 @@ REPO_ITEMS = (
     "codegen",
     "generated",
     "overrides",
+    "CHANGELOG.md",
+    ".github",
 )
 
 
