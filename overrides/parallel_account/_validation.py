@@ -17,14 +17,11 @@ from parallel_account_api.spec_facts import FieldFacts
 
 
 def _describe(value: object) -> str:
-    """The offending value for a message; short, and only its type for odd objects."""
+    """The offending value for a message: short scalars as they are, otherwise only the type."""
+    if isinstance(value, str) and len(value) > 40:
+        return f"a str of {len(value)} characters"
     if isinstance(value, str | int | float | bool) or value is None:
-        text = repr(value)
-        return (
-            text
-            if len(text) <= 40
-            else f"{text[:37]}...' ({len(value) if isinstance(value, str) else '?'} chars)"
-        )
+        return repr(value)
     return f"a {type(value).__name__}"
 
 
