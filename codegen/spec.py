@@ -71,6 +71,8 @@ def sha256_of(text: str) -> str:
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file beside `path`, fsync it, then rename it into place."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    # mkstemp makes the file 0600; keep the mode of the file it replaces (0644 for a new one).
+    os.chmod(tmp_name, path.stat().st_mode & 0o777 if path.exists() else 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(text)
