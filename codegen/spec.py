@@ -88,7 +88,9 @@ def _read_url(url: str) -> tuple[bytes, str]:
     """Return the body and content type at `url`, or raise a one-line SpecError."""
     if not url.startswith(("http://", "https://", "file://")):
         raise SpecError(f"{url}: unsupported URL; use http://, https:// or file:///absolute/path")
-    hint = "set SPEC_URL to a reachable URL or a file:// path, e.g. SPEC_URL=file://$PWD/openapi.json"
+    hint = (
+        "set SPEC_URL to a reachable URL or a file:// path, e.g. SPEC_URL=file://$PWD/openapi.json"
+    )
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (scheme checked above)
             body: bytes = answer.read(MAX_SPEC_BYTES + 1)
