@@ -1,0 +1,300 @@
+"""One function per command: call the library, hand the result to `Output`.
+
+Where the token comes from (one rule for every command, `token` included, so
+it prints exactly what the others send): `--profile NAME` means that profile's
+stored sign-in; otherwise $PARALLEL_ACCOUNT_TOKEN; otherwise the stored sign-in
+of $PARALLEL_ACCOUNT_PROFILE (default `default`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from parallel_account._auth import TOKEN_ENV, BearerAuth, StaticToken, TokenProvider
+from parallel_account._client import AccountClient
+from parallel_account._device_flow import DEFAULT_SCOPE
+from parallel_account._errors import ParallelAccountError
+from parallel_account._idempotency import new_idempotency_key
+from parallel_account._validation import check_field
+from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
+from parallel_account.cli._output import (
+    Output,
+    apps_text,
+    balance_text,
+    iso,
+    model_dict,
+    safe,
+)
+from parallel_account.cli._parser import PROG, UsageError
+from parallel_account.signin import (
+    LogoutResult,
+    NotSignedInError,
+    SignInStatus,
+    StoredSignIn,
+    TokenStore,
+)
+from parallel_account.signin import login as sign_in
+from parallel_account.signin import logout as sign_out
+from parallel_account.signin import status as sign_in_status
+from parallel_account_api.spec_facts import OPERATIONS
+
+Command = Callable[[argparse.Namespace, Output], int]
+
+
+class Cancelled(ParallelAccountError):
+    """The person at the terminal said no; nothing was sent."""
+
+
+class Interrupted(ParallelAccountError):
+    """Ctrl-C while a top-up was under way: its outcome is unknown."""
+
+    def __init__(self, message: str, *, idempotency_key: str) -> None:
+        super().__init__(message)
+        self.idempotency_key = idempotency_key
+        self.outcome_unknown = True
+
+
+# --- credentials and the client -------------------------------------------------------------
+
+
+def _login_hint(profile: str | None) -> str:
+    return f"run `{PROG} login" + (f" --profile {profile}`" if profile else "`")
+
+
+def _stored(profile: str | None) -> StoredSignIn:
+    """The stored sign-in, checked now: a missing one fails before anything is printed or sent."""
+    store = TokenStore(profile)
+    if store.load() is None:
+        raise NotSignedInError(
+            f"not signed in (profile {store.profile!r}): {_login_hint(profile)}, "
+            f"or set ${TOKEN_ENV}"
+        )
+    return StoredSignIn(profile)
+
+
+def token_provider(profile: str | None) -> TokenProvider:
+    if profile is not None:
+        return _stored(profile)
+    from_env = os.environ.get(TOKEN_ENV)
+    if from_env is not None:
+        return StaticToken(from_env, source=f"${TOKEN_ENV}")
+    return _stored(None)
+
+
+def make_client(args: argparse.Namespace) -> AccountClient:
+    options: dict[str, Any] = {}
+    if args.timeout is not None:
+        options["timeout"] = args.timeout
+    if args.max_retries is not None:
+        options["max_retries"] = args.max_retries
+    # BearerAuth: AccountClient's `token` is typed as str, callable or httpx.Auth.
+    auth = BearerAuth(token_provider(args.profile))
+    return AccountClient(auth, base_url=args.base_url, **options)
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+
+def _status_document(status: SignInStatus) -> dict[str, Any]:
+    return {
+        "signed_in": status.signed_in,
+        "profile": status.profile,
+        "path": str(status.path),
+        "platform_url": status.platform_url,
+        "org_id": status.org_id,
+        "org_name": status.org_name,
+        "scopes": list(status.scopes),
+        "access_token_expires_at": iso(status.access_token_expires_at),
+        "refresh_token_expires_at": iso(status.refresh_token_expires_at),
+        "authorization_expires_at": iso(status.authorization_expires_at),
+        "needs_login": status.needs_login,
+    }
+
+
+def login(args: argparse.Namespace, out: Output) -> int:
+    scope = " ".join(" ".join(args.scope).split()) if args.scope else DEFAULT_SCOPE
+    status = sign_in(
+        args.profile,
+        platform_url=args.platform_url,
+        scope=scope,
+        open_browser=not args.no_browser,
+    )
+    out.result(_status_document(status), safe(status.describe()))
+    return 0
+
+
+def logout(args: argparse.Namespace, out: Output) -> int:
+    result: LogoutResult = sign_out(args.profile)
+    document = {
+        "profile": result.profile,
+        "path": str(result.path),
+        "was_signed_in": result.was_signed_in,
+        "revoked": result.revoked,
+        "revoke_error": result.revoke_error,
+    }
+    out.result(document, safe(result.describe()))
+    return 0
+
+
+def status(args: argparse.Namespace, out: Output) -> int:
+    current = sign_in_status(args.profile)
+    if args.profile is None and os.environ.get(TOKEN_ENV) is not None:
+        out.human_note(
+            f"note: ${TOKEN_ENV} is set: commands use it, not this sign-in (unless --profile)"
+        )
+    out.result(_status_document(current), safe(current.describe()))
+    # Scripts can test `parallel-account status` alone: 3 means a login is needed.
+    return 3 if current.needs_login else 0
+
+
+def token(args: argparse.Namespace, out: Output) -> int:
+    value = token_provider(args.profile).get_token()
+    # The only place a token is ever printed; stdout only, never in a log or on stderr.
+    out.result({"access_token": value}, value)
+    return 0
+
+
+# --- balance --------------------------------------------------------------------------------
+
+
+def _amount_cents(args: argparse.Namespace) -> int:
+    if (args.amount is None) == (args.cents is None):
+        raise UsageError(
+            "give the amount either in dollars (AMOUNT, like 25.50) or with --cents, "
+            f"not {'both' if args.amount is not None else 'neither'} "
+            f"(see `{PROG} balance add --help`)"
+        )
+    return parse_dollars(args.amount) if args.amount is not None else parse_cents(args.cents)
+
+
+def _idempotency_key(given: str | None) -> str:
+    operation = OPERATIONS["add_balance"]
+    name = operation.idempotency_key_field or "idempotency_key"
+    key = new_idempotency_key() if given is None else given
+    checked = check_field(name, key, operation.body_field(name))
+    return str(checked)
+
+
+def _confirmed(cents: int, stdin: TextIO, stderr: TextIO) -> bool:
+    stderr.write(
+        f"Charge {format_cents(cents)} to the organisation's default payment method? [y/N] "
+    )
+    stderr.flush()
+    answer = stdin.readline()
+    return answer.strip().lower() in ("y", "yes")
+
+
+def show_balance(args: argparse.Namespace, out: Output) -> int:
+    with make_client(args) as client:
+        balance = client.get_balance()
+    out.result(model_dict(balance), balance_text(balance))
+    return 0
+
+
+def add_balance(args: argparse.Namespace, out: Output) -> int:
+    cents = _amount_cents(args)
+    key = _idempotency_key(args.idempotency_key)
+    client = make_client(args)  # credentials checked before anyone is asked to confirm
+    with client:
+        # A prompt only with a person at a terminal; a script's command line is its consent.
+        if not args.yes and sys.stdin.isatty() and not _confirmed(cents, sys.stdin, out.stderr):
+            raise Cancelled(f"cancelled; nothing was charged ({format_cents(cents)})")
+        # Printed before sending: whatever happens next, a retry with this key is safe.
+        out.human_note(f"idempotency key: {key} (retry with --idempotency-key {key})")
+        try:
+            balance = client.add_balance(cents, idempotency_key=key)
+        except KeyboardInterrupt:
+            raise Interrupted(
+                f"interrupted: the charge may or may not have been made; {retry_hint(cents, key)}",
+                idempotency_key=key,
+            ) from None
+        except ParallelAccountError as exc:
+            if exc.outcome_unknown:
+                exc.args = (f"{exc}; {retry_hint(cents, key)}",)
+            raise
+    document = {"amount_cents": cents, "idempotency_key": key, "balance": model_dict(balance)}
+    out.result(document, f"Added {format_cents(cents)}.\n{balance_text(balance)}")
+    return 0
+
+
+def retry_hint(cents: int, key: str) -> str:
+    return f"to retry safely run: {PROG} balance add --cents {cents} --idempotency-key {key}"
+
+
+# --- apps and keys --------------------------------------------------------------------------
+
+
+def list_apps(args: argparse.Namespace, out: Output) -> int:
+    with make_client(args) as client:
+        apps = client.list_apps()
+    out.result({"apps": [model_dict(app) for app in apps]}, apps_text(apps))
+    return 0
+
+
+def create_app(args: argparse.Namespace, out: Output) -> int:
+    with make_client(args) as client:
+        created = client.create_app(args.name)
+    document = {**model_dict(created), "app_name": args.name}
+    out.result(document, f"Created app {args.name!r}: {safe(created.app_id)}")
+    return 0
+
+
+def delete_app(args: argparse.Namespace, out: Output) -> int:
+    with make_client(args) as client:
+        client.delete_app(args.app_id)
+    out.result({"deleted": True, "app_id": args.app_id}, f"Deleted app {safe(args.app_id)}.")
+    return 0
+
+
+def create_key(args: argparse.Namespace, out: Output) -> int:
+    with make_client(args) as client:
+        key = client.create_key(args.app_id, args.name)
+    # stdout: the raw key alone (or in the JSON), so `$(... keys create ...)` captures just it.
+    out.result(model_dict(key), key.raw_api_key)
+    out.note(
+        f"Created API key {key.api_key_name!r} (id {safe(key.api_key_id)}, shown as "
+        f"{safe(key.display_value)}) for app {key.app_name!r}. The raw key was printed "
+        "on stdout once: it cannot be shown again, so store it now."
+    )
+    return 0
+
+
+def delete_key(args: argparse.Namespace, out: Output) -> int:
+    with make_client(args) as client:
+        client.delete_key(args.app_id, args.key_id)
+    document = {"deleted": True, "app_id": args.app_id, "api_key_id": args.key_id}
+    out.result(document, f"Deleted API key {safe(args.key_id)} of app {safe(args.app_id)}.")
+    return 0
+
+
+# --- the fake server ------------------------------------------------------------------------
+
+
+def mock_server(args: argparse.Namespace, out: Output) -> int:
+    from parallel_account import testing  # only this command needs the fake
+
+    argv = ["--host", "127.0.0.1", "--port", str(args.port)]
+    if args.token is not None:
+        argv += ["--token", args.token]
+    return testing.main(argv)
+
+
+COMMANDS: dict[tuple[str, str | None], Command] = {
+    ("login", None): login,
+    ("logout", None): logout,
+    ("status", None): status,
+    ("token", None): token,
+    ("balance", None): show_balance,
+    ("balance", "show"): show_balance,
+    ("balance", "add"): add_balance,
+    ("apps", "list"): list_apps,
+    ("apps", "create"): create_app,
+    ("apps", "delete"): delete_app,
+    ("keys", "create"): create_key,
+    ("keys", "delete"): delete_key,
+    ("mock-server", None): mock_server,
+}

@@ -1,0 +1,144 @@
+"""What the command line writes: one JSON document, or text for a terminal.
+
+Rules kept here so every command follows them:
+
+* stdout carries the result only (one JSON document in --json mode, written
+  in one piece at the end, so an interrupted run leaves nothing half-written);
+  notes, prompts and errors go to stderr.
+* Text that came from the server (app names, messages) is made safe for a
+  terminal: control and format characters are shown escaped, so a hostile
+  name cannot move the cursor, recolour the screen or reorder a line.
+* JSON field names are the API models' own; money stays in integer cents.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import unicodedata
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol, TextIO
+
+from parallel_account._errors import APIStatusError
+from parallel_account.cli._money import format_cents
+from parallel_account_api.models import AppItem, BalanceResponse
+
+
+class _Model(Protocol):
+    additional_properties: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+def safe(text: object) -> str:
+    """`text` with control and format characters escaped (for terminals, not for JSON)."""
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii")
+        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
+        else ch
+        for ch in str(text)
+    )
+
+
+def one_line(text: object) -> str:
+    """A message as a single terminal-safe line."""
+    return safe(" ".join(str(text).split()))
+
+
+def model_dict(model: _Model) -> dict[str, Any]:
+    """The model's documented fields only: extra server fields would make the shape unstable."""
+    extra = set(model.additional_properties)
+    return {k: v for k, v in model.to_dict().items() if k not in extra}
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """Left-aligned columns two spaces apart."""
+    cells = [[safe(c) for c in headers], *[[safe(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
+
+
+def fields(pairs: Sequence[tuple[str, object]]) -> str:
+    """`label:  value` lines with the values aligned."""
+    width = max(len(label) for label, _ in pairs) + 1
+    return "\n".join(f"{(label + ':').ljust(width)}  {safe(value)}" for label, value in pairs)
+
+
+def balance_text(balance: BalanceResponse) -> str:
+    return fields(
+        [
+            ("Organisation", balance.org_id),
+            ("Credit balance", format_cents(balance.credit_balance_cents)),
+            ("Pending debits", format_cents(balance.pending_debit_balance_cents)),
+            ("Billing", "by invoice" if balance.will_invoice else "prepaid"),
+        ]
+    )
+
+
+def apps_text(apps: Sequence[AppItem]) -> str:
+    if not apps:
+        return "No apps."
+    rows = [(app.app_id, app.app_name) for app in sorted(apps, key=lambda a: a.app_name)]
+    return table(("APP ID", "NAME"), rows)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def dumps(document: Mapping[str, Any]) -> str:
+    # ASCII-only output: safe in any terminal or pipe encoding, and still valid JSON.
+    return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
+
+
+def error_document(exc: BaseException, message: str, *, kind: str | None = None) -> dict[str, Any]:
+    """`{"error": {...}}` for --json mode; the same fields for every kind of failure."""
+    status = exc if isinstance(exc, APIStatusError) else None
+    return {
+        "error": {
+            "type": kind or type(exc).__name__,
+            "message": " ".join(message.split()),
+            "status_code": status.status_code if status else None,
+            "request_id": status.request_id if status else None,
+            "idempotency_key": getattr(exc, "idempotency_key", None),
+            "outcome_unknown": bool(getattr(exc, "outcome_unknown", False)),
+        }
+    }
+
+
+class Output:
+    """Where results, notes and errors go, in human or --json mode."""
+
+    def __init__(
+        self, *, json_mode: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> None:
+        self.json_mode = json_mode
+        self.stdout = stdout if stdout is not None else sys.stdout
+        self.stderr = stderr if stderr is not None else sys.stderr
+
+    def result(self, document: Mapping[str, Any], human: str) -> None:
+        """The command's result: `document` in --json mode, else `human` (already terminal-safe)."""
+        self._write(self.stdout, dumps(document) if self.json_mode else human + "\n")
+
+    def note(self, text: str) -> None:
+        """A line for the person at the terminal, in both modes (stderr never breaks a parser)."""
+        self._write(self.stderr, text + "\n")
+
+    def human_note(self, text: str) -> None:
+        """A note only for human mode: in --json mode the same fact is in the document."""
+        if not self.json_mode:
+            self.note(text)
+
+    def error(self, exc: BaseException, message: str, *, kind: str | None = None) -> None:
+        """The one-line error on stderr, plus the error document on stdout in --json mode."""
+        if self.json_mode:
+            self._write(self.stdout, dumps(error_document(exc, message, kind=kind)))
+        self._write(self.stderr, f"parallel-account: error: {one_line(message)}\n")
+
+    @staticmethod
+    def _write(stream: TextIO, text: str) -> None:
+        stream.write(text)  # one write per piece: nothing interleaves half a document
+        stream.flush()

@@ -1,0 +1,255 @@
+"""The argparse tree of `parallel-account`.
+
+Global options live in one parent parser added to the top-level parser and to
+every subcommand, with SUPPRESS defaults: `--json balance` and `balance --json`
+both work, and a subcommand that does not see an option leaves the value the
+top level parsed. `GLOBAL_DEFAULTS` fills in what nobody gave.
+
+argparse's own error() prints and exits; here it raises UsageError instead, so
+--json mode can still answer with a JSON document (exit status 2 either way).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any, NoReturn
+
+from parallel_account._device_flow import DEFAULT_SCOPE
+from parallel_account._version import __version__
+
+PROG = "parallel-account"
+
+EXIT_OK = 0
+EXIT_API_ERROR = 1
+EXIT_USAGE = 2
+EXIT_NOT_SIGNED_IN = 3
+EXIT_OUTCOME_UNKNOWN = 4
+EXIT_INTERRUPTED = 130
+
+EPILOG = f"""\
+exit status:
+  {EXIT_OK}    success
+  {EXIT_API_ERROR}    the API or the sign-in platform refused or failed (also: a declined
+       confirmation, an unusable stored sign-in file)
+  {EXIT_USAGE}    usage error or bad input (nothing was sent)
+  {EXIT_NOT_SIGNED_IN}    not signed in, or the sign-in expired or was refused (HTTP 401):
+       run `{PROG} login`; also `status` when not signed in
+  {EXIT_OUTCOME_UNKNOWN}    a top-up's outcome is unknown (the charge may have been made): run the
+       same command again with the --idempotency-key given in the message
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+
+token: $PARALLEL_ACCOUNT_TOKEN, else the stored sign-in of $PARALLEL_ACCOUNT_PROFILE
+(default `default`); --profile NAME always uses that profile's stored sign-in.
+
+examples:
+  {PROG} login
+  {PROG} balance add 25.50
+  curl -H "Authorization: Bearer $({PROG} token)" https://api.parallel.ai/account/service/v1/balance
+  {PROG} apps list --json
+"""
+
+ADD_DESCRIPTION = """\
+Charge the organisation's default payment method and add the amount to the balance.
+
+The idempotency key is always shown (on stderr; in the document with --json):
+running the same command with --idempotency-key KEY never charges twice.
+
+Confirmation: when stdin is a terminal, asks before charging unless --yes.
+When stdin is not a terminal (scripts, CI) it does not ask and goes ahead:
+the command line itself is the consent, and a prompt nobody can answer would
+only hang or fail the script.
+"""
+
+GLOBAL_DEFAULTS: dict[str, Any] = {
+    "json": False,
+    "base_url": None,
+    "profile": None,
+    "timeout": None,
+    "max_retries": None,
+    "verbose": False,
+}
+
+
+class UsageError(Exception):
+    """A command line argparse (or a command) could not make sense of; exit status 2."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _retries(text: str) -> int:
+    if not text.isascii() or not text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+    return int(text)
+
+
+def _port(text: str) -> int:
+    if not text.isascii() or not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    return int(text)
+
+
+def _global_options() -> Parser:
+    parent = Parser(add_help=False)
+    group = parent.add_argument_group("global options")
+    s = argparse.SUPPRESS
+    group.add_argument(
+        "--json", action="store_true", default=s, help="print one JSON document on stdout"
+    )
+    group.add_argument(
+        "--base-url",
+        metavar="URL",
+        default=s,
+        help="Account API base URL (or $PARALLEL_SERVICE_API_URL)",
+    )
+    group.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=s,
+        help="stored sign-in to use (or $PARALLEL_ACCOUNT_PROFILE)",
+    )
+    group.add_argument(
+        "--timeout", type=_seconds, metavar="SECONDS", default=s, help="per request (default 30)"
+    )
+    group.add_argument(
+        "--max-retries",
+        type=_retries,
+        metavar="N",
+        default=s,
+        help="retries after the first attempt (default 2)",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=s,
+        help="debug logging and tracebacks on stderr",
+    )
+    return parent
+
+
+Actions = argparse._SubParsersAction  # typeshed's name for what add_subparsers returns
+
+
+def _add(actions: Actions[Parser], name: str, help_text: str, description: str = "") -> Parser:
+    """A subcommand that takes the global options too."""
+    return actions.add_parser(
+        name,
+        help=help_text,
+        description=description or help_text,
+        parents=[_global_options()],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        description="Parallel's Account API from the command line: sign-in, balance, apps, API keys.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[_global_options()],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    _add_sign_in_commands(commands)
+    _add_balance_commands(commands)
+    _add_app_commands(commands)
+
+    mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
+    mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
+    mock.add_argument("--token", metavar="T", default=None, help="bearer token it accepts")
+    return parser
+
+
+def _add_sign_in_commands(commands: Actions[Parser]) -> None:
+    login = _add(commands, "login", "sign in with the device flow and store the sign-in")
+    login.add_argument(
+        "--no-browser", action="store_true", help="only print the URL and code; open no browser"
+    )
+    login.add_argument(
+        "--scope",
+        action="append",
+        metavar="SCOPE",
+        help=f"scope to request; repeat or space-separate (default: {DEFAULT_SCOPE})",
+    )
+    login.add_argument(
+        "--platform-url",
+        metavar="URL",
+        default=None,
+        help="platform URL (or $PARALLEL_PLATFORM_URL)",
+    )
+    _add(commands, "logout", "revoke and delete the stored sign-in")
+    _add(
+        commands, "status", "show the stored sign-in (organisation, scopes, expiry; never a token)"
+    )
+    _add(commands, "token", "print a valid access token on stdout (refreshed if needed)")
+
+
+def _add_balance_commands(commands: Actions[Parser]) -> None:
+    balance = _add(commands, "balance", "show the balance, or add to it")
+    actions = balance.add_subparsers(dest="action", metavar="ACTION")
+    _add(actions, "show", "show the balance (the default)")
+    top_up = _add(
+        actions,
+        "add",
+        "charge the default payment method and add to the balance",
+        ADD_DESCRIPTION,
+    )
+    top_up.add_argument("amount", nargs="?", metavar="AMOUNT", help="in dollars: 25, 25.5, 25.50")
+    top_up.add_argument("--cents", metavar="N", help="the amount in cents instead: 2550")
+    top_up.add_argument(
+        "--idempotency-key",
+        metavar="KEY",
+        help="reuse the key of an earlier attempt to retry it safely (default: a new one)",
+    )
+    top_up.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask for confirmation on a terminal"
+    )
+
+
+def _add_app_commands(commands: Actions[Parser]) -> None:
+    apps = _add(commands, "apps", "list, create and delete apps")
+    app_actions = apps.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add(app_actions, "list", "list the organisation's apps")
+    _add(app_actions, "create", "create an app").add_argument("name", metavar="NAME")
+    _add(app_actions, "delete", "delete an app and its keys").add_argument(
+        "app_id", metavar="APP_ID"
+    )
+
+    keys = _add(commands, "keys", "create and delete API keys")
+    key_actions = keys.add_subparsers(dest="action", metavar="ACTION", required=True)
+    create = _add(key_actions, "create", "create an API key; the raw key is printed once")
+    create.add_argument("app_id", metavar="APP_ID")
+    create.add_argument("name", metavar="NAME")
+    delete = _add(key_actions, "delete", "delete an API key")
+    delete.add_argument("app_id", metavar="APP_ID")
+    delete.add_argument("key_id", metavar="KEY_ID")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Parse `argv`; fill in global defaults nobody gave. Raises UsageError."""
+    args = build_parser().parse_args(argv)
+    for name, default in GLOBAL_DEFAULTS.items():
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    return args
+
+
+def wants_json(argv: list[str]) -> bool:
+    """Whether --json was asked for, for errors raised before parsing finished."""
+    return "--json" in argv[: argv.index("--")] if "--" in argv else "--json" in argv

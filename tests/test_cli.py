@@ -1,0 +1,836 @@
+"""The `parallel-account` command line.
+
+In process: the money parser, the formatters, argument parsing and the exit
+status mapping. As a subprocess (`python -m parallel_account.cli`), end to end:
+against the fake Account API served on 127.0.0.1 and, for login, logout,
+status and token, the fake OAuth platform in tests/fake_platform.py. Each
+subprocess gets a scratch $XDG_CONFIG_HOME and none of the caller's PARALLEL_*
+variables. Independent runs go in parallel to keep the suite fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pty
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from parallel_account import AuthenticationError, InvalidRequestError, NotFoundError
+from parallel_account._errors import APIConnectionError, InternalServerError
+from parallel_account._token_store import SignInRecord
+from parallel_account.cli import exit_status
+from parallel_account.cli._commands import Cancelled, Interrupted
+from parallel_account.cli._money import (
+    CentsRange,
+    format_cents,
+    parse_cents,
+    parse_dollars,
+    top_up_range,
+)
+from parallel_account.cli._output import Output, error_document, safe, table
+from parallel_account.cli._parser import UsageError, parse_args, wants_json
+from parallel_account.signin import NotSignedInError, SignInExpiredError, TokenStore
+from parallel_account.testing import FakeAccountAPI
+from parallel_account_api.spec_facts import OPERATIONS, FieldFacts
+from tests.fake_platform import DEVICE_CODE, REVOKE, FakePlatform
+
+TOKEN = "cli-test-token-0123456789"
+START = 1234  # cents
+CLI = (sys.executable, "-m", "parallel_account.cli")
+AMOUNT_FACTS = OPERATIONS["add_balance"].body_field("amount_cents")
+
+
+# --- in process: money ------------------------------------------------------------------------
+
+
+def test_top_up_range_comes_from_the_spec_facts() -> None:
+    assert AMOUNT_FACTS.exclusive_minimum is not None and AMOUNT_FACTS.maximum is not None
+    assert top_up_range() == CentsRange(
+        int(AMOUNT_FACTS.exclusive_minimum) + 1, int(AMOUNT_FACTS.maximum)
+    )
+
+
+def test_cents_range_reads_every_kind_of_bound() -> None:
+    facts = FieldFacts(name="x", required=True, minimum=5, exclusive_maximum=100)
+    assert CentsRange.from_facts(facts) == CentsRange(5, 99)
+    assert CentsRange.from_facts(FieldFacts(name="x", required=True)).describe() == "any amount"
+
+
+@pytest.mark.parametrize(
+    ("text", "cents"),
+    [
+        ("25", 2500),
+        ("25.5", 2550),
+        ("25.50", 2550),
+        ("25.", 2500),
+        (".5", 50),
+        ("0.01", 1),
+        ("100", 10000),
+        ("100.00", 10000),
+        ("25.500", 2550),  # extra zeros are not a fraction of a cent
+        (" 7 ", 700),
+        ("0000000000000000000000000000001.5", 150),
+    ],
+)
+def test_parse_dollars_accepts(text: str, cents: int) -> None:
+    assert parse_dollars(text) == cents
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("0", "below the minimum $0.01"),
+        ("0.00", "below the minimum"),
+        ("-1", "negative"),
+        ("-0", "negative"),
+        ("abc", "not a number of dollars"),
+        ("100.001", "fraction of a cent"),
+        ("0.001", "fraction of a cent"),
+        # Beyond Decimal's default 28 digits: must not be rounded into a whole cent.
+        ("1.00000000000000000000000000001", "fraction of a cent"),
+        ("100.01", "over the maximum $100.00"),
+        ("99999999999999999999999999999999", "over the maximum"),
+        ("1e3", "not a number of dollars"),
+        ("", "empty"),
+        ("   ", "empty"),
+        ("nan", "not a number"),
+        ("inf", "not a number"),
+        ("Infinity", "not a number"),
+        ("1,000", "not a number"),
+        ("1 000", "not a number"),
+        ("1_000", "not a number"),
+        ("+5", "not a number"),
+        ("$5", "not a number"),
+        ("5.5.5", "not a number"),
+        ("0x10", "not a number"),
+        ("\uff15", "not a number"),  # FULLWIDTH DIGIT FIVE: Decimal() would take it
+        (".", "not a number"),
+    ],
+)
+def test_parse_dollars_rejects(text: str, why: str) -> None:
+    with pytest.raises(InvalidRequestError, match=why.replace("$", r"\$")):
+        parse_dollars(text)
+
+
+@pytest.mark.parametrize(("text", "cents"), [("2550", 2550), ("1", 1), ("10000", 10000)])
+def test_parse_cents_accepts(text: str, cents: int) -> None:
+    assert parse_cents(text) == cents
+
+
+@pytest.mark.parametrize(
+    "text", ["2550.5", "2_550", " 25", "-5", "0", "10001", "", "\uff15", "1e3"]
+)
+def test_parse_cents_rejects(text: str) -> None:
+    with pytest.raises(InvalidRequestError):
+        parse_cents(text)
+
+
+@pytest.mark.parametrize(
+    ("cents", "shown"),
+    [
+        (1234, "$12.34"),
+        (0, "$0.00"),
+        (5, "$0.05"),
+        (-500, "-$5.00"),
+        (1234.0, "$12.34"),
+        (1234.5, "$12.345"),  # a fraction of a cent is shown, never rounded away
+        (123456789, "$1,234,567.89"),
+        (float("nan"), "nan cents"),
+    ],
+)
+def test_format_cents(cents: float, shown: str) -> None:
+    assert format_cents(cents) == shown
+
+
+# --- in process: output, parsing, exit statuses ------------------------------------------------
+
+
+def test_table_aligns_columns_and_escapes_control_characters() -> None:
+    text = table(("ID", "NAME"), [("a", "x"), ("long-id", "evil\x1b[31m\u202e")])
+    assert text.splitlines() == ["ID       NAME", "a        x", "long-id  evil\\x1b[31m\\u202e"]
+    assert safe("tab\there\nnewline") == "tab\\there\\nnewline"
+
+
+def test_error_document_shape() -> None:
+    exc = InternalServerError("boom", response=None, status_code=503)
+    exc.idempotency_key, exc.outcome_unknown = "key-12345678", True
+    assert error_document(exc, "boom\n  twice") == {
+        "error": {
+            "type": "InternalServerError",
+            "message": "boom twice",
+            "status_code": 503,
+            "request_id": None,
+            "idempotency_key": "key-12345678",
+            "outcome_unknown": True,
+        }
+    }
+
+
+def test_output_writes_a_whole_document_or_human_text(capsys: pytest.CaptureFixture[str]) -> None:
+    Output(json_mode=True).result({"a": 1}, "human")
+    Output(json_mode=False).result({"a": 1}, "human")
+    Output(json_mode=True).human_note("only for humans")
+    captured = capsys.readouterr()
+    assert captured.out == '{\n  "a": 1\n}\nhuman\n'
+    assert captured.err == ""
+
+
+@pytest.mark.parametrize(
+    ("exc", "status"),
+    [
+        (NotFoundError("x", response=None, status_code=404), 1),
+        (APIConnectionError("x"), 1),
+        (Cancelled("no"), 1),
+        (RuntimeError("bug"), 1),
+        (InvalidRequestError("x"), 2),
+        (UsageError("x"), 2),
+        (AuthenticationError("x", response=None), 3),
+        (NotSignedInError("x"), 3),
+        (SignInExpiredError("x"), 3),
+        (Interrupted("x", idempotency_key="k" * 8), 130),
+        (KeyboardInterrupt(), 130),
+    ],
+)
+def test_exit_status(exc: BaseException, status: int) -> None:
+    assert exit_status(exc) == status
+
+
+def test_outcome_unknown_wins_over_every_other_status() -> None:
+    exc = AuthenticationError("x", response=None)
+    exc.outcome_unknown = True
+    assert exit_status(exc) == 4
+
+
+def test_global_options_before_and_after_the_command() -> None:
+    before = parse_args(["--json", "--timeout", "3", "--profile", "p", "balance", "add", "5"])
+    after = parse_args(["balance", "add", "5", "--json", "--timeout", "3", "--profile", "p"])
+    middle = parse_args(["balance", "--json", "--timeout", "3", "--profile", "p", "add", "5"])
+    for args in (before, after, middle):
+        assert (args.json, args.timeout, args.profile, args.amount) == (True, 3.0, "p", "5")
+    plain = parse_args(["balance"])
+    assert (plain.json, plain.timeout, plain.max_retries, plain.verbose) == (
+        False,
+        None,
+        None,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["bogus"],
+        ["apps"],
+        ["--timeout", "0", "balance"],
+        ["--timeout", "nan", "balance"],
+        ["--max-retries", "-1", "balance"],
+        ["apps", "create"],
+        ["mock-server", "--port", "70000"],
+    ],
+)
+def test_usage_errors_raise(argv: list[str]) -> None:
+    with pytest.raises(UsageError):
+        parse_args(argv)
+
+
+def test_wants_json_ignores_arguments_after_double_dash() -> None:
+    assert wants_json(["bogus", "--json"])
+    assert not wants_json(["apps", "create", "--", "--json"])
+
+
+# --- subprocesses: helpers -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return json.loads(self.stdout)  # raises unless stdout is exactly one JSON document
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def cli(*args: str, env: dict[str, str], timeout: float = 30) -> Run:
+    done = subprocess.run(
+        [*CLI, *args],
+        env=env,
+        stdin=subprocess.DEVNULL,  # not a terminal: never prompts
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+def concurrently(*calls: Callable[[], Run]) -> list[Run]:
+    """Independent runs at once (each is mostly interpreter start-up); results in order."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(call) for call in calls]
+        return [future.result() for future in futures]
+
+
+def cli_many(commands: Sequence[Sequence[str]], env: dict[str, str]) -> list[Run]:
+    return concurrently(*(functools.partial(cli, *argv, env=env) for argv in commands))
+
+
+def error_line(run: Run) -> str:
+    """The one `parallel-account: error:` line on stderr (anything else there fails the test)."""
+    lines = run.stderr.splitlines()
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("parallel-account: error: "), run.stderr
+    return lines[0]
+
+
+def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PARALLEL_")}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture
+def fake() -> FakeAccountAPI:
+    return FakeAccountAPI(token=TOKEN, credit_balance_cents=START)
+
+
+@pytest.fixture
+def api_url(fake: FakeAccountAPI) -> Iterator[str]:
+    with fake.serve() as url:
+        yield url
+
+
+@pytest.fixture
+def env(tmp_path: Path, api_url: str) -> dict[str, str]:
+    return base_env(tmp_path, PARALLEL_ACCOUNT_TOKEN=TOKEN, PARALLEL_SERVICE_API_URL=api_url)
+
+
+@pytest.fixture
+def platform() -> Iterator[FakePlatform]:
+    # interval 0: login then waits only the client's one-second safety margin.
+    with FakePlatform(interval=0) as fake_platform:
+        yield fake_platform
+
+
+# --- subprocesses: help and usage ------------------------------------------------------------
+
+
+def test_help_documents_exit_statuses_and_the_confirmation_rule(env: dict[str, str]) -> None:
+    top, add = cli_many([["--help"], ["balance", "add", "--help"]], env)
+    assert top.code == 0 and add.code == 0
+    for status in ("0 ", "1 ", "2 ", "3 ", "4 ", "130 "):
+        assert f"\n  {status}" in top.stdout
+    assert "Bearer $(parallel-account token)" in top.stdout
+    assert "not a terminal" in add.stdout and "--yes" in add.stdout
+
+
+def test_usage_errors_exit_2_with_a_json_document_when_asked(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    runs = cli_many(
+        [
+            ["bogus"],
+            ["--json", "bogus"],
+            ["apps"],
+            ["balance", "add", "5", "--max-retries", "x", "--json"],
+            ["--json", "keys", "create", "not-a-uuid", "prod"],
+            ["--base-url", "http://example.com/account", "balance"],
+        ],
+        env,
+    )
+    for run in runs:
+        assert run.code == 2, run
+        error_line(run)
+    assert runs[1].json()["error"]["type"] == "UsageError"
+    assert runs[3].json()["error"]["type"] == "UsageError"
+    assert runs[4].json()["error"]["type"] == "InvalidRequestError"
+    assert "app_id" in runs[4].stderr and "plain http://" in runs[5].stderr
+    assert fake.requests == {}
+
+
+# --- subprocesses: balance -------------------------------------------------------------------
+
+
+def test_balance_shows_dollars_and_json_in_cents(env: dict[str, str]) -> None:
+    human, *documents = cli_many(
+        [["balance"], ["--json", "balance"], ["balance", "show", "--json"]],
+        env,
+    )
+    assert human.code == 0 and human.stderr == ""
+    assert "Credit balance:  $12.34" in human.stdout and "org_fake" in human.stdout
+    for run in documents:
+        assert run.code == 0
+        assert run.json() == {
+            "credit_balance_cents": START,
+            "org_id": "org_fake",
+            "pending_debit_balance_cents": 0,
+            "will_invoice": False,
+        }
+
+
+def test_balance_add_charges_once_and_prints_the_key_on_stderr(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    run = cli("balance", "add", "25.50", env=env)
+    assert run.code == 0, run
+    assert "Added $25.50." in run.stdout and "$37.84" in run.stdout
+    [key] = fake.ledger
+    assert fake.ledger[key].amount_cents == 2550
+    assert f"idempotency key: {key}" in run.stderr and key not in run.stdout
+    assert "[y/N]" not in run.stderr  # stdin is not a terminal: no prompt
+
+
+def test_balance_add_with_a_key_is_safe_to_repeat(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    argv = ("--json", "balance", "add", "--cents", "2550", "--idempotency-key", "order-12345")
+    first, again = cli(*argv, env=env), cli(*argv, env=env)
+    assert first.code == again.code == 0
+    assert (
+        first.json()
+        == again.json()
+        == {
+            "amount_cents": 2550,
+            "idempotency_key": "order-12345",
+            "balance": {
+                "credit_balance_cents": START + 2550,
+                "org_id": "org_fake",
+                "pending_debit_balance_cents": 0,
+                "will_invoice": False,
+            },
+        }
+    )
+    assert fake.charges_for("order-12345") == 1 and fake.ledger["order-12345"].replays == 1
+    assert first.stderr == ""  # in --json mode the key is in the document
+
+
+BAD_AMOUNTS = [
+    ["0"],
+    ["-1"],
+    ["abc"],
+    ["100.001"],
+    ["100.01"],
+    ["1e3"],
+    [""],
+    ["nan"],
+    ["1,000"],
+    ["--cents", "2550.5"],
+    ["--cents", "0"],
+    ["25", "--cents", "2500"],  # both
+    [],  # neither
+    ["5", "--idempotency-key", "short"],  # under the spec's minimum length
+]
+
+
+def test_bad_amounts_exit_2_and_send_nothing(env: dict[str, str], fake: FakeAccountAPI) -> None:
+    as_json = [BAD_AMOUNTS[i] for i in (2, 4, 10, 12)]
+    commands = [["balance", "add", *argv] for argv in BAD_AMOUNTS]
+    commands += [["--json", "balance", "add", *argv] for argv in as_json]
+    runs = cli_many(commands, env)
+    for argv, run in zip(commands, runs, strict=True):
+        assert run.code == 2, (argv, run)
+        error_line(run)
+    for run in runs[: len(BAD_AMOUNTS)]:
+        assert run.stdout == ""
+    for run in runs[len(BAD_AMOUNTS) :]:
+        assert run.json()["error"]["type"] in ("InvalidRequestError", "UsageError")
+    assert fake.requests == {}
+    assert "over the maximum $100.00" in runs[4].stderr
+    assert "fraction of a cent" in runs[3].stderr
+
+
+def test_outcome_unknown_exits_4_and_the_printed_key_retries_safely(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    fake.drop_next(operation="add_balance", after_commit=True)  # charged, answer lost
+    lost = cli("balance", "add", "10", "--max-retries", "0", env=env)
+    assert lost.code == 4, lost
+    [key] = fake.ledger
+    notice, message = lost.stderr.splitlines()
+    assert notice.startswith(f"idempotency key: {key}")
+    assert f"--cents 1000 --idempotency-key {key}" in message and "may or may not" in message
+
+    retried = cli("balance", "add", "--cents", "1000", "--idempotency-key", key, env=env)
+    assert retried.code == 0, retried
+    assert fake.charges_for(key) == 1 and fake.ledger[key].replays == 1
+    assert fake.balance.credit_balance_cents == START + 1000
+
+
+def test_outcome_unknown_in_json_mode_after_every_retry_failed(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    fake.fail_next(2, status=503, operation="add_balance", retry_after_ms=0)
+    run = cli(
+        "--json",
+        "--max-retries",
+        "1",
+        "balance",
+        "add",
+        "5",
+        "--idempotency-key",
+        "k-123456789",
+        env=env,
+    )
+    assert run.code == 4, run
+    error = run.json()["error"]
+    assert error["type"] == "InternalServerError" and error["status_code"] == 503
+    assert error["idempotency_key"] == "k-123456789" and error["outcome_unknown"] is True
+    assert fake.requests == {"add_balance": 2} and fake.ledger == {}
+    warning, _ = run.stderr.splitlines()  # the retry is shown without -v, then the error
+    assert warning.startswith("parallel-account: warning: POST /service/v1/balance/add: retrying")
+
+
+# --- subprocesses: API errors, credentials ---------------------------------------------------
+
+
+def test_api_errors_exit_1_and_tracebacks_only_with_verbose(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    app_id = str(uuid.uuid4())
+    plain, as_json, verbose = cli_many(
+        [
+            ["apps", "delete", app_id],
+            ["--json", "apps", "delete", app_id],
+            ["-v", "apps", "delete", app_id],
+        ],
+        env,
+    )
+    assert plain.code == as_json.code == verbose.code == 1
+    assert "HTTP 404" in error_line(plain) and "Traceback" not in plain.stderr
+    error = as_json.json()["error"]
+    assert (error["type"], error["status_code"], error["outcome_unknown"]) == (
+        "NotFoundError",
+        404,
+        False,
+    )
+    assert "Traceback (most recent call last)" in verbose.stderr
+    assert verbose.stderr.rstrip().splitlines()[-1].startswith("parallel-account: error: ")
+
+
+def test_credentials_missing_refused_or_not_signed_in_exit_3(
+    tmp_path: Path, api_url: str, fake: FakeAccountAPI
+) -> None:
+    no_token = base_env(tmp_path, PARALLEL_SERVICE_API_URL=api_url)
+    wrong = {**no_token, "PARALLEL_ACCOUNT_TOKEN": "wrong-token"}
+    missing, profile, token_cmd = cli_many(
+        [["balance"], ["--profile", "work", "apps", "list"], ["token"]], no_token
+    )
+    refused = cli("--json", "balance", env=wrong)
+    for run in (missing, profile, token_cmd, refused):
+        assert run.code == 3, run
+        error_line(run)
+    assert "parallel-account login" in missing.stderr
+    assert "parallel-account login --profile work" in profile.stderr
+    assert refused.json()["error"]["status_code"] == 401
+    assert fake.requests == {"get_balance": 1}  # only the refused one got as far as the API
+
+
+# --- subprocesses: apps and keys, secrets ----------------------------------------------------
+
+
+def test_apps_and_keys_end_to_end_without_leaking_secrets(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    created = cli("--json", "apps", "create", "billing-worker", env=env)
+    assert created.code == 0, created
+    app_id = created.json()["app_id"]
+    assert created.json() == {"app_id": app_id, "app_name": "billing-worker"}
+    assert fake.apps[app_id].app_name == "billing-worker"
+
+    human_list, json_list, key_human, key_json = cli_many(
+        [
+            ["apps", "list"],
+            ["apps", "list", "--json"],
+            ["-v", "keys", "create", app_id, "prod"],
+            ["-v", "--json", "keys", "create", app_id, "ci"],
+        ],
+        env,
+    )
+    assert human_list.stdout.splitlines() == [
+        "APP ID" + " " * 32 + "NAME",
+        f"{app_id}  billing-worker",
+    ]
+    assert json_list.json() == {
+        "apps": [
+            {
+                "app_id": app_id,
+                "app_name": "billing-worker",
+                "org_id": "org_fake",
+                "org_name": "Fake Org",
+            }
+        ]
+    }
+    raw = {key.api_key_name: key.raw_api_key for key in fake.keys.values()}
+    assert key_human.code == key_json.code == 0
+    assert key_human.stdout == raw["prod"] + "\n"  # the raw key alone: `$(...)` captures it
+    assert key_json.json()["raw_api_key"] == raw["ci"]
+    assert key_json.json()["app_id"] == app_id and "api_key_id" in key_json.json()
+    for run in (key_human, key_json):
+        assert "cannot be shown again" in run.stderr
+        assert "DEBUG parallel_account" in run.stderr  # -v really logged
+        assert all(secret not in run.stderr for secret in (*raw.values(), TOKEN))
+
+    key_id = key_json.json()["api_key_id"]
+    deleted_key = cli("--json", "keys", "delete", app_id, key_id, env=env)
+    assert deleted_key.json() == {"deleted": True, "app_id": app_id, "api_key_id": key_id}
+    deleted_app = cli("apps", "delete", app_id, env=env)
+    assert deleted_app.code == 0 and app_id in deleted_app.stdout
+    empty = cli("apps", "list", env=env)
+    assert empty.stdout == "No apps.\n"
+    assert fake.apps == {} and fake.keys == {}
+
+
+def test_no_token_in_verbose_or_logged_output(env: dict[str, str], fake: FakeAccountAPI) -> None:
+    logged = {**env, "PARALLEL_ACCOUNT_LOG": "debug"}
+    fake.fail_next(1, status=503, operation="get_balance", retry_after_ms=0)  # a retry warning too
+    runs = [cli("-v", "balance", env=logged), cli("-v", "balance", "add", "1", env=logged)]
+    runs += [cli("-v", "apps", "delete", str(uuid.uuid4()), env=env)]
+    for run in runs:
+        assert TOKEN not in run.output
+        assert "Bearer" not in run.stderr
+    assert "retrying" in runs[0].stderr
+    # One handler, not two: $PARALLEL_ACCOUNT_LOG and -v together do not double the lines.
+    assert runs[0].stderr.count("GET /service/v1/balance -> 200") == 1
+
+
+# --- subprocesses: confirmation on a terminal, Ctrl-C ----------------------------------------
+
+
+def run_on_a_terminal(argv: Sequence[str], answer: str, env: dict[str, str]) -> Run:
+    """Run with stdin a pseudo-terminal, typing `answer` (stdout and stderr stay pipes)."""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            [*CLI, *argv],
+            stdin=follower,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            text=True,
+        )
+        os.close(follower)
+        os.write(leader, answer.encode())  # the terminal buffers the line until it is read
+        stdout, stderr = proc.communicate(timeout=30)
+    finally:
+        os.close(leader)
+    return Run(proc.returncode, stdout, stderr)
+
+
+def test_a_terminal_is_asked_before_charging(env: dict[str, str], fake: FakeAccountAPI) -> None:
+    declined, json_declined = concurrently(
+        functools.partial(run_on_a_terminal, ["balance", "add", "5"], "n\n", env),
+        functools.partial(run_on_a_terminal, ["--json", "balance", "add", "5"], "\n", env),
+    )
+    assert declined.code == json_declined.code == 1
+    assert "Charge $5.00 to the organisation's default payment method? [y/N]" in declined.stderr
+    assert "cancelled; nothing was charged" in declined.stderr
+    assert json_declined.json()["error"]["type"] == "Cancelled"
+    assert fake.requests == {}
+
+    accepted = run_on_a_terminal(["balance", "add", "5"], "y\n", env)
+    assert accepted.code == 0 and "[y/N]" in accepted.stderr
+    skipped = run_on_a_terminal(["balance", "add", "5", "--yes"], "", env)
+    assert skipped.code == 0 and "[y/N]" not in skipped.stderr
+    assert fake.balance.credit_balance_cents == START + 1000
+
+
+def interrupt_while_waiting(
+    argv: Sequence[str], env: dict[str, str], fake: FakeAccountAPI, operation: str
+) -> Run:
+    fake.delay_next(10, operation=operation)
+    proc = subprocess.Popen(
+        [*CLI, *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while fake.requests.get(operation, 0) == 0 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=20)
+    return Run(proc.returncode, stdout, stderr)
+
+
+def test_ctrl_c_exits_130_with_nothing_half_written(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    run = interrupt_while_waiting(["balance"], env, fake, "get_balance")
+    assert run.code == 130 and run.stdout == ""
+    assert error_line(run) == "parallel-account: error: interrupted"
+
+
+def test_ctrl_c_during_a_top_up_gives_the_key_to_retry_with(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    run = interrupt_while_waiting(["--json", "balance", "add", "3"], env, fake, "add_balance")
+    assert run.code == 130
+    error = run.json()["error"]
+    [key] = fake.ledger
+    assert (error["type"], error["idempotency_key"], error["outcome_unknown"]) == (
+        "Interrupted",
+        key,
+        True,
+    )
+    assert f"--idempotency-key {key}" in error_line(run)
+
+
+# --- subprocesses: sign-in -------------------------------------------------------------------
+
+
+def test_login_status_token_logout(
+    tmp_path: Path, api_url: str, fake: FakeAccountAPI, platform: FakePlatform
+) -> None:
+    env = base_env(tmp_path, PARALLEL_PLATFORM_URL=platform.url, PARALLEL_SERVICE_API_URL=api_url)
+    login = cli(
+        "login",
+        "--no-browser",
+        "--scope",
+        "balance:read apps:read",
+        "--scope",
+        "keys:read",
+        env=env,
+    )
+    assert login.code == 0, login
+    assert "WDJB-MJHT" in login.stderr and "Acme Research" in login.stdout
+    assert platform.count(DEVICE_CODE, scope="balance:read apps:read keys:read") == 1
+
+    stored = json.loads((tmp_path / "config" / "parallel-account" / "default.json").read_text())
+    access, refresh = stored["access_token"], stored["refresh_token"]
+    fake.token = access  # the fake API accepts what the platform issued
+    status, status_json, token, balance = cli_many(
+        [["status"], ["status", "--json"], ["token"], ["--json", "balance"]], env
+    )
+    assert status.code == status_json.code == token.code == balance.code == 0, (status, balance)
+    assert "Acme Research (org_123)" in status.stdout and "keys:read" in status.stdout
+    document = status_json.json()
+    assert document["signed_in"] is True and document["org_name"] == "Acme Research"
+    assert document["scopes"] == ["keys:read", "balance:read"] and document["needs_login"] is False
+    assert document["access_token_expires_at"].endswith("+00:00")
+    assert token.stdout == access + "\n" and token.stderr == ""
+    assert balance.json()["credit_balance_cents"] == START
+    for run in (login, status, status_json, balance):
+        assert access not in run.output and refresh not in run.output
+
+    logout = cli("--json", "logout", env=env)
+    assert logout.code == 0 and logout.json()["revoked"] is True and platform.count(REVOKE) == 1
+    after, token_after = cli_many([["status"], ["token"]], env)
+    assert after.code == 3 and "Not signed in" in after.stdout
+    assert token_after.code == 3 and token_after.stdout == ""
+
+
+def _store(
+    tmp_path: Path, profile: str, platform: FakePlatform, *, live: bool, expires_in: int
+) -> str:
+    now = int(time.time())
+    record = SignInRecord(
+        client_id=platform.issue_client(),
+        platform_url=platform.url,
+        access_token=f"old-access-{profile}",
+        refresh_token=platform.issue_refresh_token() if live else "rt-dead",
+        scope="balance:read",
+        org_id="org_123",
+        access_token_expires_at=now + expires_in,
+        refresh_token_expires_at=now + 3600,
+    )
+    store = TokenStore(profile, directory=tmp_path / "config" / "parallel-account")
+    with store.lock():
+        store.save(record)
+    return record.access_token
+
+
+def test_token_refreshes_and_profile_wins_over_the_environment(
+    tmp_path: Path, api_url: str, platform: FakePlatform
+) -> None:
+    env = base_env(tmp_path, PARALLEL_PLATFORM_URL=platform.url, PARALLEL_ACCOUNT_TOKEN="from-env")
+    old = _store(tmp_path, "default", platform, live=True, expires_in=-60)
+    fresh_profile = _store(tmp_path, "work", platform, live=True, expires_in=3600)
+    _store(tmp_path, "stale", platform, live=False, expires_in=-60)
+    unset = {k: v for k, v in env.items() if k != "PARALLEL_ACCOUNT_TOKEN"}
+    refreshed, from_env, work, stale = concurrently(
+        functools.partial(cli, "token", env=unset),
+        functools.partial(cli, "token", env=env),
+        functools.partial(cli, "--profile", "work", "token", env=env),
+        functools.partial(cli, "--profile", "stale", "--json", "token", env=env),
+    )
+    assert refreshed.code == 0 and refreshed.stdout.strip() not in ("", old)
+    assert refreshed.stdout.strip().startswith("at-")  # issued by the platform's refresh
+    assert from_env.stdout == "from-env\n"
+    assert work.stdout == fresh_profile + "\n"
+    assert stale.code == 3 and stale.json()["error"]["type"] == "SignInExpiredError"
+
+
+# --- subprocesses: the mock server -----------------------------------------------------------
+
+
+def test_mock_server_serves_the_fake_until_interrupted(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [*CLI, "mock-server", "--port", "0", "--token", "mock-token"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=base_env(tmp_path),
+    )
+    try:
+        assert proc.stdout is not None
+        base_url = proc.stdout.readline().strip()
+        assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/account")
+        answer = httpx.get(
+            f"{base_url}/service/v1/balance", headers={"Authorization": "Bearer mock-token"}
+        )
+        assert answer.status_code == 200 and answer.json()["credit_balance_cents"] == 0
+        run = cli(
+            "--json",
+            "--base-url",
+            base_url,
+            "balance",
+            env=base_env(tmp_path, PARALLEL_ACCOUNT_TOKEN="mock-token"),
+        )
+        assert run.code == 0 and run.json()["org_id"] == "org_fake"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=10)
+    assert proc.returncode == 0
+
+
+def test_main_in_process_twice_keeps_one_log_handler(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from parallel_account._logging import logger
+    from parallel_account.cli import main
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.delenv("PARALLEL_ACCOUNT_PROFILE", raising=False)
+    before = list(logger.handlers)
+    level = logger.level
+    try:
+        assert main(["status", "--json"]) == 3
+        assert main(["--json", "status"]) == 3
+        assert len(logger.handlers) == len(before) + 1
+    finally:
+        for handler in set(logger.handlers) - set(before):
+            logger.removeHandler(handler)
+        logger.setLevel(level)
+    documents = capsys.readouterr().out.strip().split("\n}\n")
+    assert len(documents) == 2 and '"signed_in": false' in documents[0]
