@@ -114,7 +114,7 @@ def stored_sign_in(profile: str | None = None) -> TokenProvider | None:
     return StoredSignIn(profile)
 
 
-def resolve_auth(token: str | Callable[[], str] | httpx.Auth | None) -> httpx.Auth:
+def resolve_auth(token: str | Callable[[], str] | httpx.Auth | TokenProvider | None) -> httpx.Auth:
     """The auth for a client: explicit token, then $PARALLEL_ACCOUNT_TOKEN, then a stored sign-in."""
     if isinstance(token, httpx.Auth):
         return token

@@ -20,7 +20,7 @@ import httpx
 
 from parallel_account import _operations as ops
 from parallel_account._attempts import Sleep, attempts
-from parallel_account._auth import resolve_auth
+from parallel_account._auth import TokenProvider, resolve_auth
 from parallel_account._errors import InvalidRequestError
 from parallel_account._logging import configure_from_env
 from parallel_account._operations import Call
@@ -36,7 +36,7 @@ from parallel_account_api.models import (
 from parallel_account_api.spec_facts import SPEC_SHA256
 
 T = TypeVar("T")
-Token = str | Callable[[], str] | httpx.Auth | None
+Token = str | Callable[[], str] | httpx.Auth | TokenProvider | None
 USER_AGENT = (
     f"parallel-account-client/{__version__} "
     f"(python {'.'.join(map(str, sys.version_info[:3]))}; spec {SPEC_SHA256[:8]})"
