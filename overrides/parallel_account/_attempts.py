@@ -80,12 +80,18 @@ def attempts(
         may_have_happened = may_have_happened or _may_have_happened(outcome)
         decision = policy.decide(operation, attempt, outcome)
         if not decision.retry:
+            # Unknown once any attempt may have been carried out, not only the last one:
+            # a final 429 or refused connection does not undo an earlier lost answer.
             if isinstance(outcome, httpx.Response):
-                raise status_error(outcome, idempotency_key=call.idempotency_key)
+                raise status_error(
+                    outcome,
+                    idempotency_key=call.idempotency_key,
+                    may_have_happened=may_have_happened,
+                )
             raise connection_error(
                 outcome,
                 request,
-                may_have_reached_server=not isinstance(outcome, NEVER_SENT),
+                may_have_reached_server=may_have_happened,
                 idempotency_key=call.idempotency_key,
             ) from outcome
         logger.warning(

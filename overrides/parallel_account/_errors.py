@@ -143,8 +143,17 @@ def _summary(body: Any) -> str:
     return str(body)[:200] if body else ""
 
 
-def status_error(response: httpx.Response, *, idempotency_key: str | None = None) -> APIStatusError:
-    """The error for a non-success answer. Bodies are the server's, never our secrets."""
+def status_error(
+    response: httpx.Response,
+    *,
+    idempotency_key: str | None = None,
+    may_have_happened: bool = False,
+) -> APIStatusError:
+    """The error for a non-success answer. Bodies are the server's, never our secrets.
+
+    `may_have_happened`: an attempt of the same call (this one or an earlier one) may
+    have been carried out unseen, so the outcome is unknown whatever this answer says.
+    """
     body = _body_of(response)
     request = response.request
     reason = _summary(body)
@@ -159,7 +168,9 @@ def status_error(response: httpx.Response, *, idempotency_key: str | None = None
         error = UnprocessableEntityError(message, response=response, body=body)
     else:
         error = (cls or APIStatusError)(message, response=response, body=body)
-    error.outcome_unknown = idempotency_key is not None and response.status_code >= 500
+    error.outcome_unknown = idempotency_key is not None and (
+        may_have_happened or response.status_code >= 500
+    )
     return _with_key(error, idempotency_key)
 
 

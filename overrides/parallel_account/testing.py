@@ -453,6 +453,8 @@ class FakeAccountAPI:
     ) -> None:
         """From now on, fault each request with probability `rate`, reproducibly for `seed`.
 
+        A faulted request gets a kind drawn uniformly from `kinds` (list a kind twice
+        to draw it twice as often) and, for "status", a status from `statuses`.
         Faults queued with fail_next/drop_next/delay_next are served first.
         """
         if not 0 <= rate <= 1:
@@ -744,6 +746,9 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
 class _Server(http.server.ThreadingHTTPServer):
     daemon_threads = True  # a handler sleeping out a delay must not hold up shutdown
+    # socketserver's default listen backlog is 5: more clients connecting at once had
+    # their SYNs dropped and waited a second for the retransmit (connect timeouts).
+    request_queue_size = 128
 
     def __init__(self, fake: FakeAccountAPI, host: str, port: int) -> None:
         self.fake = fake
