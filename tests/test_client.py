@@ -65,7 +65,7 @@ class Recorder:
     """A MockTransport handler answering from a script; records every request."""
 
     def __init__(
-        self, *script: httpx.Response | Exception | Callable[[httpx.Request], Any]
+        self, *script: httpx.Response | BaseException | Callable[[httpx.Request], Any]
     ) -> None:
         self.script = list(script)
         self.requests: list[httpx.Request] = []
@@ -78,10 +78,12 @@ class Recorder:
         self.bodies.append(request.read())
         self.auth.append(request.headers.get("authorization"))
         step = self.script.pop(0) if len(self.script) > 1 else self.script[0]
-        if isinstance(step, Exception):
+        if isinstance(step, BaseException):
             raise step
         if callable(step) and not isinstance(step, httpx.Response):
-            step = step(request)
+            made = step(request)  # made fresh for this request: no copy needed
+            assert isinstance(made, httpx.Response)
+            return made
         assert isinstance(step, httpx.Response)
         # A fresh copy each time: a Response's stream belongs to the one client that read it.
         return httpx.Response(step.status_code, headers=step.headers, content=step.content)
@@ -151,7 +153,7 @@ def test_success(kind: str, method: str) -> None:
     (request,) = handler.requests
     operation = OPERATIONS[method]
     assert request.method == operation.method
-    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert handler.auth == [f"Bearer {TOKEN}"]
     assert request.url.path == "/account" + operation.path.format(app_id=APP_ID, api_key_id="key_1")
 
 
@@ -255,7 +257,9 @@ def test_non_idempotent_calls_are_sent_once_after_they_may_have_arrived(
     with pytest.raises(pa.APIError) as caught:
         run(kind, handler, method, *METHODS[method][0], max_retries=5)
     assert len(handler.requests) == 1
-    assert caught.value.idempotency_key is None and not caught.value.outcome_unknown
+    error = caught.value
+    assert error.idempotency_key is None and error.outcome_unknown
+    assert "may have been carried out" in str(error) and "list_apps" in str(error)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -405,7 +409,7 @@ def test_token_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PARALLEL_ACCOUNT_TOKEN", "env-token-1")
     handler = Recorder(ok(BALANCE))
     run("sync", handler, "get_balance", token=None)
-    assert handler.requests[0].headers["authorization"] == "Bearer env-token-1"
+    assert handler.auth == ["Bearer env-token-1"]
 
 
 def test_no_credentials_fails_before_any_request(
@@ -627,3 +631,133 @@ def test_delete_404_after_an_attempt_that_surely_did_nothing_is_an_error(first: 
     with pytest.raises(pa.NotFoundError):
         run("sync", handler, "delete_app", APP_ID)
     assert len(handler.requests) == 2
+
+
+# --- failures outside the HTTP exchange still carry the key ---------------------------------
+
+
+def _failing_on_second_call(first: str) -> Callable[[], str]:
+    calls = iter([first])
+
+    def token() -> str:
+        try:
+            return next(calls)
+        except StopIteration:
+            raise RuntimeError("token service down") from None
+
+    return token
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_token_failure_on_a_retry_after_a_lost_answer_keeps_the_key(kind: str) -> None:
+    handler = Recorder(httpx.ReadError("reset after the charge"), ok(BALANCE))
+    with pytest.raises(pa.APIError) as caught:
+        run(kind, handler, "add_balance", 700, token=_failing_on_second_call(TOKEN))
+    error = caught.value
+    assert len(handler.requests) == 1
+    assert error.idempotency_key is not None and error.outcome_unknown
+    assert isinstance(error.__cause__, RuntimeError)
+    assert "outcome unknown" in str(error) and error.idempotency_key in str(error)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("body", [{"org_id": 1}, "not json"], ids=["bad-shape", "not-json"])
+def test_unreadable_success_answer_to_a_charge_says_outcome_unknown(kind: str, body: Any) -> None:
+    answer = (
+        httpx.Response(200, json=body) if isinstance(body, dict) else httpx.Response(200, text=body)
+    )
+    with pytest.raises(pa.APIError) as caught:
+        run(kind, Recorder(answer), "add_balance", 700)
+    assert caught.value.idempotency_key is not None and caught.value.outcome_unknown
+
+
+def test_undecodable_body_is_an_api_error_with_the_key() -> None:
+    handler = Recorder(
+        lambda request: httpx.Response(
+            200, content=b"not gzip", headers={"content-encoding": "gzip"}
+        )
+    )
+    with pytest.raises(pa.APIConnectionError, match="answer could not be read") as caught:
+        run("sync", handler, "add_balance", 700, max_retries=1)
+    assert len(handler.requests) == 2  # idempotent: retried with the same key
+    assert caught.value.idempotency_key is not None and caught.value.outcome_unknown
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_ctrl_c_during_a_charge_names_the_key(kind: str) -> None:
+    handler = Recorder(KeyboardInterrupt())
+    with pytest.raises(KeyboardInterrupt) as caught:
+        run(kind, handler, "add_balance", 700, call_kwargs={"idempotency_key": "order-31337-x"})
+    assert any("order-31337-x" in note for note in getattr(caught.value, "__notes__", []))
+
+
+class ProviderWithNewline:
+    def get_token(self) -> str:
+        return TOKEN + "\nX-Injected: 1"
+
+    def refresh_token(self, rejected: str) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_provider_token_with_a_newline_never_reaches_the_wire_or_a_message(kind: str) -> None:
+    handler = Recorder(ok(BALANCE))
+    with pytest.raises(pa.InvalidRequestError) as caught:
+        run(kind, handler, "add_balance", 700, token=ProviderWithNewline())
+    assert handler.requests == []
+    error: BaseException | None = caught.value
+    while error is not None:  # the whole chain, as a traceback would print it
+        assert TOKEN not in str(error) and TOKEN not in repr(error.args)
+        error = error.__cause__ or error.__context__
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_errors_keep_the_request_but_not_the_token(kind: str) -> None:
+    with pytest.raises(pa.APIStatusError) as caught:
+        run(kind, Recorder(httpx.Response(403, json={"detail": "no"})), "get_balance")
+    error = caught.value
+    assert error.request is not None and error.response is not None
+    assert "authorization" not in error.request.headers
+    assert "authorization" not in error.response.request.headers
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "inf", "", "1e999"])
+def test_unusable_retry_after_falls_back_to_backoff(value: str) -> None:
+    policy = RetryPolicy(random=lambda: 1.0)
+    assert policy.retry_after(httpx.Response(429, headers={"retry-after": value})) is None
+    assert policy.retry_after(httpx.Response(429, headers={"retry-after-ms": value})) is None
+
+
+def test_async_stored_provider_runs_off_the_event_loop() -> None:
+    import threading
+
+    threads: list[str] = []
+
+    def token() -> str:
+        threads.append(threading.current_thread().name)
+        return TOKEN
+
+    run("async", Recorder(ok(BALANCE)), "get_balance", token=token)
+    assert threads and threads[0] != threading.main_thread().name
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**BALANCE, "credit_balance_cents": "12"},
+        {**BALANCE, "will_invoice": "no"},
+        {**BALANCE, "credit_balance_cents": True},
+        {k: v for k, v in BALANCE.items() if k != "org_id"},
+        [BALANCE],
+    ],
+    ids=["cents-as-str", "bool-as-str", "cents-as-bool", "missing-field", "list"],
+)
+def test_success_body_with_wrong_types_is_refused(body: Any) -> None:
+    with pytest.raises(pa.APIError, match="does not match the spec"):
+        run("sync", Recorder(ok(body)), "get_balance")
+
+
+def test_extra_fields_in_a_success_body_are_tolerated() -> None:
+    assert (
+        run("sync", Recorder(ok({**BALANCE, "currency": "usd"})), "get_balance").org_id == "org_1"
+    )

@@ -16,10 +16,17 @@ from typing import TypeVar
 
 import httpx
 
-from parallel_account._errors import connection_error, status_error
+from parallel_account._errors import (
+    APIError,
+    ParallelAccountError,
+    annotate,
+    connection_error,
+    status_error,
+)
 from parallel_account._logging import logger
 from parallel_account._operations import Call
 from parallel_account._retry import NEVER_SENT, RetryPolicy
+from parallel_account_api.spec_facts import OperationFacts
 
 T = TypeVar("T")
 
@@ -35,7 +42,7 @@ class Sleep:
 
 
 Step = Send | Sleep
-Outcome = httpx.Response | httpx.TransportError | None
+Outcome = httpx.Response | httpx.RequestError | None
 
 
 def attempts(
@@ -44,82 +51,108 @@ def attempts(
     policy: RetryPolicy,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Generator[Step, Outcome, T]:
-    """Send `request` (the same one, body and idempotency key included) until done."""
+    """Send `request` (the same one, body and idempotency key included) until done.
+
+    A driver answers each Send with the response or the httpx.RequestError, and
+    throws anything else (a token provider's failure, Ctrl-C) into the generator,
+    which annotates it with the idempotency key before it propagates.
+    """
     operation = call.operation
+    key = call.idempotency_key
     attempt = 0
     # Set once an attempt may have been carried out without us seeing the answer.
     may_have_happened = False
-    while True:
-        attempt += 1
-        started = monotonic()
-        outcome = yield Send(request)
-        assert outcome is not None  # a driver always answers a Send
-        elapsed_ms = (monotonic() - started) * 1000
-        status = (
-            outcome.status_code if isinstance(outcome, httpx.Response) else type(outcome).__name__
-        )
-        logger.debug(
-            "%s %s -> %s (attempt %d, %.1f ms)",
-            operation.method,
-            operation.path,
-            status,
-            attempt,
-            elapsed_ms,
-        )
-        if isinstance(outcome, httpx.Response) and outcome.is_success:
-            return call.parse(outcome)
-        if isinstance(outcome, httpx.Response) and _already_deleted(
-            operation.method, outcome, may_have_happened
-        ):
-            logger.info(
-                "%s %s: 404 after an unanswered attempt; already deleted",
+
+    def unknown() -> bool:
+        # Only where repeating matters: a charge (keyed) or a non-idempotent create.
+        return may_have_happened and (key is not None or not operation.idempotent)
+
+    try:
+        while True:
+            attempt += 1
+            started = monotonic()
+            try:
+                outcome = yield Send(request)
+            except ParallelAccountError as exc:
+                raise annotate(exc, idempotency_key=key, outcome_unknown=unknown()) from None
+            except Exception as exc:
+                error = APIError(
+                    f"{operation.method} {operation.path}: {type(exc).__name__} before attempt "
+                    f"{attempt} could be sent",
+                    request=request,
+                )
+                raise annotate(error, idempotency_key=key, outcome_unknown=unknown()) from exc
+            assert outcome is not None  # a driver always answers a Send
+            _log_attempt(operation, outcome, attempt, monotonic() - started)
+            if isinstance(outcome, httpx.Response) and (
+                outcome.is_success or _already_deleted(operation.method, outcome, may_have_happened)
+            ):
+                try:
+                    return call.parse(outcome)
+                except ParallelAccountError as exc:
+                    # The server did the work (2xx) but its answer is unreadable.
+                    raise annotate(exc, idempotency_key=key, outcome_unknown=True) from None
+            may_have_happened = may_have_happened or _may_have_happened(outcome)
+            decision = policy.decide(operation, attempt, outcome)
+            if not decision.retry:
+                # Unknown once any attempt may have been carried out, not only the last one:
+                # a final 429 or refused connection does not undo an earlier lost answer.
+                if isinstance(outcome, httpx.Response):
+                    raise annotate(
+                        status_error(outcome), idempotency_key=key, outcome_unknown=unknown()
+                    )
+                error = annotate(
+                    connection_error(outcome, request),
+                    idempotency_key=key,
+                    outcome_unknown=unknown(),
+                )
+                # A local protocol error can quote a header value, such as the token.
+                raise error from (
+                    None if isinstance(outcome, httpx.LocalProtocolError) else outcome
+                )
+            logger.warning(
+                "%s %s: retrying after %s in %.2f s (retry %d of %d)",
                 operation.method,
                 operation.path,
+                decision.reason,
+                decision.delay,
+                attempt,
+                policy.max_retries,
             )
-            return call.parse(outcome)
-        may_have_happened = may_have_happened or _may_have_happened(outcome)
-        decision = policy.decide(operation, attempt, outcome)
-        if not decision.retry:
-            # Unknown once any attempt may have been carried out, not only the last one:
-            # a final 429 or refused connection does not undo an earlier lost answer.
-            if isinstance(outcome, httpx.Response):
-                raise status_error(
-                    outcome,
-                    idempotency_key=call.idempotency_key,
-                    may_have_happened=may_have_happened,
-                )
-            raise connection_error(
-                outcome,
-                request,
-                may_have_reached_server=may_have_happened,
-                idempotency_key=call.idempotency_key,
-            ) from outcome
-        logger.warning(
-            "%s %s: retrying after %s in %.2f s (retry %d of %d)",
-            operation.method,
-            operation.path,
-            decision.reason,
-            decision.delay,
-            attempt,
-            policy.max_retries,
-        )
-        yield Sleep(decision.delay)
+            yield Sleep(decision.delay)
+    except BaseException as exc:
+        if key is not None and not isinstance(exc, Exception):  # Ctrl-C, task cancelled
+            exc.add_note(f"add_balance interrupted; retry with idempotency_key={key!r}")
+        raise
+    finally:
+        # Errors keep the request (and responses point at it): drop the token from it.
+        request.headers.pop("Authorization", None)
 
 
-def _may_have_happened(outcome: httpx.Response | httpx.TransportError) -> bool:
+def _log_attempt(
+    operation: OperationFacts,
+    outcome: httpx.Response | httpx.RequestError,
+    attempt: int,
+    seconds: float,
+) -> None:
+    status = outcome.status_code if isinstance(outcome, httpx.Response) else type(outcome).__name__
+    logger.debug(
+        "%s %s -> %s (attempt %d, %.1f ms)",
+        operation.method,
+        operation.path,
+        status,
+        attempt,
+        seconds * 1000,
+    )
+
+
+def _may_have_happened(outcome: httpx.Response | httpx.RequestError) -> bool:
     """Whether the server may have carried out an attempt that gave us no success answer."""
     if isinstance(outcome, httpx.Response):
         return outcome.status_code >= 500
     return not isinstance(outcome, NEVER_SENT)
 
 
-def _already_deleted(
-    method: str, outcome: httpx.Response | httpx.TransportError, retried_blind: bool
-) -> bool:
+def _already_deleted(method: str, response: httpx.Response, retried_blind: bool) -> bool:
     """A DELETE whose earlier attempt may have worked, now answered 404: the goal is met."""
-    return (
-        retried_blind
-        and method == "DELETE"
-        and isinstance(outcome, httpx.Response)
-        and outcome.status_code == 404
-    )
+    return retried_blind and method == "DELETE" and response.status_code == 404

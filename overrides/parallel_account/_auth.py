@@ -11,13 +11,14 @@ a log line or an error message.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Generator
-from typing import Protocol, runtime_checkable
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
 from parallel_account._errors import AuthenticationError, InvalidRequestError
 
+T = TypeVar("T")
 TOKEN_ENV = "PARALLEL_ACCOUNT_TOKEN"  # noqa: S105 (a variable name, not a secret)
 
 
@@ -82,21 +83,54 @@ class CallableToken:
 
 
 class BearerAuth(httpx.Auth):
-    """Attach `Authorization: Bearer ...`; after a 401, ask the provider once for a fresh token."""
+    """Attach `Authorization: Bearer ...`; after a 401, ask the provider once for a fresh token.
+
+    Every token is checked before it goes into a header: a stray newline would make
+    the HTTP library raise an error that quotes the header value. The async flow
+    runs a provider that may block (a stored sign-in refreshing over the network,
+    waiting on its file lock) in a worker thread, so the event loop keeps running.
+    """
 
     def __init__(self, provider: TokenProvider) -> None:
         self.provider = provider
 
+    def _token(self) -> str:
+        return check_token(self.provider.get_token(), source="the token provider")
+
+    def _fresh_token(self, rejected: str) -> str | None:
+        fresh = self.provider.refresh_token(rejected)
+        if fresh is None or fresh == rejected:
+            return None
+        return check_token(fresh, source="the token refresh")
+
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.provider.get_token()
+        token = self._token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code == 401:
-            fresh = self.provider.refresh_token(token)
-            if fresh is not None and fresh != token:
-                check_token(fresh, source="the token refresh")
+            fresh = self._fresh_token(token)
+            if fresh is not None:
                 request.headers["Authorization"] = f"Bearer {fresh}"
                 yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self._off_loop(self._token)
+        request.headers["Authorization"] = f"Bearer {token}"
+        response = yield request
+        if response.status_code == 401:
+            fresh = await self._off_loop(self._fresh_token, token)
+            if fresh is not None:
+                request.headers["Authorization"] = f"Bearer {fresh}"
+                yield request
+
+    async def _off_loop(self, func: Callable[..., T], *args: Any) -> T:
+        if isinstance(self.provider, StaticToken):  # nothing to wait for; skip the thread hop
+            return func(*args)
+        import asyncio
+
+        return await asyncio.to_thread(func, *args)
 
     def __repr__(self) -> str:
         return f"BearerAuth({self.provider!r})"

@@ -177,16 +177,17 @@ class AccountClient(_ClientBase):
         step = next(flow)
         try:
             while True:
-                if isinstance(step, Sleep):
-                    self._sleep(step.seconds)
-                    step = flow.send(None)
-                    continue
+                outcome: httpx.Response | httpx.RequestError | None = None
                 try:
-                    outcome: httpx.Response | httpx.TransportError = self._http.send(
-                        step.request, auth=self._auth
-                    )
-                except httpx.TransportError as exc:
+                    if isinstance(step, Sleep):
+                        self._sleep(step.seconds)
+                    else:
+                        outcome = self._http.send(step.request, auth=self._auth)
+                except httpx.RequestError as exc:
                     outcome = exc
+                except BaseException as exc:  # the loop annotates it (idempotency key)
+                    flow.throw(exc)
+                    raise  # not reached: the loop re-raises
                 step = flow.send(outcome)
         except StopIteration as done:
             result: T = done.value
@@ -277,16 +278,17 @@ class AsyncAccountClient(_ClientBase):
         step = next(flow)
         try:
             while True:
-                if isinstance(step, Sleep):
-                    await self._sleep(step.seconds)
-                    step = flow.send(None)
-                    continue
+                outcome: httpx.Response | httpx.RequestError | None = None
                 try:
-                    outcome: httpx.Response | httpx.TransportError = await self._http.send(
-                        step.request, auth=self._auth
-                    )
-                except httpx.TransportError as exc:
+                    if isinstance(step, Sleep):
+                        await self._sleep(step.seconds)
+                    else:
+                        outcome = await self._http.send(step.request, auth=self._auth)
+                except httpx.RequestError as exc:
                     outcome = exc
+                except BaseException as exc:  # the loop annotates it (idempotency key)
+                    flow.throw(exc)
+                    raise  # not reached: the loop re-raises
                 step = flow.send(outcome)
         except StopIteration as done:
             result: T = done.value

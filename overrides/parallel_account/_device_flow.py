@@ -300,10 +300,14 @@ class Platform:
         request = self._http.build_request(
             "POST", self.url + path, data=data, json=json, headers={"Accept": "application/json"}
         )
+        failure: httpx.RequestError | None = None
         try:
             response = self._http.send(request)
-        except httpx.TransportError as exc:
-            raise _scrubbed(connection_error(exc, request, may_have_reached_server=True)) from None
+        except httpx.RequestError as exc:
+            failure = exc
+        if failure is not None:
+            # Raised outside the except block, so no __context__ keeps the form (a refresh token).
+            raise _scrubbed(connection_error(failure, request))
         try:
             body: Any = response.json() if response.content else {}
         except ValueError:

@@ -143,17 +143,8 @@ def _summary(body: Any) -> str:
     return str(body)[:200] if body else ""
 
 
-def status_error(
-    response: httpx.Response,
-    *,
-    idempotency_key: str | None = None,
-    may_have_happened: bool = False,
-) -> APIStatusError:
-    """The error for a non-success answer. Bodies are the server's, never our secrets.
-
-    `may_have_happened`: an attempt of the same call (this one or an earlier one) may
-    have been carried out unseen, so the outcome is unknown whatever this answer says.
-    """
+def status_error(response: httpx.Response) -> APIStatusError:
+    """The error for a non-success answer. Bodies are the server's, never our secrets."""
     body = _body_of(response)
     request = response.request
     reason = _summary(body)
@@ -163,43 +154,51 @@ def status_error(
     cls = _BY_STATUS.get(response.status_code)
     if cls is None and response.status_code >= 500:
         cls = InternalServerError
-    error: APIStatusError
     if cls is UnprocessableEntityError:
-        error = UnprocessableEntityError(message, response=response, body=body)
-    else:
-        error = (cls or APIStatusError)(message, response=response, body=body)
-    error.outcome_unknown = idempotency_key is not None and (
-        may_have_happened or response.status_code >= 500
-    )
-    return _with_key(error, idempotency_key)
+        return UnprocessableEntityError(message, response=response, body=body)
+    return (cls or APIStatusError)(message, response=response, body=body)
 
 
-def connection_error(
-    exc: httpx.TransportError,
-    request: httpx.Request,
-    *,
-    may_have_reached_server: bool,
-    idempotency_key: str | None = None,
-) -> APIConnectionError:
-    """The error for a failure with no HTTP answer."""
-    kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "connection failed"
+def connection_error(exc: httpx.RequestError, request: httpx.Request) -> APIConnectionError:
+    """The error for a failure with no (readable) HTTP answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        kind = "timed out"
+    elif isinstance(exc, httpx.TransportError):
+        kind = "connection failed"
+    else:  # e.g. a body that cannot be decoded: an answer came, but not one we can read
+        kind = "answer could not be read"
     message = f"{request.method} {request.url.path} {kind} ({type(exc).__name__})"
     cls = APITimeoutError if isinstance(exc, httpx.TimeoutException) else APIConnectionError
-    error = cls(message, request=request)
-    error.outcome_unknown = idempotency_key is not None and may_have_reached_server
-    return _with_key(error, idempotency_key)
+    return cls(message, request=request)
 
 
-def _with_key(error: E, key: str | None) -> E:
-    error.idempotency_key = key
-    if key is not None:
+def annotate(error: E, *, idempotency_key: str | None, outcome_unknown: bool) -> E:
+    """Record what a caller needs to decide whether repeating the call is safe.
+
+    With a key (add_balance), the message names it, and says plainly when the charge
+    may have been made. Without one, an unknown outcome means a non-idempotent call
+    (create_app, create_key) may have been carried out: check before repeating it.
+    Annotating twice keeps the first key and message.
+    """
+    error.outcome_unknown = error.outcome_unknown or outcome_unknown
+    if error.idempotency_key is not None:
+        return error
+    error.idempotency_key = idempotency_key
+    if idempotency_key is not None:
         note = (
-            f"outcome unknown: the charge may or may not have been made; calling add_balance "
-            f"again with idempotency_key={key!r} is safe and will not charge twice"
+            "outcome unknown: the charge may or may not have been made; calling add_balance "
+            f"again with idempotency_key={idempotency_key!r} is safe and will not charge twice"
             if error.outcome_unknown
-            else f"idempotency_key={key!r}"
+            else f"idempotency_key={idempotency_key!r}"
         )
-        error.args = (f"{error.args[0]} [{note}]",)
-        if isinstance(error, APIError):
-            error.message = error.args[0]
+    elif error.outcome_unknown:
+        note = (
+            "outcome unknown: the request may have been carried out (an app or key may now "
+            "exist); check with list_apps before repeating it, since it is not idempotent"
+        )
+    else:
+        return error
+    error.args = (f"{error.args[0] if error.args else type(error).__name__} [{note}]",)
+    if isinstance(error, APIError):
+        error.message = error.args[0]
     return error

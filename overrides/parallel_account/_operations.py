@@ -38,9 +38,16 @@ from parallel_account_api.models import (
     CreateKeyResponse,
     GetAppsForOrgResponseModel,
 )
-from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
+from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
 
 T = TypeVar("T")
+
+# Retrying a charge is safe only because its body carries a key the server dedupes on.
+# If a regenerated spec loses it, fail at import (the build goes red), not at a retry.
+_key_field = OPERATIONS["add_balance"].idempotency_key_field
+if _key_field is None:
+    raise ImportError("spec_facts: add_balance no longer carries an idempotency key; see README")
+_TOP_UP_KEY_FIELD: str = _key_field
 
 
 @dataclass(frozen=True)
@@ -65,18 +72,55 @@ def _json(response: httpx.Response) -> Any:
         ) from None
 
 
-def _model(from_dict: Callable[[Any], T]) -> Callable[[httpx.Response], T]:
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _shape_problem(data: Any, fields: tuple[FieldFacts, ...]) -> str | None:
+    """What is wrong with a success body's top level, judged by the spec's facts, or None.
+
+    The generated `from_dict` trusts types (a str where cents belong would pass), and a
+    wrong balance printed as money is worse than an error.
+    """
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {type(data).__name__}"
+    for field in fields:
+        if field.name not in data:
+            if field.required:
+                return f"required field {field.name!r} is missing"
+            continue
+        value, allowed = data[field.name], _JSON_TYPES.get(field.type or "")
+        if value is None and not field.required:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in (allowed or ())
+        if allowed is not None and (wrong_bool or not isinstance(value, allowed)):
+            return f"field {field.name!r} should be {field.type}, got {type(value).__name__}"
+    return None
+
+
+def _model(
+    operation: OperationFacts, from_dict: Callable[[Any], T]
+) -> Callable[[httpx.Response], T]:
     def parse(response: httpx.Response) -> T:
         data = _json(response)
+        problem = _shape_problem(data, operation.response_fields)
         try:
-            return from_dict(data)
+            if problem is None:
+                return from_dict(data)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            request = response.request
-            raise APIError(
-                f"{request.method} {request.url.path}: success body does not match the spec "
-                f"({type(exc).__name__}: {exc}); is the client older than the API?",
-                request=request,
-            ) from None
+            problem = f"{type(exc).__name__}: {exc}"
+        request = response.request
+        raise APIError(
+            f"{request.method} {request.url.path}: success body does not match the spec "
+            f"({problem}); is the client older than the API?",
+            request=request,
+        )
 
     return parse
 
@@ -98,14 +142,13 @@ def _path_args(operation: OperationFacts, **values: object) -> dict[str, Any]:
 
 
 def get_balance() -> Call[BalanceResponse]:
-    return Call(
-        OPERATIONS["get_balance"], _get_balance._get_kwargs(), _model(BalanceResponse.from_dict)
-    )
+    operation = OPERATIONS["get_balance"]
+    return Call(operation, _get_balance._get_kwargs(), _model(operation, BalanceResponse.from_dict))
 
 
 def add_balance(amount_cents: object, idempotency_key: object = None) -> Call[BalanceResponse]:
     operation = OPERATIONS["add_balance"]
-    key_field = operation.idempotency_key_field or "idempotency_key"
+    key_field = _TOP_UP_KEY_FIELD
     amount = check_field("amount_cents", amount_cents, operation.body_field("amount_cents"))
     key = new_idempotency_key() if idempotency_key is None else idempotency_key
     key = check_field(key_field, key, operation.body_field(key_field))
@@ -113,7 +156,7 @@ def add_balance(amount_cents: object, idempotency_key: object = None) -> Call[Ba
     return Call(
         operation,
         _add_balance._get_kwargs(body=body),
-        _model(BalanceResponse.from_dict),
+        _model(operation, BalanceResponse.from_dict),
         idempotency_key=str(key),
     )
 
@@ -123,7 +166,8 @@ def _apps(data: Any) -> list[AppItem]:
 
 
 def list_apps() -> Call[list[AppItem]]:
-    return Call(OPERATIONS["list_apps"], _list_apps._get_kwargs(), _model(_apps))
+    operation = OPERATIONS["list_apps"]
+    return Call(operation, _list_apps._get_kwargs(), _model(operation, _apps))
 
 
 def create_app(app_name: object) -> Call[CreateAppResponseModel]:
@@ -131,7 +175,9 @@ def create_app(app_name: object) -> Call[CreateAppResponseModel]:
     name = check_field("app_name", app_name, operation.body_field("app_name"))
     body = CreateAppRequestModel(app_name=name)  # type: ignore[arg-type]
     return Call(
-        operation, _create_app._get_kwargs(body=body), _model(CreateAppResponseModel.from_dict)
+        operation,
+        _create_app._get_kwargs(body=body),
+        _model(operation, CreateAppResponseModel.from_dict),
     )
 
 
@@ -148,7 +194,9 @@ def create_key(app_id: object, api_key_name: object) -> Call[CreateKeyResponse]:
     name = check_field("api_key_name", api_key_name, operation.body_field("api_key_name"))
     body = CreateApiKeyRequestModel(api_key_name=name)  # type: ignore[arg-type]
     return Call(
-        operation, _create_key._get_kwargs(body=body, **path), _model(CreateKeyResponse.from_dict)
+        operation,
+        _create_key._get_kwargs(body=body, **path),
+        _model(operation, CreateKeyResponse.from_dict),
     )
 
 

@@ -14,6 +14,7 @@ source for jitter do not fit their hooks either; the loop itself is tiny.
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable
@@ -24,8 +25,15 @@ import httpx
 from parallel_account_api.spec_facts import OperationFacts
 
 RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
-# Failures that prove the request never reached the server.
-NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+# Failures that prove the request never reached the server: no connection, or one
+# refused on our side before a byte was sent (a bad header value, an unknown scheme).
+NEVER_SENT = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.LocalProtocolError,
+    httpx.UnsupportedProtocol,
+)
 
 
 @dataclass(frozen=True)
@@ -56,24 +64,24 @@ class RetryPolicy:
         return base * (self.jitter_floor + (1 - self.jitter_floor) * self.random())
 
     def retry_after(self, response: httpx.Response) -> float | None:
-        """The server's requested delay (retry-after-ms, then Retry-After), capped; None if absent."""
-        millis = response.headers.get("retry-after-ms")
+        """The server's requested delay (retry-after-ms, then Retry-After), capped.
+
+        None when absent or unreadable (not a number, NaN, negative): our own backoff
+        then applies. An HTTP date in the past means "now".
+        """
+        millis = _seconds(response.headers.get("retry-after-ms"), scale=1000)
         if millis is not None:
-            try:
-                return self._cap(float(millis) / 1000)
-            except ValueError:
-                pass
+            return self._cap(millis)
         value = response.headers.get("retry-after")
         if value is None:
             return None
-        try:
-            return self._cap(float(value))
-        except ValueError:
-            pass
+        seconds = _seconds(value)
+        if seconds is not None:
+            return self._cap(seconds)
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
-            return None  # unreadable: fall back to our own backoff
+            return None
         return self._cap(when.timestamp() - self.clock())
 
     def _cap(self, seconds: float) -> float:
@@ -83,7 +91,7 @@ class RetryPolicy:
         self,
         operation: OperationFacts,
         attempt: int,
-        outcome: httpx.Response | httpx.TransportError,
+        outcome: httpx.Response | httpx.RequestError,
     ) -> Decision:
         """Whether attempt number `attempt` (1-based) should be followed by another, and when."""
         if isinstance(outcome, httpx.Response):
@@ -104,3 +112,14 @@ class RetryPolicy:
             return Decision(False, reason=f"{reason}; retries exhausted")
         delay = server_delay if server_delay is not None else self.backoff(attempt)
         return Decision(True, delay, reason)
+
+
+def _seconds(value: str | None, scale: float = 1.0) -> float | None:
+    """A non-negative, finite number of seconds from a header value, else None."""
+    if value is None:
+        return None
+    try:
+        number = float(value) / scale
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and number >= 0 else None
