@@ -174,7 +174,10 @@ class FakePlatform:
             if params.get("device_code") not in self._device_codes:
                 return 400, {"error": "invalid_grant"}
             if self.poll_script:
-                return 400, {"error": self.poll_script.popleft()}
+                step = self.poll_script.popleft()
+                if step.startswith("http:"):  # e.g. "http:503": a passing server fault
+                    return int(step[5:]), {"detail": "temporarily unavailable"}
+                return 400, {"error": step}
             return 200, self._tokens(scope="keys:read balance:read")
         if path == TOKEN and params.get("grant_type") == "refresh_token":
             token = params.get("refresh_token", "")

@@ -589,3 +589,14 @@ def test_no_secret_in_reprs_or_log_records(
     for secret in ("at-3", "rt-3", "at-4", "rt-4", "at-x", "rt-x", shown[0].device_code):
         assert secret not in text
     assert "getServiceKeys/token" in caplog.text  # the records were captured
+
+
+def test_a_passing_server_fault_while_polling_does_not_end_the_sign_in(
+    fake: FakePlatform, clock: FakeClock, shown: list[DeviceCode]
+) -> None:
+    fake.poll_script.extend(
+        ["authorization_pending", "http:503", "http:502", "authorization_pending"]
+    )
+    _login(fake, clock, shown)
+    assert fake.count(TOKEN) == 5
+    assert TokenStore().load() is not None

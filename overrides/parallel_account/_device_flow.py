@@ -31,13 +31,16 @@ from typing import Any, TypeGuard
 import httpx
 
 from parallel_account._errors import (
+    APIConnectionError,
     APIError,
     APIStatusError,
     AuthenticationError,
+    InternalServerError,
     ParallelAccountError,
     connection_error,
     status_error,
 )
+from parallel_account._logging import logger
 from parallel_account._token_store import SignInRecord
 from parallel_account._urls import platform_base_url
 from parallel_account._version import __version__
@@ -353,6 +356,9 @@ def poll_for_grant(
                 interval += SLOW_DOWN_STEP
                 continue
             raise
+        except (APIConnectionError, InternalServerError) as exc:
+            # A passing fault must not waste the user's approval: poll on until the deadline.
+            logger.warning("sign-in: polling failed (%s); trying again", type(exc).__name__)
 
 
 def _oauth_error(path: str, body: dict[str, Any]) -> DeviceFlowError | None:
