@@ -1,0 +1,63 @@
+"""A fake Account API for tests: in memory, stateful, thread-safe, with fault injection.
+
+It follows the pinned spec (paths, bounds and field names come from
+`parallel_account_api.spec_facts`) and the server's documented behaviour: a
+bearer token is required (401), bodies are validated (422, FastAPI's
+`HTTPValidationError` shape), unknown apps and keys are 404, and
+`add_balance` charges at most once per idempotency key (the same key with the
+same amount gets the stored answer again; with another amount, 409).
+
+In process, as an httpx transport (no sockets)::
+
+    from parallel_account.testing import FakeAccountAPI
+
+    fake = FakeAccountAPI(token="t", credit_balance_cents=1_000)
+    fake.fail_next(status=503, operation="add_balance", retry_after=0)
+    fake.drop_next(operation="add_balance", after_commit=True)  # charged, answer lost
+    body = {"amount_cents": 500, "idempotency_key": "order-1234"}
+    with fake.http_client() as http:  # base_url and bearer token preset
+        assert http.post("/service/v1/balance/add", json=body).status_code == 503
+        with contextlib.suppress(httpx.RemoteProtocolError):
+            http.post("/service/v1/balance/add", json=body)
+        http.post("/service/v1/balance/add", json=body)  # the stored answer, no charge
+    assert fake.charges_for("order-1234") == 1
+    assert fake.balance.credit_balance_cents == 1_500
+
+Pass `fake.transport()` as `transport=` to any httpx client (sync or async), or
+serve it on loopback for tests in other languages::
+
+    with fake.serve(port=0) as base_url:  # e.g. http://127.0.0.1:54321/account
+        ...
+
+    $ python -m parallel_account.testing --port 8080 --token t
+
+Deliberate differences from the real server: bodies are checked strictly
+against the spec (no coercion of "500" to 500), and an invoice-billed org
+(`will_invoice=True`) gets 400 from add_balance (the real status is not
+published). The token and raw API keys never appear in a repr or a log line.
+
+Modules, one concern each: `_api` (`FakeAccountAPI`: its public methods, lock and
+request pipeline), `_state` (balance, ledger, apps and keys, and the idempotency
+rules), `_spec` (routing and validation from the spec facts), `_faults` (fault
+injection), `_outcome` (what the fake decided for one request), `_transport`
+(the httpx transport), `_server` (HTTP on loopback), `_main` (the command line).
+"""
+
+from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI
+from parallel_account.testing._faults import FAULT_KINDS, FaultKind
+from parallel_account.testing._main import main
+from parallel_account.testing._state import App, Balance, Charge, Key
+from parallel_account.testing._transport import FakeTransport
+
+__all__ = [
+    "DEFAULT_TOKEN",
+    "FAULT_KINDS",
+    "App",
+    "Balance",
+    "Charge",
+    "FakeAccountAPI",
+    "FakeTransport",
+    "FaultKind",
+    "Key",
+    "main",
+]

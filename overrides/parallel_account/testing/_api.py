@@ -1,0 +1,317 @@
+"""`FakeAccountAPI`: the fake's public face, its lock, and one request's way through it.
+
+A request is routed (`_spec`), counted, possibly faulted (`_faults`),
+authenticated, validated (`_spec`) and carried out (`_state`); the outcome goes
+back to whichever way in it came from (`_transport`, `_server`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Final
+
+import httpx
+
+from parallel_account.testing._faults import (
+    FAULT_KINDS,
+    Fault,
+    FaultKind,
+    FaultPlan,
+    RandomFaults,
+    retry_headers,
+)
+from parallel_account.testing._outcome import Outcome, detail, json_answer
+from parallel_account.testing._server import serving
+from parallel_account.testing._spec import BASE_PATH, known_operation, route, validate
+from parallel_account.testing._state import Account, App, Balance, Charge, Key
+from parallel_account.testing._transport import FakeTransport
+from parallel_account_api.spec_facts import OperationFacts
+
+# One logger for the whole fake, named "parallel_account.testing" as before it was a package.
+_log = logging.getLogger(__package__)
+
+DEFAULT_TOKEN: Final = "fake-account-token"  # noqa: S105 (a well-known test value)
+
+
+class FakeAccountAPI:
+    """An in-memory Account API for one organisation. All methods are thread-safe.
+
+    Inspect it with `balance`, `ledger`, `charges_for(key)`, `apps`, `keys`,
+    `requests` (count by operation name) and `injected` (count by fault kind).
+    Inject faults with `fail_next`, `drop_next`, `delay_next`, `random_faults`;
+    `clear_faults` removes them all.
+    """
+
+    #: The base URL to use with `transport()` (the host never resolves: nothing leaves the process).
+    base_url: Final = f"https://account-api.fake.invalid{BASE_PATH}"
+
+    def __init__(
+        self,
+        *,
+        token: str = DEFAULT_TOKEN,
+        org_id: str = "org_fake",
+        org_name: str = "Fake Org",
+        credit_balance_cents: int = 0,
+        pending_debit_balance_cents: int = 0,
+        will_invoice: bool = False,
+        user_id: str = "user_fake",
+        user_email: str = "dev@example.com",
+    ) -> None:
+        self._lock = threading.RLock()
+        self._token = token
+        balance = Balance(org_id, credit_balance_cents, pending_debit_balance_cents, will_invoice)
+        self._account = Account(balance, org_name, user_id, user_email)
+        self._requests: Counter[str] = Counter()
+        self._faults = FaultPlan()
+
+    def __repr__(self) -> str:
+        with self._lock:
+            a = self._account
+            return (
+                f"FakeAccountAPI(org_id={a.balance.org_id!r}, apps={len(a.apps)}, "
+                f"keys={len(a.keys)}, charges={len(a.ledger)})"
+            )
+
+    # -- state, as tests see it --
+
+    @property
+    def token(self) -> str:
+        """The one bearer token accepted; assign to rotate it (the old one then gets 401)."""
+        with self._lock:
+            return self._token
+
+    @token.setter
+    def token(self, value: str) -> None:
+        with self._lock:
+            self._token = value
+
+    @property
+    def balance(self) -> Balance:
+        with self._lock:
+            return self._account.balance
+
+    def set_balance(
+        self,
+        *,
+        credit_balance_cents: int | None = None,
+        pending_debit_balance_cents: int | None = None,
+        will_invoice: bool | None = None,
+    ) -> None:
+        """Change the balance as the rest of the platform would (usage, invoicing)."""
+        with self._lock:
+            b = self._account.balance
+            self._account.balance = replace(
+                b,
+                credit_balance_cents=_given(credit_balance_cents, b.credit_balance_cents),
+                pending_debit_balance_cents=_given(
+                    pending_debit_balance_cents, b.pending_debit_balance_cents
+                ),
+                will_invoice=_given(will_invoice, b.will_invoice),
+            )
+
+    @property
+    def ledger(self) -> dict[str, Charge]:
+        """Every idempotency key that led to a charge, with its amount and counters."""
+        with self._lock:
+            return dict(self._account.ledger)
+
+    def charges_for(self, idempotency_key: str) -> int:
+        """How many charges were made for this key (0 if none)."""
+        with self._lock:
+            entry = self._account.ledger.get(idempotency_key)
+            return entry.charges if entry else 0
+
+    @property
+    def apps(self) -> dict[str, App]:
+        with self._lock:
+            return dict(self._account.apps)
+
+    @property
+    def keys(self) -> dict[str, Key]:
+        """Live API keys by api_key_id (`raw_api_key` is there, but not in the repr)."""
+        with self._lock:
+            return dict(self._account.keys)
+
+    @property
+    def requests(self) -> dict[str, int]:
+        """Requests received by operation name, faulted or not (paths matching none: not counted)."""
+        with self._lock:
+            return dict(self._requests)
+
+    @property
+    def injected(self) -> dict[str, int]:
+        """Faults carried out so far, by kind."""
+        with self._lock:
+            return dict(self._faults.injected)
+
+    # -- fault injection --
+
+    def fail_next(
+        self,
+        n: int = 1,
+        *,
+        status: int = 503,
+        operation: str | None = None,
+        retry_after: float | str | None = None,
+        retry_after_ms: float | None = None,
+    ) -> None:
+        """Answer the next `n` requests (to `operation`, or any) with `status`, doing nothing.
+
+        `retry_after` becomes a `Retry-After` header (seconds, or a string such as
+        an HTTP date, sent as is); `retry_after_ms` a `retry-after-ms` header.
+        """
+        headers = retry_headers(retry_after, retry_after_ms)
+        self._queue(Fault("status", n, operation, status=status, headers=headers))
+
+    def drop_next(
+        self, n: int = 1, *, operation: str | None = None, after_commit: bool = False
+    ) -> None:
+        """Close the connection without an answer on the next `n` requests.
+
+        Before commit the request is not carried out; after commit it is (a charge
+        is made) and only the answer is lost. The client sees the same either way.
+        """
+        kind: FaultKind = "drop_after_commit" if after_commit else "drop_before_commit"
+        self._queue(Fault(kind, n, operation))
+
+    def delay_next(self, seconds: float, n: int = 1, *, operation: str | None = None) -> None:
+        """Carry out the next `n` requests, then answer `seconds` late.
+
+        On the served fake this sleeps. On the transport no time passes: a delay
+        longer than the request's read timeout raises `httpx.ReadTimeout` (after
+        the commit), a shorter one just answers.
+        """
+        self._queue(Fault("delay", n, operation, delay=seconds))
+
+    def random_faults(
+        self,
+        seed: int | str,
+        rate: float,
+        *,
+        kinds: Sequence[FaultKind] = FAULT_KINDS,
+        statuses: Sequence[int] = (429, 500, 502, 503),
+        delay_seconds: float = 1.0,
+        retry_after: float | None = None,
+        operation: str | None = None,
+    ) -> None:
+        """From now on, fault each request with probability `rate`, reproducibly for `seed`.
+
+        A faulted request gets a kind drawn uniformly from `kinds` (list a kind twice
+        to draw it twice as often) and, for "status", a status from `statuses`.
+        Faults queued with fail_next/drop_next/delay_next are served first.
+        """
+        if not 0 <= rate <= 1:
+            raise ValueError(f"rate: {rate!r} is not between 0 and 1")
+        unknown = set(kinds) - set(FAULT_KINDS)
+        if unknown or not kinds:
+            raise ValueError(f"kinds: {sorted(unknown)} not in {FAULT_KINDS}")
+        with self._lock:
+            self._faults.random_faults = RandomFaults(
+                random.Random(seed),  # noqa: S311 (reproducible faults, not security)
+                rate,
+                tuple(kinds),
+                tuple(statuses),
+                delay_seconds,
+                known_operation(operation),
+                retry_headers(retry_after),
+            )
+
+    def clear_faults(self) -> None:
+        """Forget queued faults and stop random ones."""
+        with self._lock:
+            self._faults.clear()
+
+    def _queue(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.queued.append(fault)
+
+    # -- ways in --
+
+    def transport(self) -> FakeTransport:
+        """An httpx transport (sync and async) answering from this fake, without sockets."""
+        return FakeTransport(self)
+
+    def http_client(
+        self, *, authenticated: bool = True, timeout: float | httpx.Timeout | None = 5.0
+    ) -> httpx.Client:
+        """An httpx.Client on `transport()` with `base_url` and (unless told not to) the token set."""
+        return httpx.Client(**self._client_options(authenticated, timeout))
+
+    def async_http_client(
+        self, *, authenticated: bool = True, timeout: float | httpx.Timeout | None = 5.0
+    ) -> httpx.AsyncClient:
+        """The async twin of `http_client()`."""
+        return httpx.AsyncClient(**self._client_options(authenticated, timeout))
+
+    def _client_options(
+        self, authenticated: bool, timeout: float | httpx.Timeout | None
+    ) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "transport": self.transport(),
+            "headers": {"authorization": f"Bearer {self.token}"} if authenticated else {},
+            "timeout": timeout,
+        }
+
+    def serve(
+        self, port: int = 0, host: str = "127.0.0.1"
+    ) -> contextlib.AbstractContextManager[str]:
+        """Serve this fake over real HTTP/1.1 in a background thread; yield its base URL."""
+        return serving(self._handle, port, host)
+
+    # -- the server's logic: one request in, one outcome out --
+
+    def _handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> Outcome:
+        path = raw_path.split("?", 1)[0]
+        routed = route(method, path)
+        if isinstance(routed, Outcome):
+            return routed
+        op, params = routed
+        with self._lock:
+            self._requests[op.name] += 1
+            fault = self._faults.take(op.name)
+            instead = fault.instead() if fault is not None else None
+            if instead is not None:
+                return instead
+            outcome = self._dispatch(op, params, headers, body)
+        if fault is not None:
+            fault.after_commit(outcome)
+        _log.debug("fake account API: %s %s -> %s", method, path, outcome.status)
+        return outcome
+
+    def _dispatch(
+        self, op: OperationFacts, params: dict[str, str], headers: Mapping[str, str], body: bytes
+    ) -> Outcome:
+        # FastAPI resolves the security dependency before it validates the request.
+        refusal = self._refusal(headers.get("authorization")) if op.requires_auth else None
+        if refusal is not None:
+            return detail(401, refusal, [("www-authenticate", "Bearer")])
+        data, errors = validate(op, params, body)
+        if errors:
+            return json_answer(422, {"detail": errors})
+        operation = self._account.operation(op.name)
+        if operation is None:  # a new operation in the spec: say so rather than crash
+            return detail(501, f"the fake Account API does not implement {op.name} yet")
+        return operation(params, data)
+
+    def _refusal(self, header: str | None) -> str | None:
+        """Why this Authorization header is refused, or None if it carries the token."""
+        scheme, _, credentials = (header or "").partition(" ")
+        if scheme.lower() != "bearer" or not credentials.strip():
+            return "Not authenticated"
+        if not hmac.compare_digest(credentials.strip().encode(), self._token.encode()):
+            return "Invalid or expired token"
+        return None
+
+
+def _given(value: Any, default: Any) -> Any:
+    return default if value is None else value

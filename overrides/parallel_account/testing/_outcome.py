@@ -1,0 +1,50 @@
+"""What the fake decides for one request: an `Outcome` that each way in carries out its own way.
+
+The API (`_api`) decides; the httpx transport (`_transport`) and the loopback
+server (`_server`) deliver, drop or delay the answer.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+JSON: TypeAlias = Any
+
+Header = tuple[str, str]
+
+
+@dataclass
+class Outcome:
+    """What the fake decided; the transport and the server each carry it out their own way."""
+
+    status: int = 200
+    body: bytes = b"null"
+    headers: list[Header] = field(default_factory=list)
+    drop: bool = False
+    delay: float = 0.0
+
+
+#: The fake's one entry point for both ways in: method, raw path, lower-case headers, body.
+Respond: TypeAlias = Callable[[str, str, Mapping[str, str], bytes], Outcome]
+
+
+def json_body(status: int, body: bytes, headers: Sequence[Header] = ()) -> Outcome:
+    """An answer whose JSON body is already encoded (the ledger replays stored answers)."""
+    return Outcome(status, body, [("content-type", "application/json"), *headers])
+
+
+def json_answer(status: int, payload: JSON, headers: Sequence[Header] = ()) -> Outcome:
+    return json_body(status, json.dumps(payload, separators=(",", ":")).encode(), headers)
+
+
+def detail(status: int, message: str, headers: Sequence[Header] = ()) -> Outcome:
+    """FastAPI's shape for an error: `{"detail": message}`."""
+    return json_answer(status, {"detail": message}, headers)
+
+
+def number(value: float) -> str:
+    """A number as the server writes it in messages and headers: 500, not 500.0."""
+    return str(int(value)) if float(value).is_integer() else str(value)

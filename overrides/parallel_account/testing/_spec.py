@@ -1,0 +1,142 @@
+"""Routing and validation, all from the spec facts (`parallel_account_api.spec_facts`).
+
+A request's path picks its operation (404, or 405 for a known path with another
+method); its path parameters and JSON body are checked against the spec's
+constraints, with errors in Pydantic's shape as FastAPI reports them (422).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+import uuid
+from collections.abc import Callable
+from typing import Final
+from urllib.parse import unquote, urlsplit
+
+from parallel_account.testing._outcome import JSON, Outcome, detail, number
+from parallel_account_api.spec_facts import OPERATIONS, SERVER_URL, FieldFacts, OperationFacts
+
+# The real base URL has a path (/account); the fake keeps it so a client that
+# drops the base path (urljoin with "/service/...") fails here as it would in production.
+BASE_PATH: Final = urlsplit(SERVER_URL).path.rstrip("/")
+
+Params = dict[str, str]
+Body = dict[str, JSON]
+Errors = list[dict[str, JSON]]
+
+
+def _route_pattern(path: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", path)  # literal, name, literal, name, ...
+    regex = "".join(
+        re.escape(part) if i % 2 == 0 else f"(?P<{part}>[^/]+)" for i, part in enumerate(parts)
+    )
+    return re.compile(re.escape(BASE_PATH) + regex)
+
+
+_ROUTES: Final = [(_route_pattern(op.path), op) for op in OPERATIONS.values()]
+
+
+def route(method: str, path: str) -> tuple[OperationFacts, Params] | Outcome:
+    """The operation and its (unquoted) path parameters, or the 404/405 answer."""
+    path_matched = False
+    for pattern, op in _ROUTES:
+        match = pattern.fullmatch(path)
+        if match is None:
+            continue
+        path_matched = True
+        if op.method == method.upper():
+            return op, {name: unquote(value) for name, value in match.groupdict().items()}
+    if path_matched:
+        return detail(405, "Method Not Allowed")
+    return detail(404, "Not Found")
+
+
+def validate(op: OperationFacts, params: Params, raw_body: bytes) -> tuple[Body, Errors]:
+    """The JSON body as a dict (empty if the operation takes none), plus every validation error."""
+    errors = [e for p in op.path_params for e in _check(p, params[p.name], ["path", p.name])]
+    data: Body = {}
+    if op.body_model is not None:
+        data, body_errors = _parse_body(op, raw_body)
+        errors += body_errors
+    return data, errors
+
+
+def known_operation(name: str | None) -> str | None:
+    """`name` itself if the spec has such an operation (or it is None); ValueError otherwise."""
+    if name is not None and name not in OPERATIONS:
+        raise ValueError(f"operation: {name!r} is not one of {sorted(OPERATIONS)}")
+    return name
+
+
+def _error(loc: list[str | int], msg: str, kind: str, value: JSON) -> dict[str, JSON]:
+    return {"type": kind, "loc": loc, "msg": msg, "input": value}
+
+
+# Strict JSON types (bool is not an integer here, though Python says it is).
+_TYPE_CHECKS: Final[dict[str, tuple[str, str, Callable[[object], bool]]]] = {
+    "integer": ("int_type", "Input should be a valid integer", lambda v: type(v) is int),
+    "number": ("float_type", "Input should be a valid number", lambda v: type(v) in (int, float)),
+    "string": ("string_type", "Input should be a valid string", lambda v: isinstance(v, str)),
+    "boolean": ("bool_type", "Input should be a valid boolean", lambda v: isinstance(v, bool)),
+}
+_BOUNDS: Final = (
+    ("minimum", operator.ge, "greater_than_equal", "greater than or equal to"),
+    ("exclusive_minimum", operator.gt, "greater_than", "greater than"),
+    ("maximum", operator.le, "less_than_equal", "less than or equal to"),
+    ("exclusive_maximum", operator.lt, "less_than", "less than"),
+)
+
+
+def _check(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
+    """Pydantic-style errors for one value against the spec's constraints (strict types)."""
+    check = _TYPE_CHECKS.get(facts.type or "")
+    if check is not None and not check[2](value):
+        return [_error(loc, check[1], check[0], value)]
+    if facts.format == "uuid":
+        try:
+            uuid.UUID(str(value))
+        except ValueError:
+            return [_error(loc, "Input should be a valid UUID", "uuid_parsing", value)]
+    if type(value) in (int, float):
+        for attr, ok, kind, words in _BOUNDS:
+            bound = getattr(facts, attr)
+            if bound is not None and not ok(value, bound):
+                return [_error(loc, f"Input should be {words} {number(bound)}", kind, value)]
+    if isinstance(value, str):
+        if facts.min_length is not None and len(value) < facts.min_length:
+            msg = f"String should have at least {facts.min_length} characters"
+            return [_error(loc, msg, "string_too_short", value)]
+        if facts.max_length is not None and len(value) > facts.max_length:
+            msg = f"String should have at most {facts.max_length} characters"
+            return [_error(loc, msg, "string_too_long", value)]
+        if facts.pattern is not None and re.search(facts.pattern, value) is None:
+            msg = f"String should match pattern '{facts.pattern}'"
+            return [_error(loc, msg, "string_pattern_mismatch", value)]
+    if facts.enum is not None and value not in facts.enum:
+        return [_error(loc, "Input should be one of the allowed values", "enum", value)]
+    return []
+
+
+def _parse_body(op: OperationFacts, raw: bytes) -> tuple[Body, Errors]:
+    """The JSON body as a dict, plus the validation errors FastAPI would report for it."""
+    if not raw.strip():
+        return {}, [_error(["body"], "Field required", "missing", None)]
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        pos = exc.pos if isinstance(exc, json.JSONDecodeError) else 0
+        return {}, [_error(["body", pos], "JSON decode error", "json_invalid", {})]
+    if not isinstance(data, dict):
+        msg = "Input should be a valid dictionary or object to extract fields from"
+        return {}, [_error(["body"], msg, "model_attributes_type", data)]
+    errors: Errors = []
+    for facts in op.body_fields:
+        loc: list[str | int] = ["body", facts.name]
+        if facts.name not in data:
+            if facts.required:
+                errors.append(_error(loc, "Field required", "missing", data))
+            continue
+        errors += _check(facts, data[facts.name], loc)
+    return data, errors

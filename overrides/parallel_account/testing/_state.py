@@ -1,0 +1,160 @@
+"""The organisation the fake holds (balance, ledger, apps, keys) and what each operation does to it.
+
+This is where the server's promises live: `add_balance` charges at most once
+per idempotency key (the same key and amount gets the stored answer again,
+another amount gets 409), deleting an app deletes its keys, and unknown apps
+and keys are 404. Requests arrive here authenticated and validated; the caller
+(`FakeAccountAPI`) holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+
+from parallel_account.testing._outcome import Outcome, detail, json_answer, json_body
+from parallel_account.testing._spec import Body, Params
+
+# --- What the fake holds, as tests see it -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Balance:
+    org_id: str
+    credit_balance_cents: int
+    pending_debit_balance_cents: int
+    will_invoice: bool
+
+
+@dataclass(frozen=True)
+class App:
+    app_id: str
+    app_name: str
+    org_id: str
+    org_name: str
+
+
+@dataclass(frozen=True)
+class Key:
+    api_key_id: str
+    api_key_name: str
+    app_id: str
+    created_at: int
+    display_value: str
+    raw_api_key: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One idempotency key's entry in the ledger."""
+
+    idempotency_key: str
+    amount_cents: int
+    charges: int  # charges made for this key: the server's promise is that it never exceeds 1
+    replays: int = 0  # later requests with the same key and amount, answered from the ledger
+    conflicts: int = 0  # later requests with the same key and another amount (409)
+    answer: bytes = field(default=b"", repr=False)
+
+
+# --- The operations -----------------------------------------------------------------------
+
+Operation = Callable[[Params, Body], Outcome]
+
+
+class Account:
+    """One organisation's state, changed only through `op_<operation name>` methods. Not locked."""
+
+    def __init__(self, balance: Balance, org_name: str, user_id: str, user_email: str) -> None:
+        self.balance = balance
+        self.org_name = org_name
+        self.user = (user_id, user_email)
+        self.ledger: dict[str, Charge] = {}
+        self.apps: dict[str, App] = {}
+        self.keys: dict[str, Key] = {}
+
+    def operation(self, name: str) -> Operation | None:
+        """The method carrying out the spec's operation `name`, or None if the fake lacks it."""
+        op: Operation | None = getattr(self, f"op_{name}", None)
+        return op
+
+    def op_get_balance(self, params: Params, data: Body) -> Outcome:
+        return json_answer(200, asdict(self.balance))
+
+    def op_add_balance(self, params: Params, data: Body) -> Outcome:
+        key: str = data["idempotency_key"]
+        amount: int = data["amount_cents"]
+        if self.balance.will_invoice:
+            return detail(400, "this organisation is billed by invoice and cannot add balance")
+        entry = self.ledger.get(key)
+        if entry is not None and entry.amount_cents == amount:
+            self.ledger[key] = replace(entry, replays=entry.replays + 1)
+            return json_body(200, entry.answer)  # the first answer, byte for byte
+        if entry is not None:
+            self.ledger[key] = replace(entry, conflicts=entry.conflicts + 1)
+            return detail(
+                409,
+                f"idempotency_key was already used with amount_cents={entry.amount_cents}; "
+                "use a new key for a different amount",
+            )
+        b = self.balance
+        self.balance = replace(b, credit_balance_cents=b.credit_balance_cents + amount)
+        outcome = json_answer(200, asdict(self.balance))
+        self.ledger[key] = Charge(key, amount, charges=1, answer=outcome.body)
+        return outcome
+
+    def op_list_apps(self, params: Params, data: Body) -> Outcome:
+        return json_answer(200, {"apps": [asdict(app) for app in self.apps.values()]})
+
+    def op_create_app(self, params: Params, data: Body) -> Outcome:
+        app = App(str(uuid.uuid4()), data["app_name"], self.balance.org_id, self.org_name)
+        self.apps[app.app_id] = app
+        return json_answer(200, {"app_id": app.app_id})
+
+    def op_delete_app(self, params: Params, data: Body) -> Outcome:
+        app_id = _canonical_uuid(params["app_id"])
+        if self.apps.pop(app_id, None) is None:
+            return detail(404, "App not found")
+        self.keys = {k: v for k, v in self.keys.items() if v.app_id != app_id}
+        return json_answer(200, None)
+
+    def op_create_key(self, params: Params, data: Body) -> Outcome:
+        app = self.apps.get(_canonical_uuid(params["app_id"]))
+        if app is None:
+            return detail(404, "App not found")
+        raw = f"fake_{secrets.token_urlsafe(24)}"
+        key = Key(
+            api_key_id=f"key_{uuid.uuid4().hex}",
+            api_key_name=data["api_key_name"],
+            app_id=app.app_id,
+            created_at=int(time.time()),
+            display_value=f"{raw[:9]}...{raw[-4:]}",
+            raw_api_key=raw,
+        )
+        self.keys[key.api_key_id] = key
+        user_id, user_email = self.user
+        return json_answer(
+            200,
+            {
+                **asdict(key),
+                "app_name": app.app_name,
+                "created_by_user_id": user_id,
+                "created_by_user_email": user_email,
+            },
+        )
+
+    def op_delete_key(self, params: Params, data: Body) -> Outcome:
+        app_id = _canonical_uuid(params["app_id"])
+        if app_id not in self.apps:
+            return detail(404, "App not found")
+        key = self.keys.get(params["api_key_id"])
+        if key is None or key.app_id != app_id:
+            return detail(404, "API key not found")
+        del self.keys[key.api_key_id]
+        return json_answer(200, None)
+
+
+def _canonical_uuid(value: str) -> str:
+    return str(uuid.UUID(value))  # validated already: accept any spelling of the same uuid

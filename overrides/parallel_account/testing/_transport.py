@@ -1,0 +1,45 @@
+"""Way in 1: an httpx transport (sync and async) serving the fake in process, without sockets."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import httpx
+
+if TYPE_CHECKING:
+    from parallel_account.testing._api import FakeAccountAPI
+
+
+class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
+    """Serves requests from a FakeAccountAPI in process, for httpx.Client and httpx.AsyncClient."""
+
+    def __init__(self, fake: FakeAccountAPI) -> None:
+        self.fake = fake
+
+    def __repr__(self) -> str:
+        return f"FakeTransport({self.fake!r})"
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        return self._respond(request)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await request.aread()
+        return self._respond(request)
+
+    def _respond(self, request: httpx.Request) -> httpx.Response:
+        raw_path = request.url.raw_path.decode("ascii")
+        outcome = self.fake._handle(request.method, raw_path, request.headers, request.content)
+        if outcome.drop:
+            # What httpx raises when a real server closes the connection without answering.
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
+        # No time passes here: a delay matters only if it outlasts the read timeout.
+        timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
+        read_timeout = timeouts.get("read")
+        if outcome.delay and read_timeout is not None and outcome.delay > read_timeout:
+            raise httpx.ReadTimeout("The read operation timed out", request=request)
+        return httpx.Response(
+            outcome.status, headers=outcome.headers, content=outcome.body, request=request
+        )
