@@ -28,11 +28,12 @@ from typing import Any
 import httpx
 import pytest
 
-from parallel_account import AuthenticationError, InvalidRequestError, NotFoundError
-from parallel_account._errors import APIConnectionError, InternalServerError
+from parallel_account import AccountClient, AuthenticationError, InvalidRequestError, NotFoundError
+from parallel_account._errors import APIConnectionError, APITimeoutError, InternalServerError
+from parallel_account._logging import logger
 from parallel_account._token_store import SignInRecord
-from parallel_account.cli import exit_status
-from parallel_account.cli._commands import Cancelled, Interrupted
+from parallel_account.cli import exit_status, main
+from parallel_account.cli._commands import Cancelled, Interrupted, Terminated
 from parallel_account.cli._money import (
     CentsRange,
     format_cents,
@@ -50,7 +51,55 @@ from tests.fake_platform import DEVICE_CODE, REVOKE, FakePlatform
 TOKEN = "cli-test-token-0123456789"
 START = 1234  # cents
 CLI = (sys.executable, "-m", "parallel_account.cli")
-AMOUNT_FACTS = OPERATIONS["add_balance"].body_field("amount_cents")
+ADD_BALANCE = OPERATIONS["add_balance"]
+AMOUNT_FACTS = ADD_BALANCE.body_field("amount_cents")
+
+
+# Every bound below is read from the spec's facts, so `make spec-update` adopting a
+# changed bound does not fail these tests (which would throw the change away).
+def _top_up_bounds() -> tuple[int, int]:
+    """The inclusive range in cents, from the raw facts (test_top_up_range_... pins the shape)."""
+    low, high = AMOUNT_FACTS.exclusive_minimum, AMOUNT_FACTS.maximum
+    assert low is not None and high is not None, AMOUNT_FACTS
+    return int(low) + 1, int(high)
+
+
+MIN_CENTS, MAX_CENTS = _top_up_bounds()
+
+
+def dollars(cents: int) -> str:
+    """Cents as the CLI's AMOUNT: `10001` -> `100.01` (no thousands separators)."""
+    return f"{cents // 100}.{cents % 100:02d}"
+
+
+def shown(cents: int) -> str:
+    """Cents as messages show them: `10000` -> `$100.00`."""
+    return f"${cents // 100:,}.{cents % 100:02d}"
+
+
+def sample_key(stem: str) -> str:
+    """`stem`, padded to the spec's minimum idempotency key length."""
+    assert ADD_BALANCE.idempotency_key_field is not None
+    facts = ADD_BALANCE.body_field(ADD_BALANCE.idempotency_key_field)
+    key = stem.ljust(facts.min_length or 0, "0")
+    assert facts.max_length is None or len(key) <= facts.max_length
+    return key
+
+
+def too_short_key() -> str:
+    assert ADD_BALANCE.idempotency_key_field is not None
+    facts = ADD_BALANCE.body_field(ADD_BALANCE.idempotency_key_field)
+    assert facts.min_length is not None and facts.min_length > 1
+    return "k" * (facts.min_length - 1)
+
+
+ORDER_KEY = sample_key("order-12345")
+RETRY_KEY = sample_key("k-123456789")
+
+
+def key_line(key: str) -> str:
+    """What `balance add` writes to stderr before sending, in both modes."""
+    return f"idempotency key: {key} (retry with --idempotency-key {key})"
 
 
 # --- in process: money ------------------------------------------------------------------------
@@ -77,9 +126,9 @@ def test_cents_range_reads_every_kind_of_bound() -> None:
         ("25.50", 2550),
         ("25.", 2500),
         (".5", 50),
-        ("0.01", 1),
-        ("100", 10000),
-        ("100.00", 10000),
+        (dollars(MIN_CENTS), MIN_CENTS),  # 0.01 today
+        (str(MAX_CENTS // 100), MAX_CENTS // 100 * 100),  # whole dollars: 100 today
+        (dollars(MAX_CENTS), MAX_CENTS),  # 100.00 today
         ("25.500", 2550),  # extra zeros are not a fraction of a cent
         (" 7 ", 700),
         ("0000000000000000000000000000001.5", 150),
@@ -92,8 +141,9 @@ def test_parse_dollars_accepts(text: str, cents: int) -> None:
 @pytest.mark.parametrize(
     ("text", "why"),
     [
-        ("0", "below the minimum $0.01"),
-        ("0.00", "below the minimum"),
+        # Whole dollars below the minimum ("0" today), then one cent below ("0.00").
+        (str((MIN_CENTS - 1) // 100), f"below the minimum {shown(MIN_CENTS)}"),
+        (dollars(MIN_CENTS - 1), "below the minimum"),
         ("-1", "negative"),
         ("-0", "negative"),
         ("abc", "not a number of dollars"),
@@ -101,7 +151,7 @@ def test_parse_dollars_accepts(text: str, cents: int) -> None:
         ("0.001", "fraction of a cent"),
         # Beyond Decimal's default 28 digits: must not be rounded into a whole cent.
         ("1.00000000000000000000000000001", "fraction of a cent"),
-        ("100.01", "over the maximum $100.00"),
+        (dollars(MAX_CENTS + 1), f"over the maximum {shown(MAX_CENTS)}"),  # 100.01 today
         ("99999999999999999999999999999999", "over the maximum"),
         ("1e3", "not a number of dollars"),
         ("", "empty"),
@@ -125,13 +175,16 @@ def test_parse_dollars_rejects(text: str, why: str) -> None:
         parse_dollars(text)
 
 
-@pytest.mark.parametrize(("text", "cents"), [("2550", 2550), ("1", 1), ("10000", 10000)])
+@pytest.mark.parametrize(
+    ("text", "cents"), [("2550", 2550), (str(MIN_CENTS), MIN_CENTS), (str(MAX_CENTS), MAX_CENTS)]
+)
 def test_parse_cents_accepts(text: str, cents: int) -> None:
     assert parse_cents(text) == cents
 
 
 @pytest.mark.parametrize(
-    "text", ["2550.5", "2_550", " 25", "-5", "0", "10001", "", "\uff15", "1e3"]
+    "text",
+    ["2550.5", "2_550", " 25", "-5", str(MIN_CENTS - 1), str(MAX_CENTS + 1), "", "\uff15", "1e3"],
 )
 def test_parse_cents_rejects(text: str) -> None:
     with pytest.raises(InvalidRequestError):
@@ -202,16 +255,31 @@ def test_output_writes_a_whole_document_or_human_text(capsys: pytest.CaptureFixt
         (SignInExpiredError("x"), 3),
         (Interrupted("x", idempotency_key="k" * 8), 130),
         (KeyboardInterrupt(), 130),
+        (Interrupted("x", idempotency_key="k" * 8, terminated=True), 143),
+        (Terminated(), 143),
     ],
 )
 def test_exit_status(exc: BaseException, status: int) -> None:
     assert exit_status(exc) == status
 
 
-def test_outcome_unknown_wins_over_every_other_status() -> None:
+def test_outcome_unknown_with_a_key_wins_over_every_other_status() -> None:
     exc = AuthenticationError("x", response=None)
-    exc.outcome_unknown = True
+    exc.outcome_unknown, exc.idempotency_key = True, "k" * 8
     assert exit_status(exc) == 4
+
+    class Foreign(Exception):  # not the library's: the attributes alone decide
+        outcome_unknown = True
+        idempotency_key = "k" * 8
+
+    assert exit_status(Foreign()) == 4
+
+
+def test_outcome_unknown_without_a_key_is_a_create_that_may_have_happened() -> None:
+    # Exit 4 means "run it again with this key": only top-ups have one.
+    exc = APITimeoutError("POST /service/v1/apps timed out")
+    exc.outcome_unknown = True
+    assert exit_status(exc) == 1
 
 
 def test_global_options_before_and_after_the_command() -> None:
@@ -337,7 +405,7 @@ def platform() -> Iterator[FakePlatform]:
 def test_help_documents_exit_statuses_and_the_confirmation_rule(env: dict[str, str]) -> None:
     top, add = cli_many([["--help"], ["balance", "add", "--help"]], env)
     assert top.code == 0 and add.code == 0
-    for status in ("0 ", "1 ", "2 ", "3 ", "4 ", "130 "):
+    for status in ("0 ", "1 ", "2 ", "3 ", "4 ", "130 ", "143 "):
         assert f"\n  {status}" in top.stdout
     assert "Bearer $(parallel-account token)" in top.stdout
     assert "not a terminal" in add.stdout and "--yes" in add.stdout
@@ -402,7 +470,7 @@ def test_balance_add_charges_once_and_prints_the_key_on_stderr(
 def test_balance_add_with_a_key_is_safe_to_repeat(
     env: dict[str, str], fake: FakeAccountAPI
 ) -> None:
-    argv = ("--json", "balance", "add", "--cents", "2550", "--idempotency-key", "order-12345")
+    argv = ("--json", "balance", "add", "--cents", "2550", "--idempotency-key", ORDER_KEY)
     first, again = cli(*argv, env=env), cli(*argv, env=env)
     assert first.code == again.code == 0
     assert (
@@ -410,7 +478,7 @@ def test_balance_add_with_a_key_is_safe_to_repeat(
         == again.json()
         == {
             "amount_cents": 2550,
-            "idempotency_key": "order-12345",
+            "idempotency_key": ORDER_KEY,
             "balance": {
                 "credit_balance_cents": START + 2550,
                 "org_id": "org_fake",
@@ -419,25 +487,49 @@ def test_balance_add_with_a_key_is_safe_to_repeat(
             },
         }
     )
-    assert fake.charges_for("order-12345") == 1 and fake.ledger["order-12345"].replays == 1
-    assert first.stderr == ""  # in --json mode the key is in the document
+    assert fake.charges_for(ORDER_KEY) == 1 and fake.ledger[ORDER_KEY].replays == 1
+    # In --json mode too the key goes to stderr (before sending); stdout is the document alone.
+    assert first.stderr == again.stderr == key_line(ORDER_KEY) + "\n"
+
+
+def test_json_top_up_shows_the_key_on_stderr_before_the_answer(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    fake.delay_next(1.0, operation="add_balance")  # charged at once, answered a second later
+    proc = subprocess.Popen(
+        [*CLI, "--json", "balance", "add", "2"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert proc.stderr is not None
+    first_line = proc.stderr.readline()
+    wait_for_request(fake, "add_balance")
+    assert proc.poll() is None  # the line came while the answer was still held back
+    [key] = fake.ledger
+    assert first_line == key_line(key) + "\n"
+    stdout, rest = proc.communicate(timeout=20)
+    assert proc.returncode == 0 and rest == ""
+    assert json.loads(stdout)["idempotency_key"] == key
 
 
 BAD_AMOUNTS = [
-    ["0"],
+    [str((MIN_CENTS - 1) // 100)],  # whole dollars under the minimum: 0 today
     ["-1"],
     ["abc"],
     ["100.001"],
-    ["100.01"],
+    [dollars(MAX_CENTS + 1)],  # a cent over the maximum: 100.01 today
     ["1e3"],
     [""],
     ["nan"],
     ["1,000"],
     ["--cents", "2550.5"],
-    ["--cents", "0"],
+    ["--cents", str(MIN_CENTS - 1)],
     ["25", "--cents", "2500"],  # both
     [],  # neither
-    ["5", "--idempotency-key", "short"],  # under the spec's minimum length
+    ["5", "--idempotency-key", too_short_key()],  # under the spec's minimum length
 ]
 
 
@@ -454,7 +546,7 @@ def test_bad_amounts_exit_2_and_send_nothing(env: dict[str, str], fake: FakeAcco
     for run in runs[len(BAD_AMOUNTS) :]:
         assert run.json()["error"]["type"] in ("InvalidRequestError", "UsageError")
     assert fake.requests == {}
-    assert "over the maximum $100.00" in runs[4].stderr
+    assert f"over the maximum {shown(MAX_CENTS)}" in runs[4].stderr
     assert "fraction of a cent" in runs[3].stderr
 
 
@@ -466,7 +558,7 @@ def test_outcome_unknown_exits_4_and_the_printed_key_retries_safely(
     assert lost.code == 4, lost
     [key] = fake.ledger
     notice, message = lost.stderr.splitlines()
-    assert notice.startswith(f"idempotency key: {key}")
+    assert notice == key_line(key)
     assert f"--cents 1000 --idempotency-key {key}" in message and "may or may not" in message
 
     retried = cli("balance", "add", "--cents", "1000", "--idempotency-key", key, env=env)
@@ -487,15 +579,17 @@ def test_outcome_unknown_in_json_mode_after_every_retry_failed(
         "add",
         "5",
         "--idempotency-key",
-        "k-123456789",
+        RETRY_KEY,
         env=env,
     )
     assert run.code == 4, run
     error = run.json()["error"]
     assert error["type"] == "InternalServerError" and error["status_code"] == 503
-    assert error["idempotency_key"] == "k-123456789" and error["outcome_unknown"] is True
+    assert error["idempotency_key"] == RETRY_KEY and error["outcome_unknown"] is True
     assert fake.requests == {"add_balance": 2} and fake.ledger == {}
-    warning, _ = run.stderr.splitlines()  # the retry is shown without -v, then the error
+    # The key before sending, the retry (shown without -v), then the error.
+    notice, warning, _ = run.stderr.splitlines()
+    assert notice == key_line(RETRY_KEY)
     assert warning.startswith("parallel-account: warning: POST /service/v1/balance/add: retrying")
 
 
@@ -612,6 +706,205 @@ def test_no_token_in_verbose_or_logged_output(env: dict[str, str], fake: FakeAcc
     assert runs[0].stderr.count("GET /service/v1/balance -> 200") == 1
 
 
+def keys_create_with_stdout(stdout_setup: str, argv: Sequence[str], env: dict[str, str]) -> Run:
+    """`keys create` with stdout a pipe nobody reads ("broken") or closed from the start."""
+    if stdout_setup == "closed":
+        done = subprocess.run(
+            ["sh", "-c", 'exec "$@" >&-', "sh", *CLI, *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        return Run(done.returncode, "", done.stderr)
+    reader, writer = os.pipe()
+    os.close(reader)  # the reader went away before the raw key is written
+    try:
+        done = subprocess.run(
+            [*CLI, *argv],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=writer,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(writer)
+    return Run(done.returncode, "", done.stderr)
+
+
+def test_keys_create_names_the_key_before_stdout_can_fail(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    app_id = cli("--json", "apps", "create", "billing-worker", env=env).json()["app_id"]
+    human, as_json = concurrently(
+        *(
+            functools.partial(
+                keys_create_with_stdout, "broken", [*flags, "keys", "create", app_id, name], env
+            )
+            for flags, name in (([], "prod"), (["--json"], "ci"))
+        )
+    )
+    keys = {key.api_key_name: key for key in fake.keys.values()}
+    for run, name in ((human, "prod"), (as_json, "ci")):
+        key = keys[name]
+        assert run.code == 1, run
+        note, error = run.stderr.splitlines()  # nothing else: no "Exception ignored ..."
+        assert note.startswith(f"Created API key {name!r} (id {key.api_key_id}, ")
+        assert f"for app 'billing-worker' (id {app_id})" in note
+        assert error.startswith(f"parallel-account: error: API key {key.api_key_id} was created")
+        assert "Broken pipe" in error
+        assert f"parallel-account keys delete {app_id} {key.api_key_id}" in error
+        assert key.raw_api_key not in run.stderr
+
+    closed = keys_create_with_stdout("closed", ["keys", "create", app_id, "lost"], env)
+    assert closed.code == 1
+    assert closed.stderr == (
+        "parallel-account: error: stdout is closed, so the raw key could not be shown; "
+        "nothing was created\n"
+    )
+    assert sorted(keys) == ["ci", "prod"]
+    assert fake.requests["create_key"] == 2  # the run with stdout closed sent nothing
+
+
+# --- in process: errors the fake cannot produce ---------------------------------------------
+
+
+@pytest.fixture
+def run_main(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> Iterator[Callable[..., Run]]:
+    """`main(argv)` in this process, with a token, a base URL nobody listens on, and stdio captured."""
+    for name in [k for k in os.environ if k.startswith("PARALLEL_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("PARALLEL_ACCOUNT_TOKEN", TOKEN)
+    monkeypatch.setenv("PARALLEL_SERVICE_API_URL", "http://127.0.0.1:9/account")
+    handlers, level = list(logger.handlers), logger.level
+
+    def call(*argv: str) -> Run:
+        code = main(list(argv))
+        captured = capsys.readouterr()
+        return Run(code, captured.out, captured.err)
+
+    yield call
+    for handler in set(logger.handlers) - set(handlers):
+        logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+class Unexpected(Exception):
+    """Not one of the library's errors."""
+
+
+def raising(exc: Exception) -> Callable[..., Any]:
+    def method(*args: object, **kwargs: object) -> Any:
+        raise exc
+
+    return method
+
+
+def _outcome_unknown_foreign() -> Exception:
+    exc = Unexpected("answer lost")
+    exc.outcome_unknown = True  # type: ignore[attr-defined]  # as the library may annotate
+    return exc
+
+
+def _outcome_unknown_without_key() -> Exception:
+    exc = APIConnectionError("POST /service/v1/balance/add failed (ReadError)")
+    exc.outcome_unknown = True
+    return exc
+
+
+@pytest.mark.parametrize(
+    ("make_error", "status", "unknown"),
+    [
+        pytest.param(lambda: Unexpected("boom"), 1, False, id="unexpected-type"),
+        pytest.param(_outcome_unknown_foreign, 4, True, id="unexpected-type-outcome-unknown"),
+        pytest.param(_outcome_unknown_without_key, 4, True, id="library-error-without-key"),
+    ],
+)
+def test_any_error_after_sending_a_top_up_carries_its_key(
+    run_main: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    make_error: Callable[[], Exception],
+    status: int,
+    unknown: bool,
+) -> None:
+    argv = ("balance", "add", "--cents", "700", "--idempotency-key", ORDER_KEY)
+    for json_mode in (False, True):
+        monkeypatch.setattr(AccountClient, "add_balance", raising(make_error()))
+        run = run_main(*(["--json"] if json_mode else []), *argv)
+        assert run.code == status, run
+        notice, error = run.stderr.splitlines()
+        assert notice == key_line(ORDER_KEY)
+        assert (
+            f"--cents 700 --idempotency-key {ORDER_KEY}" in error
+        )  # what to run, whatever the type
+        assert ("may or may not have been made" in error) is unknown
+        if json_mode:
+            document = run.json()["error"]
+            assert (document["idempotency_key"], document["outcome_unknown"]) == (
+                ORDER_KEY,
+                unknown,
+            )
+            assert document["type"] == type(make_error()).__name__
+        else:
+            assert run.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "method", "hint"),
+    [
+        (
+            ["apps", "create", "billing-worker"],
+            "create_app",
+            "the app 'billing-worker' may have been created: check `parallel-account apps list`",
+        ),
+        (
+            ["keys", "create", "6f1c2a9e-1d7b-4c3e-9a55-3f0e8b2d4c11", "prod"],
+            "create_key",
+            "the API key 'prod' may have been created",
+        ),
+    ],
+)
+def test_a_create_that_may_have_happened_says_what_to_check_and_exits_1(
+    run_main: Callable[..., Run],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    method: str,
+    hint: str,
+) -> None:
+    def timed_out() -> APITimeoutError:
+        error = APITimeoutError("POST /service/v1/apps timed out (ReadTimeout)")
+        error.outcome_unknown = True  # what the library sets for a create after a lost answer
+        return error
+
+    monkeypatch.setattr(AccountClient, method, raising(timed_out()))
+    human = run_main(*argv)
+    assert human.code == 1 and human.stdout == ""
+    assert error_line(human).count(hint) == 1
+    monkeypatch.setattr(AccountClient, method, raising(timed_out()))
+    as_json = run_main("--json", *argv)
+    assert as_json.code == 1
+    document = as_json.json()["error"]
+    assert (document["type"], document["outcome_unknown"], document["idempotency_key"]) == (
+        "APITimeoutError",
+        True,
+        None,
+    )
+    assert document["message"].count(hint) == 1
+
+    # A create that surely did not happen gets no such hint.
+    monkeypatch.setattr(AccountClient, method, raising(APITimeoutError("connect timed out")))
+    plain = run_main(*argv)
+    assert plain.code == 1 and "may have been created" not in plain.stderr
+
+
 # --- subprocesses: confirmation on a terminal, Ctrl-C ----------------------------------------
 
 
@@ -653,10 +946,24 @@ def test_a_terminal_is_asked_before_charging(env: dict[str, str], fake: FakeAcco
     assert fake.balance.credit_balance_cents == START + 1000
 
 
+def wait_for_request(fake: FakeAccountAPI, operation: str, before: int = 0) -> None:
+    """Until the fake has seen more than `before` requests for `operation`."""
+    deadline = time.monotonic() + 20
+    while fake.requests.get(operation, 0) <= before:
+        assert time.monotonic() < deadline, f"no {operation} request arrived"
+        time.sleep(0.02)
+
+
 def interrupt_while_waiting(
-    argv: Sequence[str], env: dict[str, str], fake: FakeAccountAPI, operation: str
+    argv: Sequence[str],
+    env: dict[str, str],
+    fake: FakeAccountAPI,
+    operation: str,
+    sig: signal.Signals = signal.SIGINT,
 ) -> Run:
+    """Send `sig` once the request has arrived, while the fake holds its answer back."""
     fake.delay_next(10, operation=operation)
+    before = fake.requests.get(operation, 0)
     proc = subprocess.Popen(
         [*CLI, *argv],
         stdin=subprocess.DEVNULL,
@@ -665,35 +972,51 @@ def interrupt_while_waiting(
         env=env,
         text=True,
     )
-    deadline = time.monotonic() + 20
-    while fake.requests.get(operation, 0) == 0 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGINT)
+    wait_for_request(fake, operation, before)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=20)
     return Run(proc.returncode, stdout, stderr)
 
 
-def test_ctrl_c_exits_130_with_nothing_half_written(
-    env: dict[str, str], fake: FakeAccountAPI
-) -> None:
-    run = interrupt_while_waiting(["balance"], env, fake, "get_balance")
-    assert run.code == 130 and run.stdout == ""
-    assert error_line(run) == "parallel-account: error: interrupted"
+STOPS = [
+    pytest.param(signal.SIGINT, 130, "interrupted", id="ctrl-c"),
+    pytest.param(signal.SIGTERM, 143, "terminated (SIGTERM)", id="sigterm"),
+]
 
 
-def test_ctrl_c_during_a_top_up_gives_the_key_to_retry_with(
-    env: dict[str, str], fake: FakeAccountAPI
+@pytest.mark.parametrize(("sig", "code", "said"), STOPS)
+def test_ctrl_c_or_sigterm_exits_with_nothing_half_written(
+    env: dict[str, str], fake: FakeAccountAPI, sig: signal.Signals, code: int, said: str
 ) -> None:
-    run = interrupt_while_waiting(["--json", "balance", "add", "3"], env, fake, "add_balance")
-    assert run.code == 130
-    error = run.json()["error"]
-    [key] = fake.ledger
-    assert (error["type"], error["idempotency_key"], error["outcome_unknown"]) == (
+    run = interrupt_while_waiting(["balance"], env, fake, "get_balance", sig)
+    assert run.code == code and run.stdout == ""
+    assert error_line(run) == f"parallel-account: error: {said}"
+
+
+@pytest.mark.parametrize(("sig", "code", "said"), STOPS)
+def test_ctrl_c_or_sigterm_during_a_top_up_gives_the_key_to_retry_with(
+    env: dict[str, str], fake: FakeAccountAPI, sig: signal.Signals, code: int, said: str
+) -> None:
+    # One after the other: each sends its signal once a request has arrived.
+    as_json = interrupt_while_waiting(
+        ["--json", "balance", "add", "3"], env, fake, "add_balance", sig
+    )
+    human = interrupt_while_waiting(["balance", "add", "4"], env, fake, "add_balance", sig)
+    by_amount = {entry.amount_cents: key for key, entry in fake.ledger.items()}
+    assert sorted(by_amount) == [300, 400]  # both charges were made before the signal
+    for run, key in ((as_json, by_amount[300]), (human, by_amount[400])):
+        assert run.code == code, run
+        notice, error = run.stderr.splitlines()  # the key before sending, then the error
+        assert notice == key_line(key)
+        assert error.startswith(f"parallel-account: error: {said}: the charge may or may not")
+        assert f"--cents {300 if run is as_json else 400} --idempotency-key {key}" in error
+    document = as_json.json()["error"]
+    assert (document["type"], document["idempotency_key"], document["outcome_unknown"]) == (
         "Interrupted",
-        key,
+        by_amount[300],
         True,
     )
-    assert f"--idempotency-key {key}" in error_line(run)
+    assert human.stdout == ""
 
 
 # --- subprocesses: sign-in -------------------------------------------------------------------
@@ -817,9 +1140,6 @@ def test_mock_server_serves_the_fake_until_interrupted(tmp_path: Path) -> None:
 def test_main_in_process_twice_keeps_one_log_handler(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from parallel_account._logging import logger
-    from parallel_account.cli import main
-
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("PARALLEL_ACCOUNT_PROFILE", raising=False)
     before = list(logger.handlers)

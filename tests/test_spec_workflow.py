@@ -22,12 +22,33 @@ from ruamel.yaml import YAML
 from codegen import drift, workflow
 from codegen.drift import Change
 from codegen.workflow import WorkflowError
+from parallel_account_api.spec_facts import OPERATIONS
 from tests.support import ROOT, answer, make, scratch_repo, serve, tree_bytes
 
 Spec = dict[str, Any]
 PINNED: Spec = json.loads((ROOT / "openapi.json").read_text(encoding="utf-8"))
 VERSION = Path("overrides") / "parallel_account" / "_version.py"
 ADD_BODY = ("components", "schemas", "AddBalanceRequest", "properties", "amount_cents")
+
+# Read from the spec and the version file, never typed here: `make spec-update` runs these
+# tests on the spec (and version) it adopts, so a typed number would throw the change away.
+CURRENT_VERSION = workflow.read_version((ROOT / VERSION).read_text())
+_MAJOR = workflow.parse_version(CURRENT_VERSION)[0]
+MINOR_BUMP = workflow.bumped(CURRENT_VERSION, "minor")
+PATCH_BUMP = workflow.bumped(CURRENT_VERSION, "patch")
+# Breaking: major, or minor while below 1.0 (test_version_rule checks the rule itself).
+BREAKING_KIND: workflow.Bump = "major" if _MAJOR >= 1 else "minor"
+BREAKING_BUMP = workflow.bumped(CURRENT_VERSION, BREAKING_KIND)
+
+
+def _amount_maximum() -> int:
+    facts = OPERATIONS["add_balance"].body_field("amount_cents")
+    assert facts.maximum is not None and facts.maximum == int(facts.maximum), facts
+    return int(facts.maximum)
+
+
+AMOUNT_MAX = _amount_maximum()
+TIGHTER_MAX = AMOUNT_MAX // 2  # any lower bound works; half keeps it clearly tighter
 # The tests command must prove generation happened: check-generated fails on a stale tree.
 FAST_TESTS = "make -s check-generated && touch tests-ran"
 
@@ -72,7 +93,7 @@ def _tighten_amount(spec: Spec) -> None:
     node: Any = spec
     for key in ADD_BODY:
         node = node[key]
-    node["maximum"] = 5000
+    node["maximum"] = TIGHTER_MAX
 
 
 def _describe_api(spec: Spec) -> None:
@@ -145,7 +166,10 @@ def _outputs(path: Path) -> dict[str, str]:
         (
             _tighten_amount,
             2,
-            ["request-bounds-tightened", "upper bound tightened from <= 10000 to <= 5000"],
+            [
+                "request-bounds-tightened",
+                f"upper bound tightened from <= {AMOUNT_MAX} to <= {TIGHTER_MAX}",
+            ],
         ),
         (_add_history, 1, ["path-added", "/service/v1/balance/history"]),
     ],
@@ -221,19 +245,19 @@ def test_spec_update_adopts_an_added_endpoint(repo: Path, tmp_path: Path) -> Non
     module = repo / "generated" / "parallel_account_api" / "api" / "balance" / "balance_history.py"
     assert "def sync_detailed" in module.read_text()
     assert json.loads((repo / "openapi.json").read_text()) == added
-    assert '__version__ = "0.2.0"' in (repo / VERSION).read_text()
+    assert f'__version__ = "{MINOR_BUMP}"' in (repo / VERSION).read_text()
     changelog = (repo / "CHANGELOG.md").read_text()
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
     assert changelog.startswith("# Changelog\n")
-    assert f"## 0.2.0 - {today}" in changelog
+    assert f"## {MINOR_BUMP} - {today}" in changelog
     assert "`/service/v1/balance/history`: path added (GET) (path-added)" in changelog
     assert "breaking: no" in result.stdout
     assert "| `path-added` | `/service/v1/balance/history` |" in report.read_text()
-    assert "Version 0.1.0 -> 0.2.0 (minor bump)" in report.read_text()
+    assert f"Version {CURRENT_VERSION} -> {MINOR_BUMP} (minor bump)" in report.read_text()
     assert _outputs(outputs) == {
         "changed": "true",
         "breaking": "false",
-        "version": "0.2.0",
+        "version": MINOR_BUMP,
         "bump": "minor",
     }
     assert recheck.returncode == 0 and "No changes." in recheck.stdout
@@ -259,8 +283,8 @@ def test_spec_update_without_changes_writes_nothing(repo: Path, tmp_path: Path) 
 @pytest.mark.parametrize(
     ("mutate", "version", "bump", "breaking", "heading"),
     [
-        (_tighten_amount, "0.2.0", "minor", "true", "### Breaking"),  # minor while below 1.0
-        (_describe_api, "0.1.1", "patch", "false", "### Documentation only"),
+        (_tighten_amount, BREAKING_BUMP, BREAKING_KIND, "true", "### Breaking"),
+        (_describe_api, PATCH_BUMP, "patch", "false", "### Documentation only"),
     ],
 )
 def test_spec_update_bumps_by_the_kind_of_change(
@@ -298,8 +322,9 @@ def test_spec_update_bumps_by_the_kind_of_change(
 
 
 def test_failed_generation_restores_everything(repo: Path) -> None:
+    # A missing changelog must stay missing (the repository has one once a spec was adopted).
+    (repo / "CHANGELOG.md").unlink(missing_ok=True)
     before = _state(repo)
-    assert before["CHANGELOG.md"] is None  # and a missing changelog stays missing
     with _served(_mutated(_array_of_objects_header)) as url:
         result = make(
             repo, "spec-update", f"SPEC_URL={url}", "SPEC_UPDATE_TEST_CMD=touch tests-ran"
@@ -334,7 +359,8 @@ def test_failed_or_interrupted_tests_restore_everything(
         result = make(repo, "spec-update", f"SPEC_URL={url}", f"SPEC_UPDATE_TEST_CMD={test_cmd}")
     assert result.returncode != 0 and f"Error {status}" in result.stderr, result.stderr
     assert message in result.stderr
-    assert "generate: 8 operations" in result.stdout  # it got as far as regenerating
+    # It got as far as regenerating (the served spec has one operation more).
+    assert f"generate: {len(OPERATIONS) + 1} operations" in result.stdout
     assert _state(repo) == before
     leftovers = [p.name for p in repo.rglob(".*") if p.name.endswith((".restoring", ".retired"))]
     assert leftovers == []

@@ -2,40 +2,48 @@
 
 Where the token comes from (one rule for every command, `token` included, so
 it prints exactly what the others send): `--profile NAME` means that profile's
-stored sign-in; otherwise $PARALLEL_ACCOUNT_TOKEN; otherwise the stored sign-in
-of $PARALLEL_ACCOUNT_PROFILE (default `default`).
+stored sign-in; otherwise the library's own rule (`resolve_auth`):
+$PARALLEL_ACCOUNT_TOKEN, then the stored sign-in of $PARALLEL_ACCOUNT_PROFILE
+(default `default`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
-from parallel_account._auth import TOKEN_ENV, BearerAuth, StaticToken, TokenProvider
+from parallel_account._auth import (
+    TOKEN_ENV,
+    BearerAuth,
+    TokenProvider,
+    resolve_auth,
+    stored_sign_in,
+)
 from parallel_account._client import AccountClient
 from parallel_account._device_flow import DEFAULT_SCOPE
-from parallel_account._errors import ParallelAccountError
+from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._idempotency import new_idempotency_key
+from parallel_account._token_store import resolve_profile
 from parallel_account._validation import check_field
 from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
 from parallel_account.cli._output import (
     Output,
+    abandon_stdout,
     apps_text,
     balance_text,
     iso,
     model_dict,
     safe,
 )
-from parallel_account.cli._parser import PROG, UsageError
+from parallel_account.cli._parser import EXIT_NOT_SIGNED_IN, EXIT_OK, PROG, UsageError
 from parallel_account.signin import (
     LogoutResult,
     NotSignedInError,
     SignInStatus,
-    StoredSignIn,
-    TokenStore,
 )
 from parallel_account.signin import login as sign_in
 from parallel_account.signin import logout as sign_out
@@ -44,45 +52,61 @@ from parallel_account_api.spec_facts import OPERATIONS
 
 Command = Callable[[argparse.Namespace, Output], int]
 
+_ADD_BALANCE: Final = OPERATIONS["add_balance"]
+if _ADD_BALANCE.idempotency_key_field is None:  # the whole top-up design rests on it
+    raise RuntimeError(
+        "spec_facts: add_balance has no idempotency key field; `balance add` cannot retry "
+        "a charge safely without one"
+    )
+_KEY_FIELD: Final[str] = _ADD_BALANCE.idempotency_key_field
+
 
 class Cancelled(ParallelAccountError):
     """The person at the terminal said no; nothing was sent."""
 
 
-class Interrupted(ParallelAccountError):
-    """Ctrl-C while a top-up was under way: its outcome is unknown."""
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the program was (see `main`), so it takes Ctrl-C's path."""
 
-    def __init__(self, message: str, *, idempotency_key: str) -> None:
+
+class Interrupted(ParallelAccountError):
+    """Ctrl-C or SIGTERM while a top-up was under way: its outcome is unknown."""
+
+    def __init__(self, message: str, *, idempotency_key: str, terminated: bool = False) -> None:
         super().__init__(message)
         self.idempotency_key = idempotency_key
         self.outcome_unknown = True
+        self.terminated = terminated
+
+
+class OutputLost(ParallelAccountError):
+    """Something done on the server could not be written to stdout (closed, broken, full)."""
 
 
 # --- credentials and the client -------------------------------------------------------------
 
 
-def _login_hint(profile: str | None) -> str:
-    return f"run `{PROG} login" + (f" --profile {profile}`" if profile else "`")
-
-
-def _stored(profile: str | None) -> StoredSignIn:
-    """The stored sign-in, checked now: a missing one fails before anything is printed or sent."""
-    store = TokenStore(profile)
-    if store.load() is None:
-        raise NotSignedInError(
-            f"not signed in (profile {store.profile!r}): {_login_hint(profile)}, "
-            f"or set ${TOKEN_ENV}"
-        )
-    return StoredSignIn(profile)
+def _not_signed_in(profile: str | None) -> NotSignedInError:
+    login_hint = f"run `{PROG} login" + (f" --profile {profile}`" if profile else "`")
+    return NotSignedInError(
+        f"not signed in (profile {resolve_profile(profile)!r}): {login_hint}, or set ${TOKEN_ENV}"
+    )
 
 
 def token_provider(profile: str | None) -> TokenProvider:
-    if profile is not None:
-        return _stored(profile)
-    from_env = os.environ.get(TOKEN_ENV)
-    if from_env is not None:
-        return StaticToken(from_env, source=f"${TOKEN_ENV}")
-    return _stored(None)
+    """The token source, checked now: missing credentials fail before anything is sent."""
+    if profile is not None:  # that profile's sign-in, whatever the environment says
+        stored = stored_sign_in(profile)
+        if stored is None:
+            raise _not_signed_in(profile)
+        return stored
+    try:
+        auth = resolve_auth(None)
+    except AuthenticationError as exc:  # no credentials: say it in the command line's terms
+        raise _not_signed_in(None) from exc
+    if not isinstance(auth, BearerAuth):  # resolve_auth(None) always gives one
+        raise TypeError(f"resolve_auth(None) gave {type(auth).__name__}, not BearerAuth")
+    return auth.provider
 
 
 def make_client(args: argparse.Namespace) -> AccountClient:
@@ -91,9 +115,7 @@ def make_client(args: argparse.Namespace) -> AccountClient:
         options["timeout"] = args.timeout
     if args.max_retries is not None:
         options["max_retries"] = args.max_retries
-    # BearerAuth: AccountClient's `token` is typed as str, callable or httpx.Auth.
-    auth = BearerAuth(token_provider(args.profile))
-    return AccountClient(auth, base_url=args.base_url, **options)
+    return AccountClient(token_provider(args.profile), base_url=args.base_url, **options)
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -148,7 +170,7 @@ def status(args: argparse.Namespace, out: Output) -> int:
         )
     out.result(_status_document(current), safe(current.describe()))
     # Scripts can test `parallel-account status` alone: 3 means a login is needed.
-    return 3 if current.needs_login else 0
+    return EXIT_NOT_SIGNED_IN if current.needs_login else EXIT_OK
 
 
 def token(args: argparse.Namespace, out: Output) -> int:
@@ -172,10 +194,8 @@ def _amount_cents(args: argparse.Namespace) -> int:
 
 
 def _idempotency_key(given: str | None) -> str:
-    operation = OPERATIONS["add_balance"]
-    name = operation.idempotency_key_field or "idempotency_key"
     key = new_idempotency_key() if given is None else given
-    checked = check_field(name, key, operation.body_field(name))
+    checked = check_field(_KEY_FIELD, key, _ADD_BALANCE.body_field(_KEY_FIELD))
     return str(checked)
 
 
@@ -203,18 +223,21 @@ def add_balance(args: argparse.Namespace, out: Output) -> int:
         # A prompt only with a person at a terminal; a script's command line is its consent.
         if not args.yes and sys.stdin.isatty() and not _confirmed(cents, sys.stdin, out.stderr):
             raise Cancelled(f"cancelled; nothing was charged ({format_cents(cents)})")
-        # Printed before sending: whatever happens next, a retry with this key is safe.
-        out.human_note(f"idempotency key: {key} (retry with --idempotency-key {key})")
+        # Written before sending, in --json mode too: whatever happens next (an error,
+        # Ctrl-C, SIGTERM, a crash), a retry with this key is safe.
+        out.note(f"idempotency key: {key} (retry with --idempotency-key {key})")
         try:
             balance = client.add_balance(cents, idempotency_key=key)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM (Terminated)
+            terminated = isinstance(stop, Terminated)
             raise Interrupted(
-                f"interrupted: the charge may or may not have been made; {retry_hint(cents, key)}",
+                f"{'terminated (SIGTERM)' if terminated else 'interrupted'}: the charge may or "
+                f"may not have been made; {retry_hint(cents, key)}",
                 idempotency_key=key,
+                terminated=terminated,
             ) from None
-        except ParallelAccountError as exc:
-            if exc.outcome_unknown:
-                exc.args = (f"{exc}; {retry_hint(cents, key)}",)
+        except Exception as exc:
+            _annotate_top_up_error(exc, cents, key)
             raise
     document = {"amount_cents": cents, "idempotency_key": key, "balance": model_dict(balance)}
     out.result(document, f"Added {format_cents(cents)}.\n{balance_text(balance)}")
@@ -225,7 +248,34 @@ def retry_hint(cents: int, key: str) -> str:
     return f"to retry safely run: {PROG} balance add --cents {cents} --idempotency-key {key}"
 
 
+def _annotate_top_up_error(exc: Exception, cents: int, key: str) -> None:
+    """Whatever the error's type, its report names the key; an unknown outcome says what to run.
+
+    The library annotates its own errors (`.idempotency_key`, `.outcome_unknown`);
+    anything else is stamped here, so the message and the JSON document carry the key.
+    """
+    if getattr(exc, "idempotency_key", None) is None:
+        with contextlib.suppress(AttributeError):  # an exception type without a __dict__
+            exc.idempotency_key = key  # type: ignore[attr-defined]
+    if getattr(exc, "outcome_unknown", False):
+        already_said = "may or may not have been made" in str(exc)
+        exc.add_note(
+            retry_hint(cents, key)
+            if already_said
+            else f"the charge may or may not have been made; {retry_hint(cents, key)}"
+        )
+    elif not isinstance(exc, ParallelAccountError):
+        # Not one of the library's errors: nobody said whether the charge was sent.
+        exc.add_note(retry_hint(cents, key))
+
+
 # --- apps and keys --------------------------------------------------------------------------
+
+
+def _note_if_maybe_created(exc: Exception, hint: str) -> None:
+    """A create that timed out or lost its connection may have happened: say how to check."""
+    if getattr(exc, "outcome_unknown", False):
+        exc.add_note(hint)
 
 
 def list_apps(args: argparse.Namespace, out: Output) -> int:
@@ -237,7 +287,15 @@ def list_apps(args: argparse.Namespace, out: Output) -> int:
 
 def create_app(args: argparse.Namespace, out: Output) -> int:
     with make_client(args) as client:
-        created = client.create_app(args.name)
+        try:
+            created = client.create_app(args.name)
+        except Exception as exc:
+            _note_if_maybe_created(
+                exc,
+                f"the app {args.name!r} may have been created: check `{PROG} apps list` "
+                "before creating it again",
+            )
+            raise
     document = {**model_dict(created), "app_name": args.name}
     out.result(document, f"Created app {args.name!r}: {safe(created.app_id)}")
     return 0
@@ -251,15 +309,38 @@ def delete_app(args: argparse.Namespace, out: Output) -> int:
 
 
 def create_key(args: argparse.Namespace, out: Output) -> int:
+    if out.stdout_closed:  # the raw key is shown once, on stdout: refuse before creating it
+        raise OutputLost("stdout is closed, so the raw key could not be shown; nothing was created")
     with make_client(args) as client:
-        key = client.create_key(args.app_id, args.name)
-    # stdout: the raw key alone (or in the JSON), so `$(... keys create ...)` captures just it.
-    out.result(model_dict(key), key.raw_api_key)
+        try:
+            key = client.create_key(args.app_id, args.name)
+        except Exception as exc:
+            _note_if_maybe_created(
+                exc,
+                f"the API key {args.name!r} may have been created (its raw key never arrived "
+                "and cannot be shown again): this API cannot list keys, so look for it under "
+                f"app {args.app_id} where your organisation manages keys, delete it with "
+                f"`{PROG} keys delete {args.app_id} KEY_ID`, then create another",
+            )
+            raise
+    # Which key it is goes out first, on stderr: if stdout then fails (closed pipe, full
+    # disk), the person still knows which key to delete.
     out.note(
         f"Created API key {key.api_key_name!r} (id {safe(key.api_key_id)}, shown as "
-        f"{safe(key.display_value)}) for app {key.app_name!r}. The raw key was printed "
-        "on stdout once: it cannot be shown again, so store it now."
+        f"{safe(key.display_value)}) for app {key.app_name!r} (id {safe(key.app_id)}). The raw "
+        "key goes to stdout once: it cannot be shown again, so store it now."
     )
+    try:
+        # stdout: the raw key alone (or in the JSON), so `$(... keys create ...)` captures just it.
+        out.result(model_dict(key), key.raw_api_key)
+    except OSError as exc:
+        abandon_stdout(out.stdout)
+        reason = exc.strerror or type(exc).__name__
+        raise OutputLost(
+            f"API key {key.api_key_id} was created, but its raw key could not be written to "
+            f"stdout ({reason}) and cannot be shown again: delete it with "
+            f"`{PROG} keys delete {key.app_id} {key.api_key_id}` and create another"
+        ) from exc
     return 0
 
 

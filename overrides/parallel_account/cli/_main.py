@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import logging
-import os
+import signal
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from types import FrameType
+from typing import NoReturn
 
 from parallel_account._errors import AuthenticationError, InvalidRequestError, ParallelAccountError
 from parallel_account._logging import logger
-from parallel_account.cli._commands import COMMANDS, Interrupted
-from parallel_account.cli._output import Output, one_line
+from parallel_account.cli._commands import COMMANDS, Interrupted, Terminated
+from parallel_account.cli._output import Output, abandon_stdout, one_line
 from parallel_account.cli._parser import (
     EXIT_API_ERROR,
     EXIT_INTERRUPTED,
     EXIT_NOT_SIGNED_IN,
     EXIT_OUTCOME_UNKNOWN,
+    EXIT_TERMINATED,
     EXIT_USAGE,
     UsageError,
     parse_args,
@@ -26,10 +30,14 @@ from parallel_account.cli._parser import (
 
 def exit_status(exc: BaseException) -> int:
     """The documented exit status for an exception (see the epilog of `--help`)."""
+    if isinstance(exc, Terminated) or (isinstance(exc, Interrupted) and exc.terminated):
+        return EXIT_TERMINATED
     if isinstance(exc, KeyboardInterrupt | Interrupted):
         return EXIT_INTERRUPTED
-    if isinstance(exc, ParallelAccountError) and exc.outcome_unknown:
-        return EXIT_OUTCOME_UNKNOWN
+    if getattr(exc, "outcome_unknown", False):
+        # 4 means "run it again with this key": only a top-up has one. A create that may
+        # have happened (no key) is a plain failure whose message says what to check.
+        return EXIT_OUTCOME_UNKNOWN if getattr(exc, "idempotency_key", None) else EXIT_API_ERROR
     if isinstance(exc, AuthenticationError):  # also no credentials, NotSignedIn, SignInExpired
         return EXIT_NOT_SIGNED_IN
     if isinstance(exc, InvalidRequestError | UsageError):
@@ -37,14 +45,26 @@ def exit_status(exc: BaseException) -> int:
     return EXIT_API_ERROR
 
 
+def _flat(text: object) -> str:
+    return " ".join(str(text).split())
+
+
 def _message(exc: BaseException) -> str:
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted"
-    text = " ".join(str(exc).split())
-    if isinstance(exc, ParallelAccountError | UsageError):
-        return text or type(exc).__name__
-    # Not one of ours: a bug, or an OS error (disk full, permissions); say which.
-    return f"unexpected {type(exc).__name__}: {text} (run with -v for a traceback)"
+    """One line: what went wrong, the notes commands added, and the idempotency key if any."""
+    if isinstance(exc, Terminated):
+        parts = ["terminated (SIGTERM)"]
+    elif isinstance(exc, KeyboardInterrupt):
+        parts = ["interrupted"]
+    elif isinstance(exc, ParallelAccountError | UsageError):
+        parts = [_flat(exc) or type(exc).__name__]
+    else:
+        # Not one of ours: a bug, or an OS error (disk full, permissions); say which.
+        parts = [f"unexpected {type(exc).__name__}: {_flat(exc)} (run with -v for a traceback)"]
+    parts += [_flat(note) for note in getattr(exc, "__notes__", ())]
+    key = getattr(exc, "idempotency_key", None)
+    if key and not any(key in part for part in parts):
+        parts.append(f"idempotency key: {key}")
+    return "; ".join(parts)
 
 
 class _ShortFormatter(logging.Formatter):
@@ -73,7 +93,7 @@ def _configure_logging(verbose: bool) -> None:
 def _report(exc: BaseException, out: Output, verbose: bool) -> int:
     if verbose and not isinstance(exc, KeyboardInterrupt | UsageError):
         traceback.print_exception(exc, file=out.stderr)
-    kind = "Interrupted" if isinstance(exc, KeyboardInterrupt) else None
+    kind = "Interrupted" if isinstance(exc, KeyboardInterrupt) else None  # Terminated too
     out.error(exc, _message(exc), kind=kind)
     return exit_status(exc)
 
@@ -94,15 +114,41 @@ def run(argv: list[str], out: Output) -> int:
         return _report(exc, out, verbose)
 
 
+def _raise_terminated(signum: int, frame: FrameType | None) -> NoReturn:
+    raise Terminated
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises `Terminated` (a KeyboardInterrupt) wherever the program is.
+
+    So `kill`, a CI timeout or a container stop takes Ctrl-C's path: a top-up under
+    way reports its idempotency key, and the exit status is documented (143).
+    """
+    try:
+        previous: Callable[[int, FrameType | None], object] | int | None = signal.signal(
+            signal.SIGTERM, _raise_terminated
+        )
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The `parallel-account` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
     out = Output(json_mode=wants_json(args))
     try:
-        return run(args, out)
+        with _sigterm_as_interrupt():
+            return run(args, out)
     except BrokenPipeError:
         # The reader went away (`| head`): stop quietly, and keep Python from
         # complaining about the unflushed stdout at exit.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        abandon_stdout(sys.stdout)
         return EXIT_API_ERROR
+    except KeyboardInterrupt as exc:  # a second Ctrl-C or SIGTERM while reporting the first
+        return exit_status(exc)

@@ -13,7 +13,9 @@ Rules kept here so every command follows them:
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -109,6 +111,27 @@ def error_document(exc: BaseException, message: str, *, kind: str | None = None)
     }
 
 
+def abandon_stdout(stream: TextIO | None) -> None:
+    """Point the process's stdout at /dev/null after writing to it (`stream`) failed.
+
+    What could not be written stays in Python's buffer; without this, the flush
+    at exit fails again, prints "Exception ignored ..." and exits 120. Only the
+    process's own stdout is touched, never a stream a caller passed in.
+    """
+    own = sys.__stdout__
+    if own is None or stream is not own:
+        return
+    try:
+        fd = own.fileno()
+    except (OSError, ValueError):
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+    finally:
+        os.close(devnull)
+
+
 class Output:
     """Where results, notes and errors go, in human or --json mode."""
 
@@ -116,11 +139,20 @@ class Output:
         self, *, json_mode: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
     ) -> None:
         self.json_mode = json_mode
-        self.stdout = stdout if stdout is not None else sys.stdout
+        # sys.stdout is None when the program started with file descriptor 1 closed.
+        self.stdout: TextIO | None = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
 
+    @property
+    def stdout_closed(self) -> bool:
+        """True when stdout cannot take anything at all (closed before we started)."""
+        return self.stdout is None or self.stdout.closed
+
     def result(self, document: Mapping[str, Any], human: str) -> None:
-        """The command's result: `document` in --json mode, else `human` (already terminal-safe)."""
+        """The command's result: `document` in --json mode, else `human` (already terminal-safe).
+
+        Raises OSError when stdout cannot take it (closed, broken pipe, disk full).
+        """
         self._write(self.stdout, dumps(document) if self.json_mode else human + "\n")
 
     def note(self, text: str) -> None:
@@ -133,12 +165,21 @@ class Output:
             self.note(text)
 
     def error(self, exc: BaseException, message: str, *, kind: str | None = None) -> None:
-        """The one-line error on stderr, plus the error document on stdout in --json mode."""
-        if self.json_mode:
-            self._write(self.stdout, dumps(error_document(exc, message, kind=kind)))
+        """The one-line error on stderr, plus the error document on stdout in --json mode.
+
+        stderr first: when stdout is what failed (closed, broken pipe, disk full),
+        the line still gets out.
+        """
         self._write(self.stderr, f"parallel-account: error: {one_line(message)}\n")
+        if self.json_mode and not self.stdout_closed:
+            try:
+                self._write(self.stdout, dumps(error_document(exc, message, kind=kind)))
+            except OSError:  # nobody can read it; the line on stderr got out
+                abandon_stdout(self.stdout)
 
     @staticmethod
-    def _write(stream: TextIO, text: str) -> None:
+    def _write(stream: TextIO | None, text: str) -> None:
+        if stream is None:
+            raise OSError(errno.EBADF, "stdout is closed")
         stream.write(text)  # one write per piece: nothing interleaves half a document
         stream.flush()

@@ -25,19 +25,22 @@ EXIT_API_ERROR = 1
 EXIT_USAGE = 2
 EXIT_NOT_SIGNED_IN = 3
 EXIT_OUTCOME_UNKNOWN = 4
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 EPILOG = f"""\
 exit status:
   {EXIT_OK}    success
   {EXIT_API_ERROR}    the API or the sign-in platform refused or failed (also: a declined
-       confirmation, an unusable stored sign-in file)
+       confirmation, an unusable stored sign-in file, an `apps create` or `keys create`
+       that may have happened: the message says what to check)
   {EXIT_USAGE}    usage error or bad input (nothing was sent)
   {EXIT_NOT_SIGNED_IN}    not signed in, or the sign-in expired or was refused (HTTP 401):
        run `{PROG} login`; also `status` when not signed in
   {EXIT_OUTCOME_UNKNOWN}    a top-up's outcome is unknown (the charge may have been made): run the
        same command again with the --idempotency-key given in the message
-  {EXIT_INTERRUPTED}  interrupted (Ctrl-C)
+  {EXIT_INTERRUPTED}  interrupted (Ctrl-C); during a top-up the message gives its key
+  {EXIT_TERMINATED}  terminated (SIGTERM); handled as Ctrl-C is, key included
 
 token: $PARALLEL_ACCOUNT_TOKEN, else the stored sign-in of $PARALLEL_ACCOUNT_PROFILE
 (default `default`); --profile NAME always uses that profile's stored sign-in.
@@ -52,8 +55,9 @@ examples:
 ADD_DESCRIPTION = """\
 Charge the organisation's default payment method and add the amount to the balance.
 
-The idempotency key is always shown (on stderr; in the document with --json):
-running the same command with --idempotency-key KEY never charges twice.
+The idempotency key is always written to stderr before the charge is sent (with
+--json too; the document on stdout carries it as well): running the same command
+with --idempotency-key KEY never charges twice.
 
 Confirmation: when stdin is a terminal, asks before charging unless --yes.
 When stdin is not a terminal (scripts, CI) it does not ask and goes ahead:
