@@ -9,6 +9,7 @@ import re
 import socket
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -346,13 +347,24 @@ def test_failed_generation_leaves_the_previous_package(repo: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
+    # Built from a copy: setuptools reuses an in-tree build/ and would ship stale files.
+    source = scratch_repo(tmp_path / "source")
     dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(ROOT)],
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(source)],
         check=True,
         capture_output=True,
     )
     wheel = next(dist.glob("parallel_account_client-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {n for n in archive.namelist() if n.endswith(".py") or n.endswith(".json")}
+    expected = {
+        p.relative_to(root).as_posix()
+        for root in (ROOT / "generated", ROOT / "overrides")
+        for p in root.rglob("*")
+        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts
+    }
+    assert shipped == expected  # every module and the pinned spec, nothing stale
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
