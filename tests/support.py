@@ -1,4 +1,5 @@
-"""Shared test helpers: a scratch copy of the repository and a tiny loopback HTTP server."""
+"""Shared test helpers: the spec's top-up bounds, a scratch copy of the repository, and a
+tiny loopback HTTP server."""
 
 from __future__ import annotations
 
@@ -9,8 +10,54 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
+
+from parallel_account_api.spec_facts import OPERATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bound(value: float | None) -> int:
+    assert value is not None, "the spec lost a bound these tests rely on"
+    return int(value)
+
+
+# add_balance's bounds, read from the generated spec facts: never typed in a test, so
+# a spec update that moves a bound moves every test with it.
+AMOUNT = OPERATIONS["add_balance"].body_field("amount_cents")
+KEY = OPERATIONS["add_balance"].body_field("idempotency_key")
+LOWEST = (
+    _bound(AMOUNT.minimum) if AMOUNT.minimum is not None else _bound(AMOUNT.exclusive_minimum) + 1
+)
+HIGHEST = (
+    _bound(AMOUNT.maximum) if AMOUNT.maximum is not None else _bound(AMOUNT.exclusive_maximum) - 1
+)
+SHORTEST = _bound(KEY.min_length)
+LONGEST = _bound(KEY.max_length)
+
+
+def add_history_endpoint(document: dict[str, Any]) -> None:
+    """Add a GET /service/v1/balance/history operation (FastAPI-style id) to a spec, in place."""
+    document["paths"]["/service/v1/balance/history"] = {
+        "get": {
+            "tags": ["Balance"],
+            "operationId": "balance_history_service_v1_balance_history_get",
+            "summary": "Balance history",
+            "responses": {
+                "200": {
+                    "description": "ok",
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/BalanceResponse"}
+                        }
+                    },
+                }
+            },
+            "security": [{"BearerAuth": []}],
+        }
+    }
+
+
 # What a scratch copy needs to run the make targets; .venv is linked, not copied.
 REPO_ITEMS = (
     "Makefile",

@@ -18,7 +18,7 @@ import pytest
 from codegen import naming, spec
 from codegen.facts import secret_fields
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, answer, make, scratch_repo, serve, tree_bytes
+from tests.support import ROOT, add_history_endpoint, answer, make, scratch_repo, serve, tree_bytes
 
 PINNED = json.loads((ROOT / "openapi.json").read_text())
 SEED = ROOT.parent / "shared" / "seeds" / "account-openapi.json"
@@ -203,23 +203,7 @@ def test_hand_edit_is_caught_with_a_diff_naming_the_file(repo: Path) -> None:
 
 def test_changed_spec_flows_through_spec_and_generate(repo: Path) -> None:
     drifted = copy.deepcopy(PINNED)
-    drifted["paths"]["/service/v1/balance/history"] = {
-        "get": {
-            "tags": ["Balance"],
-            "operationId": "balance_history_service_v1_balance_history_get",
-            "responses": {
-                "200": {
-                    "description": "ok",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/BalanceResponse"}
-                        }
-                    },
-                }
-            },
-            "security": [{"BearerAuth": []}],
-        }
-    }
+    add_history_endpoint(drifted)
     props = drifted["components"]["schemas"]["BalanceResponse"]["properties"]
     props["currency"] = {"type": "string", "title": "Currency"}
     with serve({"/openapi.json": answer(200, json.dumps(drifted).encode())}) as base:

@@ -32,24 +32,13 @@ from parallel_account_api.models import (
 )
 from parallel_account_api.spec_facts import OPERATIONS
 from parallel_account_api.types import Response
+from tests.support import AMOUNT, HIGHEST, KEY, LONGEST, LOWEST, SHORTEST
 
 pytestmark = pytest.mark.prism
 
 APP_ID = uuid.UUID("0b5f6a2e-3c1d-4e8f-9a7b-2d4c6e8f0a1b")
 
 
-def _bound(value: float | None) -> int:
-    assert value is not None, "the spec lost a bound these tests rely on"
-    return int(value)
-
-
-# The spec's bounds for add_balance, read from the facts (never typed here).
-AMOUNT = OPERATIONS["add_balance"].body_field("amount_cents")
-KEY = OPERATIONS["add_balance"].body_field("idempotency_key")
-LOWEST = _bound(AMOUNT.exclusive_minimum) + 1
-HIGHEST = _bound(AMOUNT.maximum)
-SHORTEST = _bound(KEY.min_length)
-LONGEST = _bound(KEY.max_length)
 GOOD_KEY = "k" * SHORTEST
 
 Call = Callable[[AuthenticatedClient], Response[Any]]

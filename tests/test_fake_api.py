@@ -31,23 +31,13 @@ from parallel_account_api.models import (
     HTTPValidationError,
 )
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
+from tests.support import HIGHEST, LONGEST, LOWEST, SHORTEST
 
 TOKEN = "test-token-123"
 START = 1_000
 BALANCE = "/service/v1/balance"
 ADD = "/service/v1/balance/add"
 APPS = "/service/v1/apps"
-
-
-def _bound(value: float | None) -> int:
-    assert value is not None, "the spec lost a bound these tests rely on"
-    return int(value)
-
-
-AMOUNT = OPERATIONS["add_balance"].body_field("amount_cents")
-KEY = OPERATIONS["add_balance"].body_field("idempotency_key")
-LOWEST, HIGHEST = _bound(AMOUNT.exclusive_minimum) + 1, _bound(AMOUNT.maximum)
-SHORTEST, LONGEST = _bound(KEY.min_length), _bound(KEY.max_length)
 
 
 @pytest.fixture

@@ -43,7 +43,7 @@ import parallel_account as pa
 from parallel_account._retry import RetryPolicy
 from parallel_account.testing import FAULT_KINDS, FakeAccountAPI, FaultKind
 from parallel_account_api.models import BalanceResponse, CreateAppResponseModel, CreateKeyResponse
-from parallel_account_api.spec_facts import OPERATIONS
+from tests.support import HIGHEST, LOWEST
 
 TOKEN = "fault-suite-token"
 SEED = 6_2  # issue 6, phase 2
@@ -62,7 +62,6 @@ KINDS: tuple[FaultKind, ...] = (
 STATUSES = (429, 500, 502, 503, 504)
 RETRY_AFTER = 7.0  # sent with every injected status; longer than any backoff of this policy
 IN_FLIGHT = 50
-HIGHEST_AMOUNT = int(OPERATIONS["add_balance"].body_field("amount_cents").maximum or 1)
 
 
 @dataclass(frozen=True)
@@ -231,7 +230,7 @@ async def test_add_balance_under_random_faults_charges_each_key_exactly_once(
     face: Face, calls: int
 ) -> None:
     rng = random.Random(f"{SEED}-{face.name}-amounts")
-    amounts = {f"fault-{face.name}-{i:04d}": rng.randint(1, HIGHEST_AMOUNT) for i in range(calls)}
+    amounts = {f"fault-{face.name}-{i:04d}": rng.randint(LOWEST, HIGHEST) for i in range(calls)}
     fake = FakeAccountAPI(token=TOKEN, credit_balance_cents=START)
     trace = Trace()
     with fake.serve() as base_url:

@@ -23,7 +23,7 @@ from codegen import drift, workflow
 from codegen.drift import Change
 from codegen.workflow import WorkflowError
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, answer, make, scratch_repo, serve, tree_bytes
+from tests.support import ROOT, add_history_endpoint, answer, make, scratch_repo, serve, tree_bytes
 
 Spec = dict[str, Any]
 PINNED: Spec = json.loads((ROOT / "openapi.json").read_text(encoding="utf-8"))
@@ -62,27 +62,6 @@ def _mutated(mutate: Callable[[Spec], None]) -> Spec:
     spec = copy.deepcopy(PINNED)
     mutate(spec)
     return spec
-
-
-def _add_history(spec: Spec) -> None:
-    spec["paths"]["/service/v1/balance/history"] = {
-        "get": {
-            "tags": ["Balance"],
-            "operationId": "balance_history_service_v1_balance_history_get",
-            "summary": "Balance history",
-            "responses": {
-                "200": {
-                    "description": "ok",
-                    "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/BalanceResponse"}
-                        }
-                    },
-                }
-            },
-            "security": [{"BearerAuth": []}],
-        }
-    }
 
 
 def _remove_delete_key(spec: Spec) -> None:
@@ -171,7 +150,7 @@ def _outputs(path: Path) -> dict[str, str]:
                 f"upper bound tightened from <= {AMOUNT_MAX} to <= {TIGHTER_MAX}",
             ],
         ),
-        (_add_history, 1, ["path-added", "/service/v1/balance/history"]),
+        (add_history_endpoint, 1, ["path-added", "/service/v1/balance/history"]),
     ],
 )
 def test_spec_check_reports_drift_and_writes_nothing(
@@ -229,7 +208,7 @@ def test_spec_check_unreachable_url_has_its_own_status_and_one_line(repo: Path) 
 
 def test_spec_update_adopts_an_added_endpoint(repo: Path, tmp_path: Path) -> None:
     report, outputs = tmp_path / "report.md", tmp_path / "outputs"
-    added = _mutated(_add_history)
+    added = _mutated(add_history_endpoint)
     with _served(added) as url:
         result = make(
             repo,
@@ -355,7 +334,7 @@ def test_failed_or_interrupted_tests_restore_everything(
 ) -> None:
     _with_history(repo)
     before = _state(repo)
-    with _served(_mutated(_add_history)) as url:
+    with _served(_mutated(add_history_endpoint)) as url:
         result = make(repo, "spec-update", f"SPEC_URL={url}", f"SPEC_UPDATE_TEST_CMD={test_cmd}")
     assert result.returncode != 0 and f"Error {status}" in result.stderr, result.stderr
     assert message in result.stderr
