@@ -36,6 +36,27 @@ SHORTEST = _bound(KEY.min_length)
 LONGEST = _bound(KEY.max_length)
 
 
+def add_ungeneratable_endpoint(document: dict[str, Any]) -> None:
+    """Add an operation the generator warns on (an array-of-objects header), in place.
+
+    With --fail-on-warning that makes generation fail: the way to test rollbacks.
+    """
+    document["paths"]["/service/v1/odd"] = {
+        "get": {
+            "operationId": "odd",
+            "parameters": [
+                {
+                    "name": "x",
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "array", "items": {"type": "object"}},
+                }
+            ],
+            "responses": {"200": {"description": "ok"}},
+        }
+    }
+
+
 def add_history_endpoint(document: dict[str, Any]) -> None:
     """Add a GET /service/v1/balance/history operation (FastAPI-style id) to a spec, in place."""
     document["paths"]["/service/v1/balance/history"] = {

@@ -18,7 +18,16 @@ import pytest
 from codegen import naming, spec
 from codegen.facts import secret_fields
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, add_history_endpoint, answer, make, scratch_repo, serve, tree_bytes
+from tests.support import (
+    ROOT,
+    add_history_endpoint,
+    add_ungeneratable_endpoint,
+    answer,
+    make,
+    scratch_repo,
+    serve,
+    tree_bytes,
+)
 
 PINNED = json.loads((ROOT / "openapi.json").read_text())
 SEED = ROOT.parent / "shared" / "seeds" / "account-openapi.json"
@@ -306,21 +315,7 @@ def test_make_spec_reads_file_urls(repo: Path, tmp_path: Path) -> None:
 
 def test_failed_generation_leaves_the_previous_package(repo: Path) -> None:
     unsupported = copy.deepcopy(PINNED)
-    # An array-of-objects header parameter: the generator warns, --fail-on-warning makes it fail.
-    unsupported["paths"]["/service/v1/odd"] = {
-        "get": {
-            "operationId": "odd",
-            "parameters": [
-                {
-                    "name": "x",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "array", "items": {"type": "object"}},
-                }
-            ],
-            "responses": {"200": {"description": "ok"}},
-        }
-    }
+    add_ungeneratable_endpoint(unsupported)
     (repo / "openapi.json").write_text(spec.dumps(unsupported))
     before = tree_bytes(repo / "generated")
     result = make(repo, "generate")

@@ -23,7 +23,16 @@ from codegen import drift, workflow
 from codegen.drift import Change
 from codegen.workflow import WorkflowError
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, add_history_endpoint, answer, make, scratch_repo, serve, tree_bytes
+from tests.support import (
+    ROOT,
+    add_history_endpoint,
+    add_ungeneratable_endpoint,
+    answer,
+    make,
+    scratch_repo,
+    serve,
+    tree_bytes,
+)
 
 Spec = dict[str, Any]
 PINNED: Spec = json.loads((ROOT / "openapi.json").read_text(encoding="utf-8"))
@@ -58,6 +67,20 @@ def repo(tmp_path: Path) -> Path:
     return scratch_repo(tmp_path / "repo")
 
 
+def _spec_update(
+    repo: Path, url: str, report: Path, outputs: Path
+) -> subprocess.CompletedProcess[str]:
+    """`make spec-update` with the fast tests command and both output files."""
+    return make(
+        repo,
+        "spec-update",
+        f"SPEC_URL={url}",
+        f"SPEC_REPORT={report}",
+        f"SPEC_OUTPUTS={outputs}",
+        f"SPEC_UPDATE_TEST_CMD={FAST_TESTS}",
+    )
+
+
 def _mutated(mutate: Callable[[Spec], None]) -> Spec:
     spec = copy.deepcopy(PINNED)
     mutate(spec)
@@ -77,24 +100,6 @@ def _tighten_amount(spec: Spec) -> None:
 
 def _describe_api(spec: Spec) -> None:
     spec["info"]["description"] = "Balance, top-ups, apps and their API keys."
-
-
-def _array_of_objects_header(spec: Spec) -> None:
-    # The generator warns on this parameter; --fail-on-warning makes generation fail.
-    spec["paths"]["/service/v1/odd"] = {
-        "get": {
-            "operationId": "odd",
-            "parameters": [
-                {
-                    "name": "x",
-                    "in": "header",
-                    "required": True,
-                    "schema": {"type": "array", "items": {"type": "object"}},
-                }
-            ],
-            "responses": {"200": {"description": "ok"}},
-        }
-    }
 
 
 @contextlib.contextmanager
@@ -210,14 +215,7 @@ def test_spec_update_adopts_an_added_endpoint(repo: Path, tmp_path: Path) -> Non
     report, outputs = tmp_path / "report.md", tmp_path / "outputs"
     added = _mutated(add_history_endpoint)
     with _served(added) as url:
-        result = make(
-            repo,
-            "spec-update",
-            f"SPEC_URL={url}",
-            f"SPEC_REPORT={report}",
-            f"SPEC_OUTPUTS={outputs}",
-            f"SPEC_UPDATE_TEST_CMD={FAST_TESTS}",
-        )
+        result = _spec_update(repo, url, report, outputs)
         assert result.returncode == 0, result.stdout + result.stderr
         recheck = make(repo, "spec-check", f"SPEC_URL={url}")
     assert (repo / "tests-ran").exists()
@@ -277,14 +275,7 @@ def test_spec_update_bumps_by_the_kind_of_change(
 ) -> None:
     report, outputs = tmp_path / "report.md", tmp_path / "outputs"
     with _served(_mutated(mutate)) as url:
-        result = make(
-            repo,
-            "spec-update",
-            f"SPEC_URL={url}",
-            f"SPEC_REPORT={report}",
-            f"SPEC_OUTPUTS={outputs}",
-            f"SPEC_UPDATE_TEST_CMD={FAST_TESTS}",
-        )
+        result = _spec_update(repo, url, report, outputs)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f'__version__ = "{version}"' in (repo / VERSION).read_text()
     assert _outputs(outputs) == {
@@ -304,7 +295,7 @@ def test_failed_generation_restores_everything(repo: Path) -> None:
     # A missing changelog must stay missing (the repository has one once a spec was adopted).
     (repo / "CHANGELOG.md").unlink(missing_ok=True)
     before = _state(repo)
-    with _served(_mutated(_array_of_objects_header)) as url:
+    with _served(_mutated(add_ungeneratable_endpoint)) as url:
         result = make(
             repo, "spec-update", f"SPEC_URL={url}", "SPEC_UPDATE_TEST_CMD=touch tests-ran"
         )
