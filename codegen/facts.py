@@ -73,6 +73,7 @@ class OperationFacts:
     tag: str
     requires_auth: bool
     path_params: tuple[FieldFacts, ...] = ()
+    query_params: tuple[FieldFacts, ...] = ()
     body_model: str | None = None
     body_fields: tuple[FieldFacts, ...] = ()
     idempotency_key_field: str | None = None
@@ -87,6 +88,9 @@ class OperationFacts:
 
     def body_field(self, name: str) -> FieldFacts:
         return next(f for f in self.body_fields if f.name == name)
+
+    def query_param(self, name: str) -> FieldFacts:
+        return next(p for p in self.query_params if p.name == name)
 
 '''
 
@@ -151,11 +155,14 @@ def render(document: dict[str, Any], spec_sha256: str) -> str:
     entries = []
     for path, method, operation in operations(document):
         params = [_deref(p, document) for p in operation.get("parameters", [])]
-        path_params = [
-            _field(p["name"], _deref(p.get("schema", {}), document), bool(p.get("required")))
-            for p in params
-            if p.get("in") == "path"
-        ]
+        path_params, query_params = (
+            [
+                _field(p["name"], _deref(p.get("schema", {}), document), bool(p.get("required")))
+                for p in params
+                if p.get("in") == where
+            ]
+            for where in ("path", "query")
+        )
         body_model: str | None = None
         body_schema: dict[str, Any] = {}
         if "requestBody" in operation:
@@ -176,6 +183,7 @@ def render(document: dict[str, Any], spec_sha256: str) -> str:
             f"tag={(operation.get('tags') or ['default'])[0].lower()!r}",
             f"requires_auth={bool(security)!r}",
             f"path_params=({''.join(p + ', ' for p in path_params)})",
+            f"query_params=({''.join(p + ', ' for p in query_params)})",
             f"body_model={body_model!r}",
             f"body_fields=({''.join(f + ', ' for f in body_fields)})",
             f"idempotency_key_field={key_field!r}",

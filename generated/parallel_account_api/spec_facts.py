@@ -41,6 +41,7 @@ class OperationFacts:
     tag: str
     requires_auth: bool
     path_params: tuple[FieldFacts, ...] = ()
+    query_params: tuple[FieldFacts, ...] = ()
     body_model: str | None = None
     body_fields: tuple[FieldFacts, ...] = ()
     idempotency_key_field: str | None = None
@@ -56,6 +57,9 @@ class OperationFacts:
     def body_field(self, name: str) -> FieldFacts:
         return next(f for f in self.body_fields if f.name == name)
 
+    def query_param(self, name: str) -> FieldFacts:
+        return next(p for p in self.query_params if p.name == name)
+
 
 SPEC_SHA256: Final = "ea8218f7e55f7f9a5adf38b07fc3ef7a7c35ae44a176474fc2d7a5bc93c269cb"
 SERVER_URL: Final = "https://api.parallel.ai/account"
@@ -67,6 +71,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         tag="apps",
         requires_auth=True,
         path_params=(),
+        query_params=(),
         body_model=None,
         body_fields=(),
         idempotency_key_field=None,
@@ -81,6 +86,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         tag="apps",
         requires_auth=True,
         path_params=(),
+        query_params=(),
         body_model="CreateAppRequestModel",
         body_fields=(FieldFacts(name="app_name", required=True, type="string"),),
         idempotency_key_field=None,
@@ -95,6 +101,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         tag="apps",
         requires_auth=True,
         path_params=(FieldFacts(name="app_id", required=True, type="string", format="uuid"),),
+        query_params=(),
         body_model=None,
         body_fields=(),
         idempotency_key_field=None,
@@ -109,6 +116,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         tag="keys",
         requires_auth=True,
         path_params=(FieldFacts(name="app_id", required=True, type="string", format="uuid"),),
+        query_params=(),
         body_model="CreateApiKeyRequestModel",
         body_fields=(FieldFacts(name="api_key_name", required=True, type="string"),),
         idempotency_key_field=None,
@@ -138,6 +146,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
             FieldFacts(name="app_id", required=True, type="string", format="uuid"),
             FieldFacts(name="api_key_id", required=True, type="string"),
         ),
+        query_params=(),
         body_model=None,
         body_fields=(),
         idempotency_key_field=None,
@@ -152,6 +161,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         tag="balance",
         requires_auth=True,
         path_params=(),
+        query_params=(),
         body_model=None,
         body_fields=(),
         idempotency_key_field=None,
@@ -171,6 +181,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         tag="balance",
         requires_auth=True,
         path_params=(),
+        query_params=(),
         body_model="AddBalanceRequest",
         body_fields=(
             FieldFacts(
