@@ -9,16 +9,10 @@ ever typed by hand in `overrides/`.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from codegen.naming import operations
+from codegen.surface import Operation, deref
 
-# Body fields with this name make an operation safe to repeat: the server
-# deduplicates on it (Stripe-backed, see AddBalanceRequest in the spec).
-IDEMPOTENCY_KEY_FIELD = "idempotency_key"
-# Methods that HTTP defines as idempotent (RFC 9110 section 9.2.2).
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 CONSTRAINT_KEYS = {
     "type": "type",
     "format": "format",
@@ -61,6 +55,12 @@ class FieldFacts:
     pattern: str | None = None
     enum: tuple[object, ...] | None = None
     secret: bool = False
+    # The argument's name in Python where the spec's name is not an identifier.
+    python_name: str = ""
+
+    @property
+    def identifier(self) -> str:
+        return self.python_name or self.name
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,18 @@ class OperationFacts:
     idempotent: bool = False
     response_model: str | None = None
     response_fields: tuple[FieldFacts, ...] = field(default=())
+    # The generated endpoint module (relative to the package) that builds the request.
+    module: str = ""
+    summary: str = ""
+    # The success body is a JSON array of `response_model`.
+    response_array: bool = False
+    # The success schema is empty: the method returns None.
+    response_empty: bool = False
+    # Curated (codegen/curated.toml): return this field of the response model.
+    returns_field: str | None = None
+    # Curated: a real charge; the client refuses to load if it has no idempotency key.
+    moves_money: bool = False
+    documented_statuses: tuple[int, ...] = ()
 
     def path_param(self, name: str) -> FieldFacts:
         return next(p for p in self.path_params if p.name == name)
@@ -95,16 +107,9 @@ class OperationFacts:
 '''
 
 
-def _deref(node: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
-    while "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
-def _field(name: str, schema: dict[str, Any], required: bool) -> str:
+def _field(
+    name: str, schema: dict[str, Any], required: bool, python_name: str | None = None
+) -> str:
     args = [f"name={name!r}", f"required={required!r}"]
     for spec_key, py_key in CONSTRAINT_KEYS.items():
         value = schema.get(spec_key)
@@ -112,31 +117,18 @@ def _field(name: str, schema: dict[str, Any], required: bool) -> str:
             value = next((t for t in value if t != "null"), None)
         if spec_key == "enum" and isinstance(value, list):
             args.append(f"{py_key}={tuple(value)!r}")
-        elif isinstance(value, str | int | float):
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
             args.append(f"{py_key}={value!r}")
     if schema.get("format") == "password" or schema.get("writeOnly") is True:
         args.append("secret=True")
+    if python_name is not None and python_name != name:
+        args.append(f"python_name={python_name!r}")
     return "FieldFacts(" + ", ".join(args) + ")"
 
 
 def _object_fields(schema: dict[str, Any]) -> list[str]:
     required = set(schema.get("required", []))
     return [_field(n, s, n in required) for n, s in schema.get("properties", {}).items()]
-
-
-def _json_schema(
-    container: dict[str, Any], document: dict[str, Any]
-) -> tuple[str | None, dict[str, Any]]:
-    """(component name or None, resolved schema) of a requestBody/response's JSON content."""
-    content = _deref(container, document).get("content", {}).get("application/json", {})
-    schema = content.get("schema", {})
-    name = schema["$ref"].rsplit("/", 1)[-1] if "$ref" in schema else None
-    return name, _deref(schema, document)
-
-
-def _success_response(operation: dict[str, Any]) -> dict[str, Any]:
-    codes = sorted(code for code in operation.get("responses", {}) if re.fullmatch(r"2\d\d", code))
-    return operation["responses"][codes[0]] if codes else {}
 
 
 def secret_fields(document: dict[str, Any]) -> dict[str, list[str]]:
@@ -149,49 +141,46 @@ def secret_fields(document: dict[str, Any]) -> dict[str, list[str]]:
     return found
 
 
-def render(document: dict[str, Any], spec_sha256: str) -> str:
+def _tuple(items: list[str]) -> str:
+    return f"({''.join(item + ', ' for item in items)})"
+
+
+def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -> str:
     """The text of `spec_facts.py` for a working copy (friendly operationIds) of the spec."""
-    global_security = document.get("security", [])
     entries = []
-    for path, method, operation in operations(document):
-        params = [_deref(p, document) for p in operation.get("parameters", [])]
-        path_params, query_params = (
-            [
-                _field(p["name"], _deref(p.get("schema", {}), document), bool(p.get("required")))
-                for p in params
-                if p.get("in") == where
+    for op in found:
+        params = {
+            where: [
+                _field(a.name, a.schema, a.required, a.python_name)
+                for a in op.arguments
+                if a.location == where
             ]
-            for where in ("path", "query")
-        )
-        body_model: str | None = None
-        body_schema: dict[str, Any] = {}
-        if "requestBody" in operation:
-            body_model, body_schema = _json_schema(operation["requestBody"], document)
-        body_fields = _object_fields(body_schema)
-        key_field = (
-            IDEMPOTENCY_KEY_FIELD
-            if IDEMPOTENCY_KEY_FIELD in body_schema.get("required", [])
-            else None
-        )
-        response_model, response_schema = _json_schema(_success_response(operation), document)
-        security = operation.get("security", global_security)
-        idempotent = method.upper() in IDEMPOTENT_METHODS or key_field is not None
+            for where in ("path", "query", "body")
+        }
+        response = deref(op.response_schema, document) if op.response_schema else {}
         args = [
-            f"name={operation['operationId']!r}",
-            f"method={method.upper()!r}",
-            f"path={path!r}",
-            f"tag={(operation.get('tags') or ['default'])[0].lower()!r}",
-            f"requires_auth={bool(security)!r}",
-            f"path_params=({''.join(p + ', ' for p in path_params)})",
-            f"query_params=({''.join(p + ', ' for p in query_params)})",
-            f"body_model={body_model!r}",
-            f"body_fields=({''.join(f + ', ' for f in body_fields)})",
-            f"idempotency_key_field={key_field!r}",
-            f"idempotent={idempotent!r}",
-            f"response_model={response_model!r}",
-            f"response_fields=({''.join(f + ', ' for f in _object_fields(response_schema))})",
+            f"name={op.name!r}",
+            f"method={op.method!r}",
+            f"path={op.path!r}",
+            f"tag={op.tag.lower()!r}",
+            f"requires_auth={op.requires_auth!r}",
+            f"path_params={_tuple(params['path'])}",
+            f"query_params={_tuple(params['query'])}",
+            f"body_model={op.body_class!r}",
+            f"body_fields={_tuple(params['body'])}",
+            f"idempotency_key_field={op.idempotency_key_field!r}",
+            f"idempotent={op.idempotent!r}",
+            f"response_model={op.response_class!r}",
+            f"response_fields={_tuple(_object_fields(response))}",
+            f"module={op.module!r}",
+            f"summary={op.summary!r}",
+            f"response_array={op.response_array!r}",
+            f"response_empty={not response!r}",
+            f"returns_field={op.returns_field!r}",
+            f"moves_money={op.moves_money!r}",
+            f"documented_statuses={op.documented_statuses!r}",
         ]
-        entries.append(f"    {operation['operationId']!r}: OperationFacts({', '.join(args)}),\n")
+        entries.append(f"    {op.name!r}: OperationFacts({', '.join(args)}),\n")
     secrets = secret_fields(document)
     return (
         _PRELUDE

@@ -28,7 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from codegen import facts, naming
+import jinja2
+
+from codegen import facts, naming, surface
 from codegen.spec import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -89,6 +91,41 @@ def _hide_secrets_from_repr(package: Path, secrets: dict[str, list[str]]) -> Non
         modules[0].write_text(text)
 
 
+def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
+    """Every model class the surface names is one the generator wrote (same naming rules)."""
+    exported = set(
+        re.findall(
+            r"^from \.\S+ import (\w+)$", (package / "models" / "__init__.py").read_text(), re.M
+        )
+    )
+    for op in found:
+        for name in {op.body_class, op.response_class, *op.model_names} - {None}:
+            if name not in exported:
+                raise GenerationError(f"{op.name}: the generator wrote no model named {name}")
+
+
+def render_operations(found: list[surface.Operation]) -> str:
+    """`operations.py`: both clients' typed methods, from codegen/templates/operations.py.jinja."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 (renders Python, not HTML; spec text is escaped by surface)
+    )
+    template = env.get_template("operations.py.jinja")
+    return template.render(
+        operations=found,
+        models=sorted({name for op in found for name in op.model_names}),
+        docstrings={op.name: surface.docstring(op) for op in found},
+        summaries={
+            op.name: surface.docstring_text(" ".join(op.summary.split()).rstrip(".") + ".")
+            for op in found
+        },
+    )
+
+
 def build(workdir: Path, spec_text: str) -> Path:
     """Generate the whole package under `workdir`; return its path."""
     document: dict[str, Any] = json.loads(spec_text)
@@ -115,7 +152,13 @@ def build(workdir: Path, spec_text: str) -> Path:
         cwd=workdir,
     )  # fmt: skip
     _hide_secrets_from_repr(out, facts.secret_fields(working))
-    (out / "spec_facts.py").write_text(facts.render(working, spec_sha))
+    try:
+        found = surface.with_modules(surface.surface(working), out)
+    except surface.SurfaceError as exc:
+        raise GenerationError(str(exc)) from None
+    _check_models_exist(out, found)
+    (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
+    (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)
     (out / "py.typed").write_text("")
     for args in (["check", "--fix-only", "--extend-select=I", "--quiet"], ["format", "--quiet"]):

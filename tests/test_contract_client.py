@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 import parallel_account as pa
-from parallel_account._operations import Call
+from parallel_account._request import Call
 from parallel_account_api.api.apps import delete_app as generated_delete_app
 from parallel_account_api.api.balance import add_balance as generated_add_balance
 from parallel_account_api.models import (

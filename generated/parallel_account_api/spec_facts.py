@@ -29,6 +29,12 @@ class FieldFacts:
     pattern: str | None = None
     enum: tuple[object, ...] | None = None
     secret: bool = False
+    # The argument's name in Python where the spec's name is not an identifier.
+    python_name: str = ""
+
+    @property
+    def identifier(self) -> str:
+        return self.python_name or self.name
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,18 @@ class OperationFacts:
     idempotent: bool = False
     response_model: str | None = None
     response_fields: tuple[FieldFacts, ...] = field(default=())
+    # The generated endpoint module (relative to the package) that builds the request.
+    module: str = ""
+    summary: str = ""
+    # The success body is a JSON array of `response_model`.
+    response_array: bool = False
+    # The success schema is empty: the method returns None.
+    response_empty: bool = False
+    # Curated (codegen/curated.toml): return this field of the response model.
+    returns_field: str | None = None
+    # Curated: a real charge; the client refuses to load if it has no idempotency key.
+    moves_money: bool = False
+    documented_statuses: tuple[int, ...] = ()
 
     def path_param(self, name: str) -> FieldFacts:
         return next(p for p in self.path_params if p.name == name)
@@ -78,6 +96,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         idempotent=True,
         response_model="GetAppsForOrgResponseModel",
         response_fields=(FieldFacts(name="apps", required=True, type="array"),),
+        module="api.apps.list_apps",
+        summary="List Apps",
+        response_array=False,
+        response_empty=False,
+        returns_field="apps",
+        moves_money=False,
+        documented_statuses=(200,),
     ),
     "create_app": OperationFacts(
         name="create_app",
@@ -93,6 +118,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         idempotent=False,
         response_model="CreateAppResponseModel",
         response_fields=(FieldFacts(name="app_id", required=True, type="string"),),
+        module="api.apps.create_app",
+        summary="Create App",
+        response_array=False,
+        response_empty=False,
+        returns_field=None,
+        moves_money=False,
+        documented_statuses=(200, 422),
     ),
     "delete_app": OperationFacts(
         name="delete_app",
@@ -108,6 +140,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         idempotent=True,
         response_model=None,
         response_fields=(),
+        module="api.apps.delete_app",
+        summary="Delete App",
+        response_array=False,
+        response_empty=True,
+        returns_field=None,
+        moves_money=False,
+        documented_statuses=(200, 422),
     ),
     "create_key": OperationFacts(
         name="create_key",
@@ -135,6 +174,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
                 name="raw_api_key", required=True, type="string", format="password", secret=True
             ),
         ),
+        module="api.keys.create_key",
+        summary="Create Key",
+        response_array=False,
+        response_empty=False,
+        returns_field=None,
+        moves_money=False,
+        documented_statuses=(200, 422),
     ),
     "delete_key": OperationFacts(
         name="delete_key",
@@ -153,6 +199,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         idempotent=True,
         response_model=None,
         response_fields=(),
+        module="api.keys.delete_key",
+        summary="Delete Key",
+        response_array=False,
+        response_empty=True,
+        returns_field=None,
+        moves_money=False,
+        documented_statuses=(200, 422),
     ),
     "get_balance": OperationFacts(
         name="get_balance",
@@ -173,6 +226,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
             FieldFacts(name="pending_debit_balance_cents", required=True, type="number"),
             FieldFacts(name="will_invoice", required=True, type="boolean"),
         ),
+        module="api.balance.get_balance",
+        summary="Get Balance",
+        response_array=False,
+        response_empty=False,
+        returns_field=None,
+        moves_money=False,
+        documented_statuses=(200,),
     ),
     "add_balance": OperationFacts(
         name="add_balance",
@@ -204,6 +264,13 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
             FieldFacts(name="pending_debit_balance_cents", required=True, type="number"),
             FieldFacts(name="will_invoice", required=True, type="boolean"),
         ),
+        module="api.balance.add_balance",
+        summary="Add to Balance",
+        response_array=False,
+        response_empty=False,
+        returns_field=None,
+        moves_money=True,
+        documented_statuses=(200, 422),
     ),
 }
 # Model name -> fields that carry a secret (`format: password` or `writeOnly`).

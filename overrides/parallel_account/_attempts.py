@@ -24,11 +24,12 @@ from parallel_account._errors import (
     status_error,
 )
 from parallel_account._logging import logger
-from parallel_account._operations import Call
+from parallel_account._request import Call
 from parallel_account._retry import NEVER_SENT, RetryPolicy
 from parallel_account_api.spec_facts import OperationFacts
 
 T = TypeVar("T")
+E = TypeVar("E", bound=ParallelAccountError)
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,15 @@ def attempts(
     # Set once an attempt may have been carried out without us seeing the answer.
     may_have_happened = False
 
+    def annotated(error: E, outcome_unknown: bool) -> E:
+        return annotate(
+            error,
+            idempotency_key=key,
+            outcome_unknown=outcome_unknown,
+            operation=operation.name,
+            moves_money=operation.moves_money,
+        )
+
     def unknown() -> bool:
         # Only where repeating matters: a charge (keyed) or a non-idempotent create.
         return may_have_happened and (key is not None or not operation.idempotent)
@@ -74,14 +84,14 @@ def attempts(
             try:
                 outcome = yield Send(request)
             except ParallelAccountError as exc:
-                raise annotate(exc, idempotency_key=key, outcome_unknown=unknown()) from None
+                raise annotated(exc, unknown()) from None
             except Exception as exc:
                 error = APIError(
                     f"{operation.method} {operation.path}: {type(exc).__name__} before attempt "
                     f"{attempt} could be sent",
                     request=request,
                 )
-                raise annotate(error, idempotency_key=key, outcome_unknown=unknown()) from exc
+                raise annotated(error, unknown()) from exc
             assert outcome is not None  # a driver always answers a Send
             _log_attempt(operation, outcome, attempt, monotonic() - started)
             if isinstance(outcome, httpx.Response) and (
@@ -91,21 +101,15 @@ def attempts(
                     return call.parse(outcome)
                 except ParallelAccountError as exc:
                     # The server did the work (2xx) but its answer is unreadable.
-                    raise annotate(exc, idempotency_key=key, outcome_unknown=True) from None
+                    raise annotated(exc, True) from None
             may_have_happened = may_have_happened or _may_have_happened(outcome)
             decision = policy.decide(operation, attempt, outcome)
             if not decision.retry:
                 # Unknown once any attempt may have been carried out, not only the last one:
                 # a final 429 or refused connection does not undo an earlier lost answer.
                 if isinstance(outcome, httpx.Response):
-                    raise annotate(
-                        status_error(outcome), idempotency_key=key, outcome_unknown=unknown()
-                    )
-                error = annotate(
-                    connection_error(outcome, request),
-                    idempotency_key=key,
-                    outcome_unknown=unknown(),
-                )
+                    raise annotated(status_error(outcome), unknown())
+                error = annotated(connection_error(outcome, request), unknown())
                 # A local protocol error can quote a header value, such as the token.
                 raise error from (
                     None if isinstance(outcome, httpx.LocalProtocolError) else outcome
@@ -122,7 +126,7 @@ def attempts(
             yield Sleep(decision.delay)
     except BaseException as exc:
         if key is not None and not isinstance(exc, Exception):  # Ctrl-C, task cancelled
-            exc.add_note(f"add_balance interrupted; retry with idempotency_key={key!r}")
+            exc.add_note(f"{operation.name} interrupted; retry with idempotency_key={key!r}")
         raise
     finally:
         # Errors keep the request (and responses point at it): drop the token from it.

@@ -1,9 +1,11 @@
 """`AccountClient` and `AsyncAccountClient`: two faces of one implementation.
 
 Everything that decides (validation, request building, retries, backoff, error
-mapping, logging) lives in `_operations`, `_retry` and `_attempts`; the classes
+mapping, logging) lives in `_request`, `_retry` and `_attempts`; the classes
 here only hold configuration and drive the shared attempt loop with blocking or
-awaitable I/O.
+awaitable I/O. The typed methods, one per operation of the pinned spec, are
+generated (`parallel_account_api.operations`) and inherited: each hands its
+arguments to `_call`, under the spec's own names.
 """
 
 from __future__ import annotations
@@ -11,28 +13,21 @@ from __future__ import annotations
 import dataclasses
 import sys
 import time
-import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
 
-from parallel_account import _operations as ops
 from parallel_account._attempts import Sleep, attempts
 from parallel_account._auth import TokenProvider, resolve_auth
 from parallel_account._errors import InvalidRequestError
 from parallel_account._logging import configure_from_env
-from parallel_account._operations import Call
+from parallel_account._request import Call, build, operation_named
 from parallel_account._retry import RetryPolicy
 from parallel_account._urls import api_base_url
 from parallel_account._version import __version__
-from parallel_account_api.models import (
-    AppItem,
-    BalanceResponse,
-    CreateAppResponseModel,
-    CreateKeyResponse,
-)
+from parallel_account_api.operations import AsyncOperations, SyncOperations
 from parallel_account_api.spec_facts import SPEC_SHA256
 
 T = TypeVar("T")
@@ -130,7 +125,7 @@ class _ClientBase:
         )
 
 
-class AccountClient(_ClientBase):
+class AccountClient(_ClientBase, SyncOperations):
     """Blocking client for Parallel's Account API.
 
     `token`: a str; a callable returning one (called before each request, so
@@ -193,37 +188,17 @@ class AccountClient(_ClientBase):
             result: T = done.value
             return result
 
-    def get_balance(self) -> BalanceResponse:
-        """The organisation's prepaid balance."""
-        return self._run(ops.get_balance())
+    def _call(self, operation: str, arguments: dict[str, Any]) -> Any:
+        return self._run(build(operation_named(operation), arguments))
 
-    def add_balance(
-        self, amount_cents: int, *, idempotency_key: str | None = None
-    ) -> BalanceResponse:
-        """Charge the default payment method `amount_cents` and add it to the balance.
+    def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
+        """Call any operation of the pinned spec by name, arguments keyed by the spec's names.
 
-        Without `idempotency_key` a fresh one is made for this call and reused on
-        every retry; pass `idempotency_key_for(...)` of your own ids to survive restarts.
-        Every error raised carries `.idempotency_key`.
+        The same checks, retries and errors as the typed methods (`client.call("get_balance")`
+        is `client.get_balance()`); for tools that work from the spec, such as
+        `parallel-account api`. Unknown names raise InvalidRequestError.
         """
-        return self._run(ops.add_balance(amount_cents, idempotency_key))
-
-    def list_apps(self) -> list[AppItem]:
-        return self._run(ops.list_apps())
-
-    def create_app(self, app_name: str) -> CreateAppResponseModel:
-        """Create an app. Not retried once the request may have reached the server."""
-        return self._run(ops.create_app(app_name))
-
-    def delete_app(self, app_id: str | uuid.UUID) -> None:
-        self._run(ops.delete_app(app_id))
-
-    def create_key(self, app_id: str | uuid.UUID, api_key_name: str) -> CreateKeyResponse:
-        """Create an API key; `.raw_api_key` is shown only here, and never in repr."""
-        return self._run(ops.create_key(app_id, api_key_name))
-
-    def delete_key(self, app_id: str | uuid.UUID, api_key_id: str) -> None:
-        self._run(ops.delete_key(app_id, api_key_id))
+        return self._run(build(operation_named(operation), dict(arguments or {})))
 
     def close(self) -> None:
         if self._owns_http:
@@ -241,7 +216,7 @@ class AccountClient(_ClientBase):
         self.close()
 
 
-class AsyncAccountClient(_ClientBase):
+class AsyncAccountClient(_ClientBase, AsyncOperations):
     """The same client with coroutine methods; see `AccountClient` for the options."""
 
     _http: httpx.AsyncClient
@@ -294,28 +269,12 @@ class AsyncAccountClient(_ClientBase):
             result: T = done.value
             return result
 
-    async def get_balance(self) -> BalanceResponse:
-        return await self._run(ops.get_balance())
+    def _call(self, operation: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+        return self._run(build(operation_named(operation), arguments))
 
-    async def add_balance(
-        self, amount_cents: int, *, idempotency_key: str | None = None
-    ) -> BalanceResponse:
-        return await self._run(ops.add_balance(amount_cents, idempotency_key))
-
-    async def list_apps(self) -> list[AppItem]:
-        return await self._run(ops.list_apps())
-
-    async def create_app(self, app_name: str) -> CreateAppResponseModel:
-        return await self._run(ops.create_app(app_name))
-
-    async def delete_app(self, app_id: str | uuid.UUID) -> None:
-        await self._run(ops.delete_app(app_id))
-
-    async def create_key(self, app_id: str | uuid.UUID, api_key_name: str) -> CreateKeyResponse:
-        return await self._run(ops.create_key(app_id, api_key_name))
-
-    async def delete_key(self, app_id: str | uuid.UUID, api_key_id: str) -> None:
-        await self._run(ops.delete_key(app_id, api_key_id))
+    async def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
+        """Call any operation of the pinned spec by name; see `AccountClient.call`."""
+        return await self._run(build(operation_named(operation), dict(arguments or {})))
 
     async def aclose(self) -> None:
         if self._owns_http:

@@ -172,12 +172,19 @@ def connection_error(exc: httpx.RequestError, request: httpx.Request) -> APIConn
     return cls(message, request=request)
 
 
-def annotate(error: E, *, idempotency_key: str | None, outcome_unknown: bool) -> E:
+def annotate(
+    error: E,
+    *,
+    idempotency_key: str | None,
+    outcome_unknown: bool,
+    operation: str = "the operation",
+    moves_money: bool = False,
+) -> E:
     """Record what a caller needs to decide whether repeating the call is safe.
 
-    With a key (add_balance), the message names it, and says plainly when the charge
-    may have been made. Without one, an unknown outcome means a non-idempotent call
-    (create_app, create_key) may have been carried out: check before repeating it.
+    With a key (a top-up), the message names it, and says plainly when the work (the
+    charge) may have been done. Without one, an unknown outcome means a non-idempotent
+    call (a create) may have been carried out: check before repeating it.
     Annotating twice keeps the first key and message.
     """
     error.outcome_unknown = error.outcome_unknown or outcome_unknown
@@ -185,16 +192,21 @@ def annotate(error: E, *, idempotency_key: str | None, outcome_unknown: bool) ->
         return error
     error.idempotency_key = idempotency_key
     if idempotency_key is not None:
+        what, twice = (
+            ("the charge may or may not have been made", "charge twice")
+            if moves_money
+            else ("the request may or may not have been carried out", "do it twice")
+        )
         note = (
-            "outcome unknown: the charge may or may not have been made; calling add_balance "
-            f"again with idempotency_key={idempotency_key!r} is safe and will not charge twice"
+            f"outcome unknown: {what}; calling {operation} again with "
+            f"idempotency_key={idempotency_key!r} is safe and will not {twice}"
             if error.outcome_unknown
             else f"idempotency_key={idempotency_key!r}"
         )
     elif error.outcome_unknown:
         note = (
-            "outcome unknown: the request may have been carried out (an app or key may now "
-            "exist); check with list_apps before repeating it, since it is not idempotent"
+            f"outcome unknown: {operation} may have been carried out (what it creates may now "
+            "exist); check before repeating it, since it is not idempotent"
         )
     else:
         return error

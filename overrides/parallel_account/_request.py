@@ -1,0 +1,259 @@
+"""The one request builder: any operation of the spec, from its facts, to a checked `Call`.
+
+`build(operation, arguments)` checks every argument (path, query, body) against
+`spec_facts`, fills an omitted idempotency key with a new one, builds the request
+with the generated endpoint module's `_get_kwargs` and the generated body model,
+and says how to read a success (the generated response model's `from_dict`, after
+a shape check). Nothing here names an operation or a field of today's spec: the
+facts say what each operation takes, returns and promises, so an operation added
+upstream is callable the day `make generate` picks it up.
+
+The generated layer's own status handling (None for an undocumented status, a
+returned 422) is bypassed: errors are mapped by `parallel_account._errors`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import importlib
+import json
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from parallel_account._errors import APIError, InvalidRequestError
+from parallel_account._idempotency import new_idempotency_key
+from parallel_account._validation import check_field
+from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
+
+T = TypeVar("T")
+_PACKAGE = "parallel_account_api"
+
+
+def _check_money_moves_safely() -> None:
+    """A charge is retried only because its body carries a key the server dedupes on.
+
+    If a regenerated spec loses that key, refuse to load (the build goes red) rather
+    than find out at a retry, with a double charge.
+    """
+    for operation in OPERATIONS.values():
+        if operation.moves_money and operation.idempotency_key_field is None:
+            raise ImportError(
+                f"spec_facts: {operation.name} moves money (codegen/curated.toml) but its "
+                "request no longer carries an idempotency key, so a retry could charge twice; "
+                "see README, 'How a spec change flows'"
+            )
+
+
+_check_money_moves_safely()
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A checked, built request for one operation, and how to read its success."""
+
+    operation: OperationFacts
+    request_kwargs: dict[str, Any]
+    parse: Callable[[httpx.Response], T]
+    idempotency_key: str | None = None
+
+
+def operation_named(name: object) -> OperationFacts:
+    """The facts of operation `name`, or InvalidRequestError listing the known ones."""
+    if isinstance(name, str) and name in OPERATIONS:
+        return OPERATIONS[name]
+    raise InvalidRequestError(
+        f"operation: {name!r} is not an operation of the pinned spec; expected one of "
+        f"{', '.join(sorted(OPERATIONS))}"
+    )
+
+
+def _json_value(name: str, value: object, facts: FieldFacts) -> object:
+    """`value` checked against the facts, in the form the generated models read from JSON."""
+    if facts.format in ("date-time", "date") and isinstance(value, datetime.date):
+        if facts.format == "date-time" and not isinstance(value, datetime.datetime):
+            raise InvalidRequestError(
+                f"{name}: got a date; expected a datetime.datetime or an RFC 3339 string"
+            )
+        return value.isoformat()
+    checked = check_field(name, value, facts)
+    if facts.format in ("date-time", "date") and isinstance(checked, str):
+        _parse_time(name, checked, facts.format)
+    return checked
+
+
+def _parse_time(name: str, text: str, kind: str) -> datetime.date:
+    from dateutil.parser import isoparse  # only operations with times need it
+
+    try:
+        moment = isoparse(text)
+    except (ValueError, OverflowError):
+        raise InvalidRequestError(
+            f"{name}: {text[:40]!r} is not an ISO 8601 {kind}; expected e.g. "
+            f"{'2026-11-22T09:30:00Z' if kind == 'date-time' else '2026-11-22'}"
+        ) from None
+    return moment if kind == "date-time" else moment.date()
+
+
+def _path_value(name: str, value: object, facts: FieldFacts) -> object:
+    checked = check_field(name, value, facts, path_segment=True)
+    # The generated layer types uuid path parameters as uuid.UUID.
+    return uuid.UUID(str(checked)) if facts.format == "uuid" else checked
+
+
+def _query_value(name: str, value: object, facts: FieldFacts) -> object:
+    checked = _json_value(name, value, facts)
+    # The generated layer calls .isoformat() on time query parameters.
+    if facts.format in ("date-time", "date") and isinstance(checked, str):
+        return _parse_time(name, checked, facts.format)
+    return checked
+
+
+def _missing(operation: OperationFacts, facts: FieldFacts, where: str) -> InvalidRequestError:
+    # The type's own message says what is allowed ("got None; expected a str of ...").
+    check_field(facts.identifier, None, facts)
+    return InvalidRequestError(
+        f"{facts.identifier}: got None; {operation.name} requires this {where} "
+        f"(expected a {facts.type or 'value'})"
+    )
+
+
+def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[Any]:
+    """Check `arguments` (keyed by the spec's names; None means omitted) and build the call."""
+    known = {
+        f.name for f in (*operation.path_params, *operation.query_params, *operation.body_fields)
+    }
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        raise InvalidRequestError(
+            f"{unknown[0]}: not a parameter of {operation.name}; expected "
+            f"{', '.join(sorted(known)) or 'no arguments'}"
+        )
+    kwargs: dict[str, Any] = {}
+    for facts in operation.path_params:
+        value = arguments.get(facts.name)
+        if value is None:
+            raise _missing(operation, facts, "path parameter")
+        kwargs[facts.identifier] = _path_value(facts.identifier, value, facts)
+    for facts in operation.query_params:
+        value = arguments.get(facts.name)
+        if value is None:
+            if facts.required:
+                raise _missing(operation, facts, "query parameter")
+            continue
+        kwargs[facts.identifier] = _query_value(facts.identifier, value, facts)
+    key: str | None = None
+    if operation.body_model is not None:
+        body: dict[str, object] = {}
+        for facts in operation.body_fields:
+            value = arguments.get(facts.name)
+            if value is None and facts.name == operation.idempotency_key_field:
+                value = new_idempotency_key()
+            if value is None:
+                if facts.required:
+                    raise _missing(operation, facts, "field")
+                continue
+            body[facts.name] = _json_value(facts.identifier, value, facts)
+        if operation.idempotency_key_field is not None:
+            key = str(body[operation.idempotency_key_field])
+        kwargs["body"] = _model_class(operation.body_model).from_dict(body)
+    module = importlib.import_module(f"{_PACKAGE}.{operation.module}")
+    return Call(operation, module._get_kwargs(**kwargs), _parser(operation), key)
+
+
+def _model_class(name: str) -> Any:
+    return getattr(importlib.import_module(f"{_PACKAGE}.models"), name)
+
+
+# --- reading a success ------------------------------------------------------------------
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        request = response.request
+        raise APIError(
+            f"{request.method} {request.url.path}: HTTP {response.status_code} with a body "
+            "that is not JSON",
+            request=request,
+        ) from None
+
+
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+}
+
+
+def _shape_problem(data: Any, fields: tuple[FieldFacts, ...]) -> str | None:
+    """What is wrong with a success body's top level, judged by the spec's facts, or None.
+
+    The generated `from_dict` trusts types (a str where cents belong would pass), and a
+    wrong balance printed as money is worse than an error.
+    """
+    if not isinstance(data, dict):
+        return f"expected a JSON object, got {type(data).__name__}"
+    for field in fields:
+        if field.name not in data:
+            if field.required:
+                return f"required field {field.name!r} is missing"
+            continue
+        value, allowed = data[field.name], _JSON_TYPES.get(field.type or "")
+        if value is None and not field.required:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in (allowed or ())
+        if allowed is not None and (wrong_bool or not isinstance(value, allowed)):
+            return f"field {field.name!r} should be {field.type}, got {type(value).__name__}"
+    return None
+
+
+def _reader(operation: OperationFacts) -> Callable[[Any], Any]:
+    """From a success body's JSON to what the method returns (facts and curated.toml decide)."""
+    if operation.response_empty:
+        return lambda data: None
+    if operation.response_model is None:
+        return lambda data: data  # an inline schema the generator made no model of
+    model = _model_class(operation.response_model)
+    if operation.response_array:
+        return lambda data: [model.from_dict(item) for item in data]
+    if operation.returns_field is not None:
+        field = operation.returns_field
+        return lambda data: getattr(model.from_dict(data), field)
+    return lambda data: model.from_dict(data)
+
+
+def _parser(operation: OperationFacts) -> Callable[[httpx.Response], Any]:
+    read = _reader(operation)
+
+    def parse(response: httpx.Response) -> Any:
+        if operation.response_empty:
+            return None
+        data = _json(response)
+        if operation.response_array:
+            ok = isinstance(data, list) and all(isinstance(item, dict) for item in data)
+            problem = None if ok else "expected a JSON array of objects"
+        elif operation.response_model is not None:
+            problem = _shape_problem(data, operation.response_fields)
+        else:
+            problem = None
+        try:
+            if problem is None:
+                return read(data)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            problem = f"{type(exc).__name__}: {exc}"
+        request = response.request
+        raise APIError(
+            f"{request.method} {request.url.path}: success body does not match the spec "
+            f"({problem}); is the client older than the API?",
+            request=request,
+        )
+
+    return parse
