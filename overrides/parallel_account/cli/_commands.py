@@ -14,7 +14,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, Final, TextIO
+from typing import Any, TextIO
 
 from parallel_account._auth import (
     TOKEN_ENV,
@@ -29,6 +29,7 @@ from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._token_store import resolve_profile
 from parallel_account._validation import check_field
+from parallel_account.cli._curated import curated_operation
 from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
 from parallel_account.cli._output import (
     Output,
@@ -48,17 +49,8 @@ from parallel_account.signin import (
 from parallel_account.signin import login as sign_in
 from parallel_account.signin import logout as sign_out
 from parallel_account.signin import status as sign_in_status
-from parallel_account_api.spec_facts import OPERATIONS
 
 Command = Callable[[argparse.Namespace, Output], int]
-
-_ADD_BALANCE: Final = OPERATIONS["add_balance"]
-if _ADD_BALANCE.idempotency_key_field is None:  # the whole top-up design rests on it
-    raise RuntimeError(
-        "spec_facts: add_balance has no idempotency key field; `balance add` cannot retry "
-        "a charge safely without one"
-    )
-_KEY_FIELD: Final[str] = _ADD_BALANCE.idempotency_key_field
 
 
 class Cancelled(ParallelAccountError):
@@ -194,9 +186,11 @@ def _amount_cents(args: argparse.Namespace) -> int:
 
 
 def _idempotency_key(given: str | None) -> str:
+    top_up = curated_operation("add_balance", "balance add")
+    # `import parallel_account` already refused a charge without a key (_request.py).
+    field = top_up.idempotency_key_field or ""
     key = new_idempotency_key() if given is None else given
-    checked = check_field(_KEY_FIELD, key, _ADD_BALANCE.body_field(_KEY_FIELD))
-    return str(checked)
+    return str(check_field(field, key, top_up.body_field(field)))
 
 
 def _confirmed(cents: int, stdin: TextIO, stderr: TextIO) -> bool:
@@ -209,6 +203,7 @@ def _confirmed(cents: int, stdin: TextIO, stderr: TextIO) -> bool:
 
 
 def show_balance(args: argparse.Namespace, out: Output) -> int:
+    curated_operation("get_balance", "balance")
     with make_client(args) as client:
         balance = client.get_balance()
     out.result(model_dict(balance), balance_text(balance))
@@ -279,6 +274,7 @@ def _note_if_maybe_created(exc: Exception, hint: str) -> None:
 
 
 def list_apps(args: argparse.Namespace, out: Output) -> int:
+    curated_operation("list_apps", "apps list")
     with make_client(args) as client:
         apps = client.list_apps()
     out.result({"apps": [model_dict(app) for app in apps]}, apps_text(apps))
@@ -286,6 +282,7 @@ def list_apps(args: argparse.Namespace, out: Output) -> int:
 
 
 def create_app(args: argparse.Namespace, out: Output) -> int:
+    curated_operation("create_app", "apps create")
     with make_client(args) as client:
         try:
             created = client.create_app(args.name)
@@ -302,6 +299,7 @@ def create_app(args: argparse.Namespace, out: Output) -> int:
 
 
 def delete_app(args: argparse.Namespace, out: Output) -> int:
+    curated_operation("delete_app", "apps delete")
     with make_client(args) as client:
         client.delete_app(args.app_id)
     out.result({"deleted": True, "app_id": args.app_id}, f"Deleted app {safe(args.app_id)}.")
@@ -309,6 +307,7 @@ def delete_app(args: argparse.Namespace, out: Output) -> int:
 
 
 def create_key(args: argparse.Namespace, out: Output) -> int:
+    curated_operation("create_key", "keys create")
     if out.stdout_closed:  # the raw key is shown once, on stdout: refuse before creating it
         raise OutputLost("stdout is closed, so the raw key could not be shown; nothing was created")
     with make_client(args) as client:
@@ -345,11 +344,21 @@ def create_key(args: argparse.Namespace, out: Output) -> int:
 
 
 def delete_key(args: argparse.Namespace, out: Output) -> int:
+    curated_operation("delete_key", "keys delete")
     with make_client(args) as client:
         client.delete_key(args.app_id, args.key_id)
     document = {"deleted": True, "app_id": args.app_id, "api_key_id": args.key_id}
     out.result(document, f"Deleted API key {safe(args.key_id)} of app {safe(args.app_id)}.")
     return 0
+
+
+# --- any operation ---------------------------------------------------------------------------
+
+
+def api(args: argparse.Namespace, out: Output) -> int:
+    from parallel_account.cli import _api  # only this command needs it
+
+    return _api.run(args, out, make_client)
 
 
 # --- the fake server ------------------------------------------------------------------------
@@ -377,5 +386,6 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("apps", "delete"): delete_app,
     ("keys", "create"): create_key,
     ("keys", "delete"): delete_key,
+    ("api", None): api,
     ("mock-server", None): mock_server,
 }

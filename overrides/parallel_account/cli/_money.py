@@ -20,7 +20,8 @@ import re
 from dataclasses import dataclass
 
 from parallel_account._errors import InvalidRequestError
-from parallel_account_api.spec_facts import OPERATIONS, FieldFacts
+from parallel_account.cli._curated import curated_operation
+from parallel_account_api.spec_facts import FieldFacts
 
 _DOLLARS_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CENTS_RE = re.compile(r"[0-9]+")
@@ -68,7 +69,8 @@ class CentsRange:
 
 
 def top_up_range() -> CentsRange:
-    return CentsRange.from_facts(OPERATIONS["add_balance"].body_field("amount_cents"))
+    top_up = curated_operation("add_balance", "balance add")
+    return CentsRange.from_facts(top_up.body_field("amount_cents"))
 
 
 def parse_dollars(text: str, allowed: CentsRange | None = None) -> int:

@@ -65,6 +65,18 @@ the command line itself is the consent, and a prompt nobody can answer would
 only hang or fail the script.
 """
 
+API_DESCRIPTION = """\
+Call any operation of the pinned spec through the client: the same validation,
+retries and idempotency as the library. Prints the JSON answer on stdout.
+An operation with an idempotency key gets a new one unless given
+(--param idempotency_key=KEY); it is written to stderr before anything is sent.
+
+examples:
+  parallel-account api --list
+  parallel-account api get_balance
+  parallel-account api create_key --param app_id=APP_ID --param api_key_name=ci
+"""
+
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "json": False,
     "base_url": None,
@@ -173,6 +185,22 @@ def build_parser() -> Parser:
     _add_sign_in_commands(commands)
     _add_balance_commands(commands)
     _add_app_commands(commands)
+
+    api = _add(
+        commands,
+        "api",
+        "call any operation of the pinned spec (--list shows them)",
+        API_DESCRIPTION,
+    )
+    api.add_argument("operation", nargs="?", metavar="OPERATION", help="e.g. get_balance")
+    api.add_argument("--list", action="store_true", help="list the operations and parameters")
+    api.add_argument(
+        "--param",
+        action="append",
+        metavar="NAME=VALUE",
+        help="a path, query or body parameter (repeat); read by its type in the spec",
+    )
+    api.add_argument("--body", metavar="JSON", help="body fields as one JSON object")
 
     mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
     mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
