@@ -199,7 +199,10 @@ def test_success_body_that_breaks_the_spec_is_an_error_not_a_none() -> None:
 def test_every_operation_in_the_spec_has_a_method_on_both_clients() -> None:
     document = with_friendly_names(json.loads((ROOT / "openapi.json").read_text()))
     names = {op["operationId"] for _, _, op in operations(document)}
-    assert names == set(OPERATIONS) == set(METHODS)
+    assert names == set(OPERATIONS)
+    # METHODS holds sample calls of the operations this file tests in depth; an operation
+    # added upstream is exercised by tests/test_surface.py, which reads the facts.
+    assert set(METHODS) <= names
     for name in names:
         assert callable(getattr(pa.AccountClient, name, None)), name
         assert asyncio.iscoroutinefunction(getattr(pa.AsyncAccountClient, name, None)), name
