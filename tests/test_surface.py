@@ -169,9 +169,12 @@ def test_every_operation_is_callable_through_the_api_command(
         text = json.dumps(value) if not isinstance(value, str) else value
         argv += ["--param", f"{key}={text.lower() if isinstance(value, bool) else text}"]
     stdout, stderr = io.StringIO(), io.StringIO()
-    with fake.serve() as base_url:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            status = main(["--base-url", base_url, *argv])
+    with (
+        fake.serve() as base_url,
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        status = main(["--base-url", base_url, *argv])
     assert fake.requests.get(name) == 1, stderr.getvalue()
     document = json.loads(stdout.getvalue())
     if status == 0:
