@@ -224,10 +224,10 @@ CHANGES = [
         "minor",
         ("list_invoices",),
         prism=True,
-    ),  # fmt: skip
+    ),
     Change(
         "new-post-with-body", new_post_with_body, True, False, "minor", ("rename_app",), prism=True
-    ),  # fmt: skip
+    ),
     Change("new-optional-response-field", new_optional_response_field, True, False, "minor"),
     Change("new-optional-query-parameter", new_query_parameter, True, False, "minor"),
     Change("top-up-maximum-raised", _scale_maximum(2), True, False, "minor"),
@@ -243,7 +243,7 @@ CHANGES = [
     ),
     Change(
         "operation-removed", remove_operation, True, True, "minor", methods_gone=("delete_key",)
-    ),  # fmt: skip
+    ),
     Change("new-required-request-field", new_required_request_field, True, True, "minor"),
     Change(
         "operation-id-renamed",
