@@ -157,6 +157,12 @@ def build(workdir: Path, spec_text: str) -> Path:
     except surface.SurfaceError as exc:
         raise GenerationError(str(exc)) from None
     _check_models_exist(out, found)
+    for name in surface.stale_curated(working):
+        print(
+            f"generate: note: codegen/curated.toml names {name}, which the spec no longer has; "
+            "the entry is ignored (remove it)",
+            file=sys.stderr,
+        )
     (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
     (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)

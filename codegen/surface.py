@@ -277,6 +277,12 @@ def _returns(
     return None, False, _value_annotation(resolved, models)
 
 
+def stale_curated(document: dict[str, Any]) -> list[str]:
+    """Curated entries naming an operation the (working copy of the) spec no longer has."""
+    names = {operation["operationId"] for _, _, operation in operations(document)}
+    return sorted(set(load_curated()) - names)
+
+
 def surface(document: dict[str, Any]) -> list[Operation]:
     """Every operation of a working copy (friendly operationIds) of the spec, in order."""
     curated = load_curated()
@@ -352,7 +358,7 @@ def with_modules(found: list[Operation], package: Path) -> list[Operation]:
 def docstring_text(text: str) -> str:
     """Spec prose made safe inside a triple-quoted docstring (the spec is not trusted code)."""
     text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').replace("\r", "")
-    return "".join(ch if ch.isprintable() or ch == "\n" else f"\\x{ord(ch):02x}" for ch in text)
+    return "".join(ch if ch.isprintable() or ch == "\n" else f"\\\\x{ord(ch):02x}" for ch in text)
 
 
 def wrap(text: str, indent: str, width: int = 84) -> str:
