@@ -12,6 +12,13 @@ bumps the version in overrides/parallel_account/_version.py and runs the test
 command. If any step fails, or the run is interrupted, those four are put back
 byte for byte. No API change: nothing is written at all.
 
+The test command's output is streamed through and also kept: when generation or the
+tests fail, the --report file still gets the drift report, followed by what failed
+(pytest's FAILED/ERROR test ids; make's `***` error lines when there are none), and
+--outputs gets failed=true, so the nightly workflow can open an issue about it.
+--outputs keys: changed, failed, failed_step (generation|tests|none), breaking,
+version, bump.
+
 Version rule: breaking -> major (minor while below 1.0); non-breaking -> minor;
 documentation only -> patch.
 
@@ -31,7 +38,10 @@ Exit status:
 from __future__ import annotations
 
 import argparse
+import codecs
+import contextlib
 import datetime
+import io
 import json
 import os
 import re
@@ -40,10 +50,12 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Final, Literal, NoReturn
+from typing import Final, Literal, NamedTuple, NoReturn, TextIO
 
 from codegen import drift, generate, spec
 from codegen.drift import Change
@@ -160,6 +172,64 @@ def with_entry(existing: str | None, entry: str) -> str:
     return f"{existing[: first.start()]}{entry}\n{existing[first.start() :]}"
 
 
+_ANSI: Final = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+# pytest's short summary: `FAILED tests/test_x.py::test_y[param] - AssertionError: ...`,
+# `ERROR tests/test_x.py::test_y - ...` (a fixture) or `ERROR tests/test_x.py` (collection).
+_PYTEST_FAILED: Final = re.compile(r"^(?:FAILED|ERROR) (\S+?\.py(?:::.+?)?)(?: - .*)?$")
+# `make: *** [Makefile:77: lint] Error 1`, `make[1]: *** [Makefile:80: unit] Error 2`
+_MAKE_ERROR: Final = re.compile(r"^\S*make(?:\[\d+\])?: \*\*\* \[.*\] Error \d+$")
+FAILED_DETAIL_LINES: Final = 40
+
+
+def failing_tests(output: str) -> list[str]:
+    """What failed, read from a test command's output: pytest's failed or erroring test ids
+    in order, without repeats; if there are none, make's error lines."""
+    lines = [_ANSI.sub("", line).rstrip() for line in output.splitlines()]
+    found: dict[str, None] = {}
+    for line in lines:
+        match = _PYTEST_FAILED.match(line)
+        if match:
+            found.setdefault(match.group(1))
+    if not found:
+        for line in lines:
+            if _MAKE_ERROR.match(line):
+                found.setdefault(line)
+    return list(found)
+
+
+def failure_report(
+    drift_markdown: str,
+    transition: str,
+    step: Literal["generation", "tests"],
+    failing: Sequence[str],
+    detail: str,
+) -> str:
+    """The drift report with what stopped the adoption after it (markdown)."""
+    lines = [drift_markdown.rstrip(), "", "## Adoption failed", ""]
+    what = "Generating the client" if step == "generation" else "The tests"
+    lines.append(
+        f"{what} failed on this spec, so nothing was adopted ({transition} was not made): "
+        "openapi.json, generated/, CHANGELOG.md and the version are unchanged. To work on it: "
+        "`make spec-update SPEC_URL=... SPEC_UPDATE_TEST_CMD=` adopts without running the tests."
+    )
+    if step == "tests":
+        lines += ["", "### Failing tests", ""]
+        lines += [f"- `{_code(name)}`" for name in failing] or [
+            "- none named in the output; see the job log"
+        ]
+    else:
+        lines += ["", "### Generation errors", ""]
+    tail = [_ANSI.sub("", line) for line in detail.rstrip().splitlines()[-FAILED_DETAIL_LINES:]]
+    if tail:
+        label = "test output" if step == "tests" else "generation errors"
+        fence = "~~~~" if any(line.startswith("~~~") for line in tail) else "~~~"
+        lines += ["", f"<details><summary>Last {len(tail)} lines of the {label}</summary>", ""]
+        lines += [fence, *tail, fence, "", "</details>"]
+    elif step == "generation":
+        lines.append("None printed; see the job log.")
+    return "\n".join(lines) + "\n"
+
+
 # ---------------------------------------------------------------- fetching and comparing
 
 
@@ -245,11 +315,92 @@ def _write_text(path: Path, text: str) -> None:
     path.chmod(mode)
 
 
-def _apply(new_text: str, changes: Sequence[Change], version: str, test_cmd: str) -> int:
+class _Tee(io.TextIOBase):
+    """A text stream writing through to `sink` and keeping a copy."""
+
+    def __init__(self, sink: TextIO) -> None:
+        self._sink = sink
+        self._kept: list[str] = []
+
+    def write(self, text: str) -> int:
+        self._kept.append(text)
+        return self._sink.write(text)
+
+    def flush(self) -> None:
+        self._sink.flush()
+
+    def getvalue(self) -> str:
+        return "".join(self._kept)
+
+
+def run_teed(command: str, cwd: Path) -> tuple[int, str]:
+    """`bash -c command` in cwd: its stdout and stderr pass through to ours as they come,
+    and are also returned (both, in order of arrival) with its exit status."""
+    kept: list[str] = []
+    lock = threading.Lock()
+    proc = subprocess.Popen(
+        ["bash", "-c", command], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+
+    def pump(fd: int, sink: TextIO) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        while chunk := os.read(fd, 65536):
+            text = decoder.decode(chunk)
+            with lock:
+                kept.append(text)
+                sink.write(text)
+                sink.flush()
+
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        pumps = [
+            threading.Thread(target=pump, args=(proc.stdout.fileno(), sys.stdout), daemon=True),
+            threading.Thread(target=pump, args=(proc.stderr.fileno(), sys.stderr), daemon=True),
+        ]
+        for thread in pumps:
+            thread.start()
+        status = proc.wait()
+        # Something the command left running may hold the pipes open: do not wait for it.
+        for thread in pumps:
+            thread.join(timeout=10)
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    with lock:
+        output = "".join(kept)
+    if all(not thread.is_alive() for thread in pumps):
+        proc.stdout.close()
+        proc.stderr.close()
+    return status, output
+
+
+class _Outcome(NamedTuple):
+    """How the writes of an update went: 0 or the exit status, and what the failing step
+    printed."""
+
+    status: int
+    output: str = ""
+
+
+def _generate() -> _Outcome:
+    """codegen.generate on the new openapi.json; its error messages kept (and still shown)."""
+    tee = _Tee(sys.stderr)
+    with contextlib.redirect_stderr(tee):
+        try:
+            status = generate.main([])
+        except Exception:  # a generator crash on a new spec is a failed generation too
+            traceback.print_exc()
+            status = 1
+    return _Outcome(0 if status == 0 else EXIT_GENERATION_FAILED, tee.getvalue())
+
+
+def _apply(new_text: str, changes: Sequence[Change], version: str, test_cmd: str) -> _Outcome:
     """Every write of an update, in order; an exit status other than 0 means roll back."""
     _write_text(SPEC, new_text)
-    if generate.main([]) != 0:
-        return EXIT_GENERATION_FAILED
+    generated = _generate()
+    if generated.status != 0:
+        return generated
     entry = changelog_entry(
         version, datetime.datetime.now(datetime.UTC).date(), changes, spec.sha256_of(new_text)
     )
@@ -258,10 +409,13 @@ def _apply(new_text: str, changes: Sequence[Change], version: str, test_cmd: str
     _write_text(VERSION_FILE, with_version(VERSION_FILE.read_text(encoding="utf-8"), version))
     if not test_cmd.strip():
         print("spec-update: no test command given; tests not run", file=sys.stderr)
-        return 0
+        return _Outcome(0)
     print(f"spec-update: running tests: {test_cmd}", flush=True)
-    done = subprocess.run(["bash", "-c", test_cmd], cwd=ROOT, check=False)
-    return EXIT_TESTS_FAILED if done.returncode != 0 else 0
+    sys.stderr.flush()
+    returncode, output = run_teed(test_cmd, ROOT)
+    if returncode == 0:
+        return _Outcome(0)
+    return _Outcome(EXIT_TESTS_FAILED, output + f"\n(exit status {returncode})\n")
 
 
 def update(url: str, report: str, outputs: str, test_cmd: str) -> int:
@@ -284,24 +438,63 @@ def update(url: str, report: str, outputs: str, test_cmd: str) -> int:
         )
     else:
         sys.stdout.write(drift.render(changes, "text"))
-        status = _update_files(new_text, changes, new_version, test_cmd)
-        if status != 0:
-            return status
+        outcome = _update_files(new_text, changes, new_version, test_cmd)
+        transition = f"the {kind} bump {old_version} -> {new_version}"
+        if outcome.status != 0:
+            step: Literal["generation", "tests"] = (
+                "generation" if outcome.status == EXIT_GENERATION_FAILED else "tests"
+            )
+            failing = failing_tests(outcome.output) if step == "tests" else []
+            if failing:
+                print(f"spec-update: failing: {', '.join(failing)}", file=sys.stderr)
+            _write_results(
+                report,
+                failure_report(markdown, transition, step, failing, outcome.output),
+                outputs,
+                {"changed": "true", "failed": "true", "failed_step": step},
+                breaking,
+                new_version,
+                kind,
+            )
+            return outcome.status
         markdown += f"\nVersion {old_version} -> {new_version} ({kind} bump).\n"
         print(
             f"spec-update: adopted {url}: {_summary_line(changes)}; "
             f"version {old_version} -> {new_version} ({kind})"
         )
     print(f"spec-update: breaking: {'yes' if breaking else 'no'}")
+    _write_results(
+        report,
+        markdown,
+        outputs,
+        {"changed": str(kind is not None).lower(), "failed": "false", "failed_step": "none"},
+        breaking,
+        new_version,
+        kind,
+    )
+    return 0
+
+
+def _write_results(
+    report: str,
+    markdown: str,
+    outputs: str,
+    state: dict[str, str],
+    breaking: bool,
+    version: str,
+    kind: Bump | None,
+) -> None:
     if report:
         Path(report).write_text(markdown, encoding="utf-8")
     if outputs:  # GitHub's $GITHUB_OUTPUT format: appended key=value lines
+        values = {
+            **state,
+            "breaking": str(breaking).lower(),
+            "version": version,
+            "bump": kind or "none",
+        }
         with open(outputs, "a", encoding="utf-8") as handle:
-            handle.write(
-                f"changed={str(kind is not None).lower()}\nbreaking={str(breaking).lower()}\n"
-                f"version={new_version}\nbump={kind or 'none'}\n"
-            )
-    return 0
+            handle.write("".join(f"{key}={value}\n" for key, value in values.items()))
 
 
 def _restore_shielded(saved: Snapshot) -> None:
@@ -314,12 +507,14 @@ def _restore_shielded(saved: Snapshot) -> None:
             signal.signal(sig, handler)
 
 
-def _update_files(new_text: str, changes: Sequence[Change], version: str, test_cmd: str) -> int:
+def _update_files(
+    new_text: str, changes: Sequence[Change], version: str, test_cmd: str
+) -> _Outcome:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     with tempfile.TemporaryDirectory(prefix="spec-update-") as store:
         saved = Snapshot([SPEC, GENERATED, CHANGELOG, VERSION_FILE], Path(store))
         try:
-            status = _apply(new_text, changes, version, test_cmd)
+            outcome = _apply(new_text, changes, version, test_cmd)
         except BaseException:
             _restore_shielded(saved)
             print(
@@ -330,15 +525,15 @@ def _update_files(new_text: str, changes: Sequence[Change], version: str, test_c
             raise
         finally:
             signal.signal(signal.SIGTERM, previous)
-        if status != 0:
+        if outcome.status != 0:
             _restore_shielded(saved)
-            step = "generation" if status == EXIT_GENERATION_FAILED else "the tests"
+            step = "generation" if outcome.status == EXIT_GENERATION_FAILED else "the tests"
             print(
                 f"spec-update: {step} failed; openapi.json, generated/, CHANGELOG.md and "
                 "the version restored",
                 file=sys.stderr,
             )
-    return status
+    return outcome
 
 
 # ---------------------------------------------------------------- command line

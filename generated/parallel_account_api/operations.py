@@ -22,7 +22,14 @@ __all__ = ["AsyncOperations", "SyncOperations"]
 
 
 class SyncOperations:
-    """The blocking methods, one per operation of the pinned spec."""
+    """The blocking methods, one per operation of the pinned spec.
+
+    Besides the errors each method lists, any call may raise: RateLimitError (429),
+    InternalServerError (5xx) or APIStatusError (any other error answer) after its
+    retries; APIConnectionError or APITimeoutError when no answer came
+    (`.outcome_unknown` says whether it may have been carried out); APIError when a
+    success answer does not match the spec. All derive from ParallelAccountError.
+    """
 
     def _call(self, operation: str, arguments: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -40,10 +47,7 @@ class SyncOperations:
         Raises:
             InvalidRequestError: an argument breaks the spec's rules; nothing was sent.
             AuthenticationError: 401, the token is missing, invalid or expired.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Retried after rate limits, server errors and lost answers, up to `max_retries` (GET
@@ -68,10 +72,7 @@ class SyncOperations:
             InvalidRequestError: an argument breaks the spec's rules; nothing was sent.
             AuthenticationError: 401, the token is missing, invalid or expired.
             UnprocessableEntityError: 422, the server refused the arguments.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Not retried once the request may have reached the server (repeating it could do the
@@ -97,10 +98,7 @@ class SyncOperations:
             AuthenticationError: 401, the token is missing, invalid or expired.
             NotFoundError: 404, no such resource.
             UnprocessableEntityError: 422, the server refused the arguments.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Retried after rate limits, server errors and lost answers, up to `max_retries`
@@ -127,10 +125,7 @@ class SyncOperations:
             AuthenticationError: 401, the token is missing, invalid or expired.
             NotFoundError: 404, no such resource.
             UnprocessableEntityError: 422, the server refused the arguments.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Not retried once the request may have reached the server (repeating it could do the
@@ -157,10 +152,7 @@ class SyncOperations:
             AuthenticationError: 401, the token is missing, invalid or expired.
             NotFoundError: 404, no such resource.
             UnprocessableEntityError: 422, the server refused the arguments.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Retried after rate limits, server errors and lost answers, up to `max_retries`
@@ -181,10 +173,7 @@ class SyncOperations:
         Raises:
             InvalidRequestError: an argument breaks the spec's rules; nothing was sent.
             AuthenticationError: 401, the token is missing, invalid or expired.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Retried after rate limits, server errors and lost answers, up to `max_retries` (GET
@@ -221,10 +210,7 @@ class SyncOperations:
             AuthenticationError: 401, the token is missing, invalid or expired.
             ConflictError: 409, the key was already used with other arguments.
             UnprocessableEntityError: 422, the server refused the arguments.
-            RateLimitError, InternalServerError, APIStatusError: other error answers.
-            APIConnectionError, APITimeoutError: no answer (`.outcome_unknown` says whether
-                it may have been carried out).
-            APIError: a success answer that does not match the spec.
+            Also: RateLimitError, InternalServerError, APIStatusError, APIConnectionError.
 
         Retries:
             Retried with the same `idempotency_key` after rate limits, server errors and lost
