@@ -8,6 +8,7 @@ here as a user would, so a wrong path in the spec facts would show.
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import select
 import subprocess
@@ -23,15 +24,16 @@ import httpx
 import pytest
 
 from parallel_account import spec
-from parallel_account.testing import FAULT_KINDS, FakeAccountAPI
+from parallel_account.testing import FAULT_KINDS, FakeAccountAPI, _sample
 from parallel_account_api.models import (
     BalanceResponse,
     CreateKeyResponse,
     GetAppsForOrgResponseModel,
     HTTPValidationError,
 )
-from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
+from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
 from tests.support import HIGHEST, LONGEST, LOWEST, SHORTEST
+from tests.test_fake_generic import documented_success, valid_request
 
 TOKEN = "test-token-123"
 START = 1_000
@@ -229,23 +231,41 @@ def test_unknown_paths_and_methods(http: httpx.Client, fake: FakeAccountAPI) -> 
     assert http.get(str(http.base_url.copy_with(path=BALANCE))).status_code == 404
 
 
-def _valid(facts: FieldFacts) -> Any:
-    """A value the spec accepts for a body field (smallest allowed)."""
-    if facts.type == "integer":
-        return int(facts.minimum or (facts.exclusive_minimum or 0) + 1)
-    return "x" * (facts.min_length or 1) if facts.type == "string" else None
-
-
 @pytest.mark.parametrize("op", OPERATIONS.values(), ids=list(OPERATIONS))
 def test_every_operation_in_the_spec_answers_a_valid_request(op: OperationFacts) -> None:
     fake = FakeAccountAPI(token=TOKEN)
     with fake.http_client() as http:
         app_id = new_app(http)
         key_id = http.post(f"{APPS}/{app_id}/keys", json={"api_key_name": "x"}).json()["api_key_id"]
-        path = op.path.format(app_id=app_id, api_key_id=key_id)
-        body = {f.name: _valid(f) for f in op.body_fields} if op.body_model else None
-        response = http.request(op.method, path, json=body)
-    assert response.status_code == 200, response.json()
+        # The modelled operations look these up; any other parameter gets a valid value.
+        request = valid_request(op, known={"app_id": app_id, "api_key_id": key_id})
+        response = http.request(**request)
+    assert response.status_code == documented_success(op)[0], response.json()
+
+
+@pytest.mark.parametrize("status", [201, 204])
+@pytest.mark.parametrize("op", OPERATIONS.values(), ids=list(OPERATIONS))
+def test_a_modelled_operation_answers_with_the_status_the_spec_documents(
+    monkeypatch: pytest.MonkeyPatch, op: OperationFacts, status: int
+) -> None:
+    document = copy.deepcopy(spec())
+    responses = document["paths"][op.path][op.method.lower()]["responses"]
+    old, _ = documented_success(op)
+    responses[str(status)] = responses.pop(str(old))
+    fake = FakeAccountAPI(token=TOKEN)
+    with fake.http_client() as http:
+        app_id = new_app(http)
+        key_id = http.post(f"{APPS}/{app_id}/keys", json={"api_key_name": "x"}).json()["api_key_id"]
+        monkeypatch.setattr(_sample, "_document", lambda: document)
+        response = http.request(**valid_request(op, known={"app_id": app_id, "api_key_id": key_id}))
+    assert response.status_code == status
+    if status == 204:
+        assert response.content == b"" and "content-type" not in response.headers
+
+
+def test_a_query_string_does_not_change_the_route(http: httpx.Client) -> None:
+    assert http.get(BALANCE, params={"unknown": "ignored"}).status_code == 200
+    assert http.delete(f"{APPS}/not-a-uuid?x=1").status_code == 422
 
 
 # --- authentication -------------------------------------------------------------------------

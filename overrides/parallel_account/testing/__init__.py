@@ -2,10 +2,13 @@
 
 It follows the pinned spec (paths, bounds and field names come from
 `parallel_account_api.spec_facts`) and the server's documented behaviour: a
-bearer token is required (401), bodies are validated (422, FastAPI's
-`HTTPValidationError` shape), unknown apps and keys are 404, and
-`add_balance` charges at most once per idempotency key (the same key with the
-same amount gets the stored answer again; with another amount, 409).
+bearer token is required (401), path and query parameters and bodies are
+validated (422, FastAPI's `HTTPValidationError` shape), unknown apps and keys
+are 404, and `add_balance` charges at most once per idempotency key (the same
+key with the same amount gets the stored answer again; with another amount,
+409). An operation in the spec that the fake does not model yet answers with
+its lowest documented 2xx status and a body built from the spec's response
+schema, as Prism's static mode does (see `FakeAccountAPI`).
 
 In process, as an httpx transport (no sockets)::
 
@@ -32,15 +35,18 @@ serve it on loopback for tests in other languages::
     $ python -m parallel_account.testing --port 8080 --token t
 
 Deliberate differences from the real server: bodies are checked strictly
-against the spec (no coercion of "500" to 500), and an invoice-billed org
+against the spec (no coercion of "500" to 500; path and query parameters,
+which arrive as text, are parsed as FastAPI parses them), and an invoice-billed org
 (`will_invoice=True`) gets 400 from add_balance (the real status is not
 published). The token and raw API keys never appear in a repr or a log line.
 
-Modules, one concern each: `_api` (`FakeAccountAPI`: its public methods, lock and
-request pipeline), `_state` (balance, ledger, apps and keys, and the idempotency
-rules), `_spec` (routing and validation from the spec facts), `_faults` (fault
-injection), `_outcome` (what the fake decided for one request), `_transport`
-(the httpx transport), `_server` (HTTP on loopback), `_main` (the command line).
+Modules, one concern each: `_api` (`FakeAccountAPI`: its public methods, lock
+and request pipeline), `_state` (balance, ledger, apps and keys, and the
+idempotency rules), `_spec` (routing and validation from the spec facts),
+`_sample` (answers built from the spec's response schemas, for operations
+`_state` does not model), `_faults` (fault injection), `_outcome` (what the fake
+decided for one request), `_transport` (the httpx transport), `_server` (HTTP on
+loopback), `_main` (the command line).
 """
 
 from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI

@@ -27,7 +27,8 @@ from parallel_account.testing._faults import (
     RandomFaults,
     retry_headers,
 )
-from parallel_account.testing._outcome import Outcome, detail, json_answer
+from parallel_account.testing._outcome import SUCCESS, Outcome, detail, json_answer
+from parallel_account.testing._sample import documented, spec_answer
 from parallel_account.testing._server import serving
 from parallel_account.testing._spec import BASE_PATH, known_operation, route, validate
 from parallel_account.testing._state import Account, App, Balance, Charge, Key
@@ -47,6 +48,19 @@ class FakeAccountAPI:
     `requests` (count by operation name) and `injected` (count by fault kind).
     Inject faults with `fail_next`, `drop_next`, `delay_next`, `random_faults`;
     `clear_faults` removes them all.
+
+    Operations it does not model yet: the fake routes every operation in the
+    generated spec facts. One it has no behaviour for (no `op_<name>` method in
+    `parallel_account/testing/_state.py`, as after a spec update adds an
+    endpoint) is authenticated (401) and validated (path and query parameters,
+    body: 422) like the others, counted in `requests` and open to injected
+    faults; it then answers with the lowest 2xx status the spec documents and a
+    body built from the pinned spec's response schema, as Prism's static mode
+    does: the `example` or `examples` given, else `default`, else the first
+    `enum` value, else a value made from the type, format and bounds (an empty
+    schema gives `null`). That answer is always the same and changes no state;
+    give the operation an `op_<name>` method when tests need its behaviour.
+    Modelled operations answer a success with the spec's lowest 2xx status too.
     """
 
     #: The base URL to use with `transport()` (the host never resolves: nothing leaves the process).
@@ -271,37 +285,43 @@ class FakeAccountAPI:
     def _handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
-        path = raw_path.split("?", 1)[0]
+        path, _, query = raw_path.partition("?")
         routed = route(method, path)
         if isinstance(routed, Outcome):
             return routed
-        op, params = routed
+        op, path_params = routed
         with self._lock:
             self._requests[op.name] += 1
             fault = self._faults.take(op.name)
             instead = fault.instead() if fault is not None else None
             if instead is not None:
                 return instead
-            outcome = self._dispatch(op, params, headers, body)
+            outcome = self._dispatch(op, path_params, query, headers, body)
         if fault is not None:
             fault.after_commit(outcome)
         _log.debug("fake account API: %s %s -> %s", method, path, outcome.status)
         return outcome
 
     def _dispatch(
-        self, op: OperationFacts, params: dict[str, str], headers: Mapping[str, str], body: bytes
+        self,
+        op: OperationFacts,
+        path_params: Mapping[str, str],
+        query: str,
+        headers: Mapping[str, str],
+        body: bytes,
     ) -> Outcome:
         # FastAPI resolves the security dependency before it validates the request.
         refusal = self._refusal(headers.get("authorization")) if op.requires_auth else None
         if refusal is not None:
             return detail(401, refusal, [("www-authenticate", "Bearer")])
-        data, errors = validate(op, params, body)
+        params, data, errors = validate(op, path_params, query, body)
         if errors:
             return json_answer(422, {"detail": errors})
         operation = self._account.operation(op.name)
-        if operation is None:  # a new operation in the spec: say so rather than crash
-            return detail(501, f"the fake Account API does not implement {op.name} yet")
-        return operation(params, data)
+        if operation is None:  # not modelled (yet): answer as the spec documents it
+            return spec_answer(op)
+        outcome = operation(params, data)
+        return documented(op, outcome) if outcome.status == SUCCESS else outcome
 
     def _refusal(self, header: str | None) -> str | None:
         """Why this Authorization header is refused, or None if it carries the token."""

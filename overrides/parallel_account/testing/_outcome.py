@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Final, TypeAlias
 
 JSON: TypeAlias = Any
 
@@ -38,6 +38,21 @@ def json_body(status: int, body: bytes, headers: Sequence[Header] = ()) -> Outco
 
 def json_answer(status: int, payload: JSON, headers: Sequence[Header] = ()) -> Outcome:
     return json_body(status, json.dumps(payload, separators=(",", ":")).encode(), headers)
+
+
+#: The status of a success an `op_` method reports; `FakeAccountAPI` puts in its place the
+#: lowest 2xx status the spec documents for the operation (`_sample.documented`).
+SUCCESS: Final = 0
+
+
+def success(payload: JSON) -> Outcome:
+    """The operation succeeded, answering `payload`; its status is the spec's."""
+    return json_answer(SUCCESS, payload)
+
+
+def success_body(body: bytes) -> Outcome:
+    """The operation succeeded, answering this encoded JSON; its status is the spec's."""
+    return json_body(SUCCESS, body)
 
 
 def detail(status: int, message: str, headers: Sequence[Header] = ()) -> Outcome:

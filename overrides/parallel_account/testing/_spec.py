@@ -1,8 +1,10 @@
 """Routing and validation, all from the spec facts (`parallel_account_api.spec_facts`).
 
 A request's path picks its operation (404, or 405 for a known path with another
-method); its path parameters and JSON body are checked against the spec's
-constraints, with errors in Pydantic's shape as FastAPI reports them (422).
+method); its path and query parameters and JSON body are checked against the
+spec's constraints, with errors in Pydantic's shape as FastAPI reports them
+(422). Parameters arrive as text and are parsed as FastAPI parses them ("5" is
+an integer, "true" and "on" booleans); unknown query parameters are ignored.
 """
 
 from __future__ import annotations
@@ -11,9 +13,9 @@ import json
 import operator
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from parallel_account.testing._outcome import JSON, Outcome, detail, number
 from parallel_account_api.spec_facts import OPERATIONS, SERVER_URL, FieldFacts, OperationFacts
@@ -22,7 +24,10 @@ from parallel_account_api.spec_facts import OPERATIONS, SERVER_URL, FieldFacts, 
 # drops the base path (urljoin with "/service/...") fails here as it would in production.
 BASE_PATH: Final = urlsplit(SERVER_URL).path.rstrip("/")
 
-Params = dict[str, str]
+#: A parsed path or query parameter: by its type in the spec (all values, for an array).
+ParamValue = str | int | float | bool | list[str]
+#: Path and query parameters by name, parsed (a path parameter wins a clash of names).
+Params = dict[str, ParamValue]
 Body = dict[str, JSON]
 Errors = list[dict[str, JSON]]
 
@@ -35,10 +40,15 @@ def _route_pattern(path: str) -> re.Pattern[str]:
     return re.compile(re.escape(BASE_PATH) + regex)
 
 
-_ROUTES: Final = [(_route_pattern(op.path), op) for op in OPERATIONS.values()]
+def routes(operations: Iterable[OperationFacts]) -> list[tuple[re.Pattern[str], OperationFacts]]:
+    """The routing table for these operations: each path as a pattern, with its operation."""
+    return [(_route_pattern(op.path), op) for op in operations]
 
 
-def route(method: str, path: str) -> tuple[OperationFacts, Params] | Outcome:
+_ROUTES: Final = routes(OPERATIONS.values())
+
+
+def route(method: str, path: str) -> tuple[OperationFacts, dict[str, str]] | Outcome:
     """The operation and its (unquoted) path parameters, or the 404/405 answer."""
     path_matched = False
     for pattern, op in _ROUTES:
@@ -53,14 +63,36 @@ def route(method: str, path: str) -> tuple[OperationFacts, Params] | Outcome:
     return detail(404, "Not Found")
 
 
-def validate(op: OperationFacts, params: Params, raw_body: bytes) -> tuple[Body, Errors]:
-    """The JSON body as a dict (empty if the operation takes none), plus every validation error."""
-    errors = [e for p in op.path_params for e in _check(p, params[p.name], ["path", p.name])]
+def validate(
+    op: OperationFacts, path_params: Mapping[str, str], query: str, raw_body: bytes
+) -> tuple[Params, Body, Errors]:
+    """The parsed parameters, the JSON body as a dict (empty if the operation takes none), and
+    every validation error, in FastAPI's order (path, query, body)."""
+    params: Params = {}
+    errors: Errors = []
+    for facts in op.path_params:
+        value, wrong = _parse_param(facts, path_params[facts.name], ["path", facts.name])
+        errors += wrong
+        params.setdefault(facts.name, value)
+    given: dict[str, list[str]] = {}
+    for name, text in parse_qsl(query, keep_blank_values=True):
+        given.setdefault(name, []).append(text)
+    for facts in op.query_params:
+        loc: list[str | int] = ["query", facts.name]
+        texts = given.get(facts.name)
+        if not texts:
+            if facts.required:
+                errors.append(_error(loc, "Field required", "missing", None))
+            continue
+        # FastAPI takes the last of repeated values, or all of them for an array.
+        value, wrong = (texts, []) if facts.type == "array" else _parse_param(facts, texts[-1], loc)
+        errors += wrong
+        params.setdefault(facts.name, value)
     data: Body = {}
     if op.body_model is not None:
         data, body_errors = _parse_body(op, raw_body)
         errors += body_errors
-    return data, errors
+    return params, data, errors
 
 
 def known_operation(name: str | None) -> str | None:
@@ -117,6 +149,39 @@ def _check(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
     if facts.enum is not None and value not in facts.enum:
         return [_error(loc, "Input should be one of the allowed values", "enum", value)]
     return []
+
+
+# Text to a value as Pydantic's lax mode does it for a path or query parameter.
+_INTEGER: Final = re.compile(r"[+-]?[0-9]+(?:_[0-9]+)*(?:\.0+)?")
+_TRUE: Final = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE: Final = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def _parse_param(facts: FieldFacts, text: str, loc: list[str | int]) -> tuple[ParamValue, Errors]:
+    """The parameter's value by its type in the spec, and its errors (their input: the text)."""
+    value: ParamValue = text
+    if facts.type == "integer":
+        if _INTEGER.fullmatch(text.strip()) is None:
+            msg = "Input should be a valid integer, unable to parse string as an integer"
+            return text, [_error(loc, msg, "int_parsing", text)]
+        value = int(text.strip().split(".")[0])
+    elif facts.type == "number":
+        try:
+            if not text.strip().isascii():  # float() reads other scripts' digits; Pydantic does not
+                raise ValueError(text)
+            value = float(text.strip())
+        except ValueError:
+            msg = "Input should be a valid number, unable to parse string as a number"
+            return text, [_error(loc, msg, "float_parsing", text)]
+    elif facts.type == "boolean":
+        if text.lower() not in _TRUE and text.lower() not in _FALSE:
+            msg = "Input should be a valid boolean, unable to interpret input"
+            return text, [_error(loc, msg, "bool_parsing", text)]
+        value = text.lower() in _TRUE
+    errors = _check(facts, value, loc)
+    for error in errors:
+        error["input"] = text
+    return value, errors
 
 
 def _parse_body(op: OperationFacts, raw: bytes) -> tuple[Body, Errors]:

@@ -15,8 +15,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from parallel_account.testing._outcome import Outcome, detail, json_answer, json_body
-from parallel_account.testing._spec import Body, Params
+from parallel_account.testing._outcome import Outcome, detail, success, success_body
+from parallel_account.testing._spec import Body, Params, ParamValue
 
 # --- What the fake holds, as tests see it -------------------------------------------------
 
@@ -65,7 +65,11 @@ Operation = Callable[[Params, Body], Outcome]
 
 
 class Account:
-    """One organisation's state, changed only through `op_<operation name>` methods. Not locked."""
+    """One organisation's state, changed only through `op_<operation name>` methods. Not locked.
+
+    A method answers a success with `success(...)`: the status is then the lowest 2xx
+    the spec documents for the operation, put in by `FakeAccountAPI`.
+    """
 
     def __init__(self, balance: Balance, org_name: str, user_id: str, user_email: str) -> None:
         self.balance = balance
@@ -76,12 +80,13 @@ class Account:
         self.keys: dict[str, Key] = {}
 
     def operation(self, name: str) -> Operation | None:
-        """The method carrying out the spec's operation `name`, or None if the fake lacks it."""
+        """The method carrying out the spec's operation `name`, or None if the fake lacks it
+        (then the fake answers from the spec: `_sample.spec_answer`)."""
         op: Operation | None = getattr(self, f"op_{name}", None)
         return op
 
     def op_get_balance(self, params: Params, data: Body) -> Outcome:
-        return json_answer(200, asdict(self.balance))
+        return success(asdict(self.balance))
 
     def op_add_balance(self, params: Params, data: Body) -> Outcome:
         key: str = data["idempotency_key"]
@@ -91,7 +96,7 @@ class Account:
         entry = self.ledger.get(key)
         if entry is not None and entry.amount_cents == amount:
             self.ledger[key] = replace(entry, replays=entry.replays + 1)
-            return json_body(200, entry.answer)  # the first answer, byte for byte
+            return success_body(entry.answer)  # the first answer, byte for byte
         if entry is not None:
             self.ledger[key] = replace(entry, conflicts=entry.conflicts + 1)
             return detail(
@@ -101,24 +106,24 @@ class Account:
             )
         b = self.balance
         self.balance = replace(b, credit_balance_cents=b.credit_balance_cents + amount)
-        outcome = json_answer(200, asdict(self.balance))
+        outcome = success(asdict(self.balance))
         self.ledger[key] = Charge(key, amount, charges=1, answer=outcome.body)
         return outcome
 
     def op_list_apps(self, params: Params, data: Body) -> Outcome:
-        return json_answer(200, {"apps": [asdict(app) for app in self.apps.values()]})
+        return success({"apps": [asdict(app) for app in self.apps.values()]})
 
     def op_create_app(self, params: Params, data: Body) -> Outcome:
         app = App(str(uuid.uuid4()), data["app_name"], self.balance.org_id, self.org_name)
         self.apps[app.app_id] = app
-        return json_answer(200, {"app_id": app.app_id})
+        return success({"app_id": app.app_id})
 
     def op_delete_app(self, params: Params, data: Body) -> Outcome:
         app_id = _canonical_uuid(params["app_id"])
         if self.apps.pop(app_id, None) is None:
             return detail(404, "App not found")
         self.keys = {k: v for k, v in self.keys.items() if v.app_id != app_id}
-        return json_answer(200, None)
+        return success(None)
 
     def op_create_key(self, params: Params, data: Body) -> Outcome:
         app = self.apps.get(_canonical_uuid(params["app_id"]))
@@ -135,8 +140,7 @@ class Account:
         )
         self.keys[key.api_key_id] = key
         user_id, user_email = self.user
-        return json_answer(
-            200,
+        return success(
             {
                 **asdict(key),
                 "app_name": app.app_name,
@@ -149,12 +153,12 @@ class Account:
         app_id = _canonical_uuid(params["app_id"])
         if app_id not in self.apps:
             return detail(404, "App not found")
-        key = self.keys.get(params["api_key_id"])
+        key = self.keys.get(str(params["api_key_id"]))
         if key is None or key.app_id != app_id:
             return detail(404, "API key not found")
         del self.keys[key.api_key_id]
-        return json_answer(200, None)
+        return success(None)
 
 
-def _canonical_uuid(value: str) -> str:
-    return str(uuid.UUID(value))  # validated already: accept any spelling of the same uuid
+def _canonical_uuid(value: ParamValue) -> str:
+    return str(uuid.UUID(str(value)))  # validated already: accept any spelling of the same uuid
