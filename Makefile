@@ -37,8 +37,11 @@ SPEC_REPORT ?=
 SPEC_OUTPUTS ?=
 .PHONY: spec-check spec-update lint-workflows
 
-spec-check: $(VENV_STAMP)  ## report drift of SPEC_URL from openapi.json (FORMAT=text|markdown|json); writes nothing
-	$(PY) -m codegen.workflow check "$(SPEC_URL)" --format "$(FORMAT)"
+# Only the report reaches stdout (`make spec-check FORMAT=json > drift.json` is one JSON
+# document): the recipe is not echoed, and setting up .venv on first use writes to stderr.
+spec-check:  ## report drift of SPEC_URL from openapi.json (FORMAT=text|markdown|json); writes nothing
+	@$(MAKE) --no-print-directory -s $(VENV_STAMP) >&2
+	@$(PY) -m codegen.workflow check "$(SPEC_URL)" --format "$(FORMAT)"
 
 # Passed through the environment so any shell command survives quoting.
 spec-update: export SPEC_UPDATE_TEST_CMD ?= $(MAKE) --no-print-directory test

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
 import shutil
 import subprocess
 import threading
@@ -15,6 +16,9 @@ from typing import Any
 from parallel_account_api.spec_facts import OPERATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
+# openapi.json as it was in November 2026, never updated: the base of the drift and
+# spec-workflow tests, whose typed numbers and names must survive adopting a new spec.
+FROZEN_SPEC = ROOT / "tests" / "data" / "account-openapi-2026-11.json"
 
 
 def _bound(value: float | None) -> int:
@@ -109,10 +113,25 @@ def scratch_repo(dest: Path) -> Path:
     return dest
 
 
-def make(repo: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+# Set by a make running these tests (`make test`, or `make spec-update` running it): a
+# nested make would take the outer command line's variables (SPEC_URL=..., SPEC_OUTPUTS=...)
+# and its level from them.
+MAKE_ENV_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+
+
+def clean_make_env() -> dict[str, str]:
+    """os.environ without the variables through which a make passes itself to sub-makes."""
+    return {k: v for k, v in os.environ.items() if k not in MAKE_ENV_VARIABLES}
+
+
+def make(
+    repo: Path, *args: str, timeout: float = 120, quiet: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`make ARGS` in `repo`, as if typed at a shell; quiet adds --no-print-directory -s."""
     return subprocess.run(
-        ["make", "--no-print-directory", "-s", *args],
+        ["make", *(("--no-print-directory", "-s") if quiet else ()), *args],
         cwd=repo,
+        env=clean_make_env(),
         capture_output=True,
         text=True,
         timeout=timeout,

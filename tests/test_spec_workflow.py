@@ -1,7 +1,10 @@
 """`make spec-check`, `make spec-update` (codegen.workflow) and the GitHub workflow files.
 
 The make targets run in scratch copies of the repository against specs served from
-127.0.0.1; the real repository's files and the network are never touched.
+127.0.0.1; the real repository's files and the network are never touched. Each scratch
+copy starts from the frozen spec in tests/data/ (its generated/ regenerated from it once
+per session), never from openapi.json: adopting an upstream change cannot break these
+tests, and nothing here is typed from the live spec.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ import contextlib
 import copy
 import datetime
 import json
+import os
+import re
+import shutil
 import socket
 import subprocess
 from collections.abc import Callable, Iterator
@@ -19,15 +25,16 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from codegen import drift, workflow
+from codegen import drift, naming, workflow
 from codegen.drift import Change
 from codegen.workflow import WorkflowError
-from parallel_account_api.spec_facts import OPERATIONS
 from tests.support import (
+    FROZEN_SPEC,
     ROOT,
     add_history_endpoint,
     add_ungeneratable_endpoint,
     answer,
+    clean_make_env,
     make,
     scratch_repo,
     serve,
@@ -35,12 +42,13 @@ from tests.support import (
 )
 
 Spec = dict[str, Any]
-PINNED: Spec = json.loads((ROOT / "openapi.json").read_text(encoding="utf-8"))
+BASE: Spec = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
+BASE_OPERATIONS = len(naming.operations(BASE))
 VERSION = Path("overrides") / "parallel_account" / "_version.py"
 ADD_BODY = ("components", "schemas", "AddBalanceRequest", "properties", "amount_cents")
 
-# Read from the spec and the version file, never typed here: `make spec-update` runs these
-# tests on the spec (and version) it adopts, so a typed number would throw the change away.
+# Read from the version file, never typed here: `make spec-update` runs these tests with
+# the version it is about to release.
 CURRENT_VERSION = workflow.read_version((ROOT / VERSION).read_text())
 _MAJOR = workflow.parse_version(CURRENT_VERSION)[0]
 MINOR_BUMP = workflow.bumped(CURRENT_VERSION, "minor")
@@ -51,9 +59,12 @@ BREAKING_BUMP = workflow.bumped(CURRENT_VERSION, BREAKING_KIND)
 
 
 def _amount_maximum() -> int:
-    facts = OPERATIONS["add_balance"].body_field("amount_cents")
-    assert facts.maximum is not None and facts.maximum == int(facts.maximum), facts
-    return int(facts.maximum)
+    node: Any = BASE
+    for key in ADD_BODY:
+        node = node[key]
+    maximum = node["maximum"]
+    assert maximum == int(maximum), node
+    return int(maximum)
 
 
 AMOUNT_MAX = _amount_maximum()
@@ -62,9 +73,20 @@ TIGHTER_MAX = AMOUNT_MAX // 2  # any lower bound works; half keeps it clearly ti
 FAST_TESTS = "make -s check-generated && touch tests-ran"
 
 
+@pytest.fixture(scope="session")
+def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch copy of the repository on the frozen spec, generated/ made from it."""
+    repo = scratch_repo(tmp_path_factory.mktemp("base") / "repo")
+    shutil.copy2(FROZEN_SPEC, repo / "openapi.json")
+    generated = make(repo, "generate")
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    return repo
+
+
 @pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    return scratch_repo(tmp_path / "repo")
+def repo(base_repo: Path, tmp_path: Path) -> Path:
+    """A fresh copy of base_repo for one test (mtimes kept, .venv still a link)."""
+    return Path(shutil.copytree(base_repo, tmp_path / "repo", symlinks=True))
 
 
 def _spec_update(
@@ -82,7 +104,7 @@ def _spec_update(
 
 
 def _mutated(mutate: Callable[[Spec], None]) -> Spec:
-    spec = copy.deepcopy(PINNED)
+    spec = copy.deepcopy(BASE)
     mutate(spec)
     return spec
 
@@ -119,6 +141,7 @@ def _module(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(repo / ".venv" / "bin" / "python"), "-m", "codegen.workflow", *args],
         cwd=repo,
+        env=clean_make_env(),
         capture_output=True,
         text=True,
         timeout=120,
@@ -178,7 +201,7 @@ def test_spec_check_reports_drift_and_writes_nothing(
 
 
 def test_spec_check_against_the_pinned_spec_finds_no_changes(repo: Path) -> None:
-    with _served(PINNED) as url:
+    with _served(BASE) as url:
         result = make(repo, "spec-check", f"SPEC_URL={url}")
         direct = _module(repo, "check", url, "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -208,6 +231,49 @@ def test_spec_check_unreachable_url_has_its_own_status_and_one_line(repo: Path) 
     assert _state(repo) == before
 
 
+@pytest.mark.parametrize(
+    ("mutate", "changed"),
+    [(None, False), (_tighten_amount, True), (add_history_endpoint, True)],
+    ids=["no-drift", "breaking", "non-breaking"],
+)
+def test_spec_check_json_is_all_of_stdout(
+    repo: Path, mutate: Callable[[Spec], None] | None, changed: bool
+) -> None:
+    # As typed at a shell (`make spec-check FORMAT=json > drift.json`): no -s, so an
+    # echoed recipe line or anything else on stdout would break the document.
+    with _served(_mutated(mutate) if mutate else BASE) as url:
+        result = make(repo, "spec-check", "FORMAT=json", f"SPEC_URL={url}", quiet=False)
+    report = json.loads(result.stdout)
+    assert set(report) == {"breaking", "summary", "changes"}
+    assert bool(report["changes"]) is changed and (result.returncode != 0) is changed
+    assert "spec-check: openapi.json vs" in result.stderr  # the summary goes to stderr
+
+
+def test_nested_make_does_not_inherit_the_callers_make_variables(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What an outer `make spec-update SPEC_URL=... SPEC_OUTPUTS=...` running these tests
+    # hands to every make below it.
+    monkeypatch.setenv("MAKEFLAGS", " -- SPEC_URL=http://bogus SPEC_OUTPUTS=/bogus")
+    monkeypatch.setenv("MAKELEVEL", "3")
+    monkeypatch.setenv("MFLAGS", "-k")
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    (probe / "Makefile").write_text(
+        'show:\n\t@echo "url=$(SPEC_URL) out=$(SPEC_OUTPUTS) level=$(MAKELEVEL)"\n'
+    )
+    inherited = subprocess.run(
+        ["make", "show"], cwd=probe, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "url=http://bogus out=/bogus level=3" in inherited.stdout  # what a bare make sees
+    shown = make(probe, "show")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == "url= out= level=0\n"
+    dry_run = make(repo, "-n", "spec-check")  # the real target, commands printed only
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "codegen.workflow check" in dry_run.stdout and "bogus" not in dry_run.stdout
+
+
 # ---------------------------------------------------------------- spec-update
 
 
@@ -233,6 +299,8 @@ def test_spec_update_adopts_an_added_endpoint(repo: Path, tmp_path: Path) -> Non
     assert f"Version {CURRENT_VERSION} -> {MINOR_BUMP} (minor bump)" in report.read_text()
     assert _outputs(outputs) == {
         "changed": "true",
+        "failed": "false",
+        "failed_step": "none",
         "breaking": "false",
         "version": MINOR_BUMP,
         "bump": "minor",
@@ -243,7 +311,7 @@ def test_spec_update_adopts_an_added_endpoint(repo: Path, tmp_path: Path) -> Non
 def test_spec_update_without_changes_writes_nothing(repo: Path, tmp_path: Path) -> None:
     before = _state(repo)
     outputs = tmp_path / "outputs"
-    with _served(PINNED) as url:
+    with _served(BASE) as url:
         result = make(
             repo,
             "spec-update",
@@ -280,6 +348,8 @@ def test_spec_update_bumps_by_the_kind_of_change(
     assert f'__version__ = "{version}"' in (repo / VERSION).read_text()
     assert _outputs(outputs) == {
         "changed": "true",
+        "failed": "false",
+        "failed_step": "none",
         "breaking": breaking,
         "version": version,
         "bump": bump,
@@ -291,19 +361,97 @@ def test_spec_update_bumps_by_the_kind_of_change(
         assert "request-bounds-tightened" in report.read_text()
 
 
-def test_failed_generation_restores_everything(repo: Path) -> None:
+def test_failed_generation_restores_everything(repo: Path, tmp_path: Path) -> None:
     # A missing changelog must stay missing (the repository has one once a spec was adopted).
     (repo / "CHANGELOG.md").unlink(missing_ok=True)
     before = _state(repo)
+    report, outputs = tmp_path / "report.md", tmp_path / "outputs"
     with _served(_mutated(add_ungeneratable_endpoint)) as url:
         result = make(
-            repo, "spec-update", f"SPEC_URL={url}", "SPEC_UPDATE_TEST_CMD=touch tests-ran"
+            repo,
+            "spec-update",
+            f"SPEC_URL={url}",
+            f"SPEC_REPORT={report}",
+            f"SPEC_OUTPUTS={outputs}",
+            "SPEC_UPDATE_TEST_CMD=touch tests-ran",
         )
     assert result.returncode != 0 and "Error 5" in result.stderr
     assert "openapi-python-client failed" in result.stderr
     assert "generation failed; openapi.json, generated/, CHANGELOG.md" in result.stderr
     assert _state(repo) == before
     assert not (repo / "tests-ran").exists()
+    # The drift is still reported, with why it could not be adopted.
+    text = report.read_text()
+    assert text.startswith("## OpenAPI drift report") and "`/service/v1/odd`" in text
+    assert "## Adoption failed" in text and "### Generation errors" in text
+    assert "openapi-python-client failed" in text.split("### Generation errors", 1)[1]
+    assert _outputs(outputs) == {
+        "changed": "true",
+        "failed": "true",
+        "failed_step": "generation",
+        "breaking": "false",
+        "version": MINOR_BUMP,
+        "bump": "minor",
+    }
+
+
+# Tests the adopted spec "breaks": two fail, two pass.
+CHECKS = """
+import pytest
+
+
+def test_passes():
+    pass
+
+
+def test_fails():
+    assert 1 == 2
+
+
+@pytest.mark.parametrize("n", [1, 2])
+def test_param(n):
+    assert n == 1
+"""
+
+
+def test_failing_tests_are_named_in_the_report_and_everything_restored(
+    repo: Path, tmp_path: Path
+) -> None:
+    _with_history(repo)
+    (repo / "checks").mkdir()
+    (repo / "checks" / "test_adopted.py").write_text(CHECKS)
+    before = _state(repo)
+    report, outputs = tmp_path / "report.md", tmp_path / "outputs"
+    test_cmd = "make -s check-generated && .venv/bin/python -m pytest -q -p no:cacheprovider checks"
+    with _served(_mutated(add_history_endpoint)) as url:
+        result = make(
+            repo,
+            "spec-update",
+            f"SPEC_URL={url}",
+            f"SPEC_REPORT={report}",
+            f"SPEC_OUTPUTS={outputs}",
+            f"SPEC_UPDATE_TEST_CMD={test_cmd}",
+        )
+    assert result.returncode != 0 and "Error 6" in result.stderr, result.stderr
+    assert "2 failed, 2 passed" in result.stdout  # the tests' output still shows
+    assert _state(repo) == before  # restored byte for byte
+    expected = ["checks/test_adopted.py::test_fails", "checks/test_adopted.py::test_param[2]"]
+    assert f"spec-update: failing: {', '.join(expected)}" in result.stderr
+    text = report.read_text()
+    assert text.startswith("## OpenAPI drift report")
+    assert "| `path-added` | `/service/v1/balance/history` |" in text
+    assert f"the minor bump {CURRENT_VERSION} -> {MINOR_BUMP} was not made" in text
+    section = text.split("### Failing tests\n", 1)[1].split("<details>", 1)[0]
+    assert re.findall(r"^- `(.+)`$", section, re.M) == expected
+    assert "Last " in text and "2 failed, 2 passed" in text.split("<details>", 1)[1]
+    assert _outputs(outputs) == {
+        "changed": "true",
+        "failed": "true",
+        "failed_step": "tests",
+        "breaking": "false",
+        "version": MINOR_BUMP,
+        "bump": "minor",
+    }
 
 
 def _with_history(repo: Path) -> None:
@@ -330,7 +478,7 @@ def test_failed_or_interrupted_tests_restore_everything(
     assert result.returncode != 0 and f"Error {status}" in result.stderr, result.stderr
     assert message in result.stderr
     # It got as far as regenerating (the served spec has one operation more).
-    assert f"generate: {len(OPERATIONS) + 1} operations" in result.stdout
+    assert f"generate: {BASE_OPERATIONS + 1} operations" in result.stdout
     assert _state(repo) == before
     leftovers = [p.name for p in repo.rglob(".*") if p.name.endswith((".restoring", ".retired"))]
     assert leftovers == []
@@ -392,6 +540,66 @@ def test_changelog_entry_lists_breaking_first_and_goes_on_top() -> None:
     assert workflow.with_entry("# Notes\n", entry) == "# Notes\n\n" + entry
 
 
+# ---------------------------------------------------------------- what failed
+
+
+def test_failing_tests_reads_pytest_ids_first() -> None:
+    output = "\n".join(
+        [
+            "..F.E",
+            "FAILED tests/test_a.py::test_x - AssertionError: assert 1 == 2",
+            "\x1b[31mFAILED\x1b[0m tests/test_a.py::TestK::test_z[5000-a b]\x1b[0m",
+            "ERROR tests/test_b.py::test_f - fixture 'nope' not found",
+            "ERROR tests/test_c.py - ImportError: no module named x",
+            "FAILED tests/test_a.py::test_x - AssertionError: assert 1 == 2",
+            "ERROR: not a test id",
+            "make: *** [Makefile:80: unit] Error 1",
+        ]
+    )
+    assert workflow.failing_tests(output) == [
+        "tests/test_a.py::test_x",
+        "tests/test_a.py::TestK::test_z[5000-a b]",
+        "tests/test_b.py::test_f",
+        "tests/test_c.py",
+    ]
+
+
+def test_failing_tests_falls_back_to_makes_error_lines() -> None:
+    output = (
+        "ruff check overrides codegen tests\nE501 line too long\n"
+        "make[1]: *** [Makefile:66: lint] Error 1\nmake: *** [Makefile:80: test] Error 2\n"
+    )
+    assert workflow.failing_tests(output) == [
+        "make[1]: *** [Makefile:66: lint] Error 1",
+        "make: *** [Makefile:80: test] Error 2",
+    ]
+    assert workflow.failing_tests("Killed\n") == []
+
+
+def test_failure_report_keeps_the_drift_report_and_says_what_failed() -> None:
+    drift_report = "## OpenAPI drift report\n\nSome change.\n"
+    text = workflow.failure_report(
+        drift_report, "the minor bump 0.1.0 -> 0.2.0", "tests", ["t.py::a`b"], "~~~\nout\n"
+    )
+    assert text.startswith(drift_report.rstrip() + "\n\n## Adoption failed\n")
+    assert "- `t.py::a'b`" in text  # a backtick would end the code span
+    assert "~~~~\n~~~\nout\n~~~~" in text  # the fence outlasts the output's own
+    unnamed = workflow.failure_report(drift_report, "x", "tests", [], "")
+    assert "none named in the output" in unnamed and "<details>" not in unnamed
+    generation = workflow.failure_report(drift_report, "x", "generation", [], "")
+    assert "### Generation errors" in generation and "### Failing tests" not in generation
+
+
+def test_run_teed_passes_output_through_and_keeps_it(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    status, output = workflow.run_teed("echo out; echo err >&2; pwd; exit 3", tmp_path)
+    assert status == 3
+    assert sorted(output.splitlines()) == sorted(["out", "err", str(tmp_path)])
+    shown = capfd.readouterr()
+    assert shown.out == f"out\n{tmp_path}\n" and shown.err == "err\n"
+
+
 # ---------------------------------------------------------------- GitHub workflows
 
 
@@ -421,6 +629,96 @@ def test_spec_drift_workflow_opens_a_labelled_pull_request() -> None:
     assert pr["with"]["branch"] == "spec-drift/auto"
     assert pr["with"]["body-path"].endswith("/spec-drift.md")
     assert "steps.update.outputs.breaking == 'true' && 'breaking'" in pr["with"]["labels"]
+
+
+def _drift_step(name: str) -> dict[str, Any]:
+    steps = _workflow("spec-drift.yml")["jobs"]["update"]["steps"]
+    step: dict[str, Any] = next(step for step in steps if step.get("name") == name)
+    return step
+
+
+def test_spec_drift_workflow_reports_a_failed_adoption_and_fails() -> None:
+    flow = _workflow("spec-drift.yml")
+    assert flow["permissions"]["issues"] == "write"
+    update = _drift_step("make spec-update")
+    assert "continue-on-error" not in update  # its failure fails the job
+    issue = _drift_step("Open or update the needs-work issue")
+    assert issue["if"] == "failure() && steps.update.outputs.failed == 'true'"
+    assert "continue-on-error" not in issue
+    assert _drift_step("Close the needs-work issue")["if"] == "success()"
+
+
+def test_every_workflow_script_is_valid_bash() -> None:
+    for path in sorted((ROOT / ".github" / "workflows").glob("*.yml")):
+        for job in _workflow(path.name)["jobs"].values():
+            for step in job["steps"]:
+                if "run" in step:
+                    checked = subprocess.run(
+                        ["bash", "-n", "-c", step["run"]], capture_output=True, text=True
+                    )
+                    assert checked.returncode == 0, (path.name, step, checked.stderr)
+
+
+def _run_step(step: dict[str, Any], tmp_path: Path, open_issues: str) -> list[str]:
+    """Run a workflow step's script as the runner would (bash -e), with a fake `gh` that
+    logs its arguments and lists `open_issues`; return the log."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "gh"
+    fake.write_text(
+        '#!/bin/bash\nprintf "%s\\n" "$*" >> "$GH_LOG"\n'
+        'if [ "$1 $2" = "issue list" ]; then printf "%s" "$OPEN_ISSUES"; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        **{key: str(value) for key, value in step.get("env", {}).items()},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GH_LOG": str(tmp_path / "gh.log"),
+        "OPEN_ISSUES": open_issues,
+        "RUNNER_TEMP": str(tmp_path),
+        "RUN_URL": "https://github.test/runs/1",
+        "FAILED_STEP": "tests",
+        "VERSION": "9.9.9",
+        "BREAKING": "true",
+    }
+    done = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-c", step["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return (tmp_path / "gh.log").read_text().splitlines()
+
+
+@pytest.mark.parametrize("open_issue", ["", "7"], ids=["opens", "updates"])
+def test_needs_work_issue_step_opens_or_updates_one_issue(tmp_path: Path, open_issue: str) -> None:
+    (tmp_path / "spec-drift.md").write_text("## OpenAPI drift report\n" + "x" * 70_000)
+    log = _run_step(_drift_step("Open or update the needs-work issue"), tmp_path, open_issue)
+    title = "--title API spec drift needs work: version 9.9.9 (breaking)"
+    body = tmp_path / "spec-drift-issue.md"
+    if open_issue:
+        assert f"issue edit 7 {title} --body-file {body}" in log
+        assert "issue comment 7 --body Still failing (tests): https://github.test/runs/1" in log
+        assert not any(line.startswith("issue create") for line in log)
+    else:
+        assert (
+            f"issue create {title} --body-file {body} --label spec-drift --label needs-work" in log
+        )
+    assert any(line.startswith("label create spec-drift") for line in log)
+    assert any(line.startswith("label create needs-work") for line in log)
+    text = body.read_text()
+    assert text.startswith("Nightly spec adoption failed (tests): https://github.test/runs/1")
+    assert "## OpenAPI drift report" in text and len(text) < 65_536
+
+
+def test_close_issue_step_closes_every_open_needs_work_issue(tmp_path: Path) -> None:
+    log = _run_step(_drift_step("Close the needs-work issue"), tmp_path, "3\n5\n")
+    closed = [line.split()[2] for line in log if line.startswith("issue close")]
+    assert closed == ["3", "5"]
 
 
 def test_lint_workflows_passes_and_catches_a_mistake(repo: Path) -> None:
