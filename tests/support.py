@@ -120,8 +120,16 @@ MAKE_ENV_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
 
 
 def clean_make_env() -> dict[str, str]:
-    """os.environ without the variables through which a make passes itself to sub-makes."""
-    return {k: v for k, v in os.environ.items() if k not in MAKE_ENV_VARIABLES}
+    """os.environ without the variables through which a make passes itself to sub-makes.
+
+    That is MAKEFLAGS and its kin, and each variable given on the outer make's command
+    line (`make spec-update SPEC_URL=...`): make exports those into the environment too,
+    and lists them after `--` in MAKEFLAGS.
+    """
+    _, _, assignments = os.environ.get("MAKEFLAGS", "").partition(" -- ")
+    given = {word.split("=", 1)[0] for word in assignments.split() if "=" in word}
+    dropped = set(MAKE_ENV_VARIABLES) | given
+    return {k: v for k, v in os.environ.items() if k not in dropped}
 
 
 def make(
