@@ -35,7 +35,7 @@ the rest of this package so a changed bound or a new operation flows through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,8 @@ class OperationFacts:
     # Curated: a real charge; the client refuses to load if it has no idempotency key.
     moves_money: bool = False
     documented_statuses: tuple[int, ...] = ()
+    # The success body's schema, cut to its shape ($refs name entries of SCHEMAS).
+    response_schema: Any = field(default=None, compare=False, repr=False)
 
     def path_param(self, name: str) -> FieldFacts:
         return next(p for p in self.path_params if p.name == name)
@@ -141,6 +143,42 @@ def secret_fields(document: dict[str, Any]) -> dict[str, list[str]]:
     return found
 
 
+# The schema keys the client's response check reads (overrides/.../_schema.py).
+_SHAPE_KEYS = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "items",
+        "$ref",
+        "anyOf",
+        "oneOf",
+        "allOf",
+        "enum",
+        "nullable",
+    }
+)
+
+
+def shape(schema: Any) -> Any:
+    """A schema cut down to what checking a value's shape needs (no prose, no bounds)."""
+    if isinstance(schema, list):
+        return [shape(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    kept: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key not in _SHAPE_KEYS:
+            continue
+        if key == "properties":
+            kept[key] = {name: shape(sub) for name, sub in value.items()}
+        elif key == "$ref":
+            kept[key] = value.rsplit("/", 1)[-1]  # components are all in SCHEMAS
+        else:
+            kept[key] = shape(value)
+    return kept
+
+
 def _tuple(items: list[str]) -> str:
     return f"({''.join(item + ', ' for item in items)})"
 
@@ -179,6 +217,7 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
             f"returns_field={op.returns_field!r}",
             f"moves_money={op.moves_money!r}",
             f"documented_statuses={op.documented_statuses!r}",
+            f"response_schema={shape(op.response_schema)!r}",
         ]
         entries.append(f"    {op.name!r}: OperationFacts({', '.join(args)}),\n")
     secrets = secret_fields(document)
@@ -188,6 +227,13 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
         + f"SERVER_URL: Final = {document.get('servers', [{}])[0].get('url')!r}\n"
         + "OPERATIONS: Final[dict[str, OperationFacts]] = {\n"
         + "".join(entries)
+        + "}\n"
+        + "# Component schemas, cut to their shape: what success bodies are checked against.\n"
+        + "SCHEMAS: Final[dict[str, Any]] = {\n"
+        + "".join(
+            f"    {name!r}: {shape(schema)!r},\n"
+            for name, schema in document.get("components", {}).get("schemas", {}).items()
+        )
         + "}\n"
         + "# Model name -> fields that carry a secret (`format: password` or `writeOnly`).\n"
         + "SECRET_FIELDS: Final[dict[str, tuple[str, ...]]] = {\n"

@@ -9,7 +9,7 @@ the rest of this package so a changed bound or a new operation flows through.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,8 @@ class OperationFacts:
     # Curated: a real charge; the client refuses to load if it has no idempotency key.
     moves_money: bool = False
     documented_statuses: tuple[int, ...] = ()
+    # The success body's schema, cut to its shape ($refs name entries of SCHEMAS).
+    response_schema: Any = field(default=None, compare=False, repr=False)
 
     def path_param(self, name: str) -> FieldFacts:
         return next(p for p in self.path_params if p.name == name)
@@ -103,6 +105,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field="apps",
         moves_money=False,
         documented_statuses=(200,),
+        response_schema={"$ref": "GetAppsForOrgResponseModel"},
     ),
     "create_app": OperationFacts(
         name="create_app",
@@ -125,6 +128,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field=None,
         moves_money=False,
         documented_statuses=(200, 422),
+        response_schema={"$ref": "CreateAppResponseModel"},
     ),
     "delete_app": OperationFacts(
         name="delete_app",
@@ -147,6 +151,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field=None,
         moves_money=False,
         documented_statuses=(200, 422),
+        response_schema={},
     ),
     "create_key": OperationFacts(
         name="create_key",
@@ -181,6 +186,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field=None,
         moves_money=False,
         documented_statuses=(200, 422),
+        response_schema={"$ref": "CreateKeyResponse"},
     ),
     "delete_key": OperationFacts(
         name="delete_key",
@@ -206,6 +212,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field=None,
         moves_money=False,
         documented_statuses=(200, 422),
+        response_schema={},
     ),
     "get_balance": OperationFacts(
         name="get_balance",
@@ -233,6 +240,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field=None,
         moves_money=False,
         documented_statuses=(200,),
+        response_schema={"$ref": "BalanceResponse"},
     ),
     "add_balance": OperationFacts(
         name="add_balance",
@@ -271,7 +279,99 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         returns_field=None,
         moves_money=True,
         documented_statuses=(200, 422),
+        response_schema={"$ref": "BalanceResponse"},
     ),
+}
+# Component schemas, cut to their shape: what success bodies are checked against.
+SCHEMAS: Final[dict[str, Any]] = {
+    "AddBalanceRequest": {
+        "properties": {"amount_cents": {"type": "integer"}, "idempotency_key": {"type": "string"}},
+        "required": ["amount_cents", "idempotency_key"],
+        "type": "object",
+    },
+    "AppItem": {
+        "properties": {
+            "app_id": {"type": "string"},
+            "app_name": {"type": "string"},
+            "org_id": {"type": "string"},
+            "org_name": {"type": "string"},
+        },
+        "required": ["app_name", "org_name", "app_id", "org_id"],
+        "type": "object",
+    },
+    "BalanceResponse": {
+        "properties": {
+            "credit_balance_cents": {"type": "number"},
+            "org_id": {"type": "string"},
+            "pending_debit_balance_cents": {"type": "number"},
+            "will_invoice": {"type": "boolean"},
+        },
+        "required": [
+            "org_id",
+            "credit_balance_cents",
+            "pending_debit_balance_cents",
+            "will_invoice",
+        ],
+        "type": "object",
+    },
+    "CreateApiKeyRequestModel": {
+        "properties": {"api_key_name": {"type": "string"}},
+        "required": ["api_key_name"],
+        "type": "object",
+    },
+    "CreateAppRequestModel": {
+        "properties": {"app_name": {"type": "string"}},
+        "required": ["app_name"],
+        "type": "object",
+    },
+    "CreateAppResponseModel": {
+        "properties": {"app_id": {"type": "string"}},
+        "required": ["app_id"],
+        "type": "object",
+    },
+    "CreateKeyResponse": {
+        "properties": {
+            "api_key_id": {"type": "string"},
+            "api_key_name": {"type": "string"},
+            "app_id": {"type": "string"},
+            "app_name": {"type": "string"},
+            "created_at": {"type": "integer"},
+            "created_by_user_email": {"type": "string"},
+            "created_by_user_id": {"type": "string"},
+            "display_value": {"type": "string"},
+            "raw_api_key": {"type": "string"},
+        },
+        "required": [
+            "api_key_id",
+            "api_key_name",
+            "app_id",
+            "app_name",
+            "created_by_user_id",
+            "created_by_user_email",
+            "display_value",
+            "raw_api_key",
+            "created_at",
+        ],
+        "type": "object",
+    },
+    "GetAppsForOrgResponseModel": {
+        "properties": {"apps": {"items": {"$ref": "AppItem"}, "type": "array"}},
+        "required": ["apps"],
+        "type": "object",
+    },
+    "HTTPValidationError": {
+        "properties": {"detail": {"items": {"$ref": "ValidationError"}, "type": "array"}},
+        "type": "object",
+    },
+    "ValidationError": {
+        "properties": {
+            "loc": {"items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}, "type": "array"},
+            "msg": {"type": "string"},
+            "type": {"type": "string"},
+        },
+        "required": ["loc", "msg", "type"],
+        "type": "object",
+    },
 }
 # Model name -> fields that carry a secret (`format: password` or `writeOnly`).
 SECRET_FIELDS: Final[dict[str, tuple[str, ...]]] = {

@@ -12,6 +12,7 @@ from parallel_account._client import AccountClient, AsyncAccountClient
 from parallel_account._errors import (
     APIConnectionError,
     APIError,
+    APIResponseValidationError,
     APIStatusError,
     APITimeoutError,
     AuthenticationError,
@@ -40,6 +41,7 @@ __all__ = [
     "SPEC_SHA256",
     "APIConnectionError",
     "APIError",
+    "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
     "AccountClient",

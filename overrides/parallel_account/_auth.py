@@ -46,6 +46,13 @@ def check_token(token: object, *, source: str) -> str:
             f"token: {source} gave a token containing whitespace or control characters "
             "(a stray newline from a file or $(...)?); expected a bare bearer token"
         )
+    # A header value must be ASCII: anything else (an accented letter, a lone surrogate
+    # from a mis-decoded file) would make the HTTP library fail with the value quoted.
+    if not token.isascii():
+        raise InvalidRequestError(
+            f"token: {source} gave a token with {sum(not c.isascii() for c in token)} "
+            "non-ASCII character(s); expected a bearer token of visible ASCII characters"
+        )
     return token
 
 

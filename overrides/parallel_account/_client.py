@@ -23,9 +23,14 @@ from parallel_account._attempts import Sleep, attempts
 from parallel_account._auth import TokenProvider, resolve_auth
 from parallel_account._errors import InvalidRequestError
 from parallel_account._logging import configure_from_env
+from parallel_account._reading import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    BoundedBody,
+    attempt_seconds,
+)
 from parallel_account._request import Call, build, operation_named
 from parallel_account._retry import RetryPolicy
-from parallel_account._urls import api_base_url
+from parallel_account._urls import api_base_url, is_loopback
 from parallel_account._version import __version__
 from parallel_account_api.operations import AsyncOperations, SyncOperations
 from parallel_account_api.spec_facts import SPEC_SHA256
@@ -37,6 +42,7 @@ USER_AGENT = (
     f"(python {'.'.join(map(str, sys.version_info[:3]))}; spec {SPEC_SHA256[:8]})"
 )
 _UNSET: Any = object()
+DEFAULT_MAX_RETRIES = 2
 
 
 def _check_options(timeout: object, max_retries: object) -> None:
@@ -69,10 +75,24 @@ class _ClientBase:
         token: Token,
         base_url: str | None,
         timeout: float | httpx.Timeout | None,
-        max_retries: int,
+        max_retries: int | None,
         policy: RetryPolicy | None,
+        max_response_bytes: int,
     ) -> None:
         configure_from_env()
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or max_response_bytes < 1
+        ):
+            raise InvalidRequestError(
+                f"max_response_bytes: got {max_response_bytes!r:.40}; expected an int >= 1"
+            )
+        self._max_response_bytes = max_response_bytes
+        # An explicit policy's max_retries wins over the default; an explicit max_retries
+        # wins over both.
+        if max_retries is None:
+            max_retries = policy.max_retries if policy is not None else DEFAULT_MAX_RETRIES
         _check_options(timeout, max_retries)
         self._base_url = api_base_url(base_url)
         self._auth = resolve_auth(token)
@@ -102,6 +122,20 @@ class _ClientBase:
         clone._policy = dataclasses.replace(self._policy, max_retries=max_retries)
         clone._owns_http = False  # the pool belongs to the client it was derived from
         return clone
+
+    def _own_client_options(self) -> dict[str, Any]:
+        """Options of the httpx client we create (a caller's own client is used as given).
+
+        A loopback target (a local fake, a tunnel) is never sent through a proxy from
+        the environment (HTTP_PROXY, ALL_PROXY): over plain http that proxy would read
+        the bearer token. Other targets are https, which a proxy only tunnels.
+        """
+        host = httpx.URL(self._base_url).host
+        return {"follow_redirects": False, "trust_env": not is_loopback(host)}
+
+    def _attempt_deadline(self) -> float | None:
+        seconds = attempt_seconds(self._timeout)
+        return None if seconds is None else time.monotonic() + seconds
 
     def _build(self, call: Call[Any]) -> httpx.Request:
         kwargs = dict(call.request_kwargs)
@@ -133,7 +167,7 @@ class AccountClient(_ClientBase, SyncOperations):
     None for $PARALLEL_ACCOUNT_TOKEN, then the stored `parallel-account login`.
     `base_url`: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
     plain http:// only to loopback hosts. `timeout` in seconds (or an
-    httpx.Timeout; None for none). `max_retries`: retries after the first attempt.
+    httpx.Timeout; None for none). `max_retries`: retries after the first attempt (default 2, or `policy.max_retries`).
     `http_client`: an httpx.Client to use (proxies, transports, tests); it is not
     closed by `close()`. `sleep` and `policy` are for tests and tuning.
     """
@@ -146,20 +180,21 @@ class AccountClient(_ClientBase, SyncOperations):
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = 30.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
         policy: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise InvalidRequestError(
                 f"http_client: got {type(http_client).__name__}; expected an httpx.Client "
                 "(use AsyncAccountClient for an httpx.AsyncClient)"
             )
-        self._configure(token, base_url, timeout, max_retries, policy)
+        self._configure(token, base_url, timeout, max_retries, policy, max_response_bytes)
         self._owns_http = http_client is None
         self._http = (
-            http_client if http_client is not None else httpx.Client(follow_redirects=False)
+            http_client if http_client is not None else httpx.Client(**self._own_client_options())
         )
         self._sleep = sleep
 
@@ -177,7 +212,7 @@ class AccountClient(_ClientBase, SyncOperations):
                     if isinstance(step, Sleep):
                         self._sleep(step.seconds)
                     else:
-                        outcome = self._http.send(step.request, auth=self._auth)
+                        outcome = self._receive(step.request)
                 except httpx.RequestError as exc:
                     outcome = exc
                 except BaseException as exc:  # the loop annotates it (idempotency key)
@@ -187,6 +222,20 @@ class AccountClient(_ClientBase, SyncOperations):
         except StopIteration as done:
             result: T = done.value
             return result
+
+    def _receive(self, request: httpx.Request) -> httpx.Response:
+        """One attempt: send, then read the body within the size limit and the deadline."""
+        deadline = self._attempt_deadline()
+        # Redirects are never followed: a redirected request would carry the token
+        # (and a charge's body) to wherever the Location says.
+        response = self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
+        try:
+            body = BoundedBody(response, self._max_response_bytes, deadline)
+            for chunk in response.iter_bytes():
+                body.add(chunk)
+            return body.finish()
+        finally:
+            response.close()
 
     def _call(self, operation: str, arguments: dict[str, Any]) -> Any:
         return self._run(build(operation_named(operation), arguments))
@@ -227,20 +276,23 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         *,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = 30.0,
-        max_retries: int = 2,
+        max_retries: int | None = None,
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[None]] | None = None,
         policy: RetryPolicy | None = None,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise InvalidRequestError(
                 f"http_client: got {type(http_client).__name__}; expected an httpx.AsyncClient "
                 "(use AccountClient for an httpx.Client)"
             )
-        self._configure(token, base_url, timeout, max_retries, policy)
+        self._configure(token, base_url, timeout, max_retries, policy, max_response_bytes)
         self._owns_http = http_client is None
         self._http = (
-            http_client if http_client is not None else httpx.AsyncClient(follow_redirects=False)
+            http_client
+            if http_client is not None
+            else httpx.AsyncClient(**self._own_client_options())
         )
         self._sleep: Callable[[float], Awaitable[None]] = sleep or _asyncio_sleep
 
@@ -258,7 +310,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
                     if isinstance(step, Sleep):
                         await self._sleep(step.seconds)
                     else:
-                        outcome = await self._http.send(step.request, auth=self._auth)
+                        outcome = await self._receive(step.request)
                 except httpx.RequestError as exc:
                     outcome = exc
                 except BaseException as exc:  # the loop annotates it (idempotency key)
@@ -268,6 +320,29 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         except StopIteration as done:
             result: T = done.value
             return result
+
+    async def _receive(self, request: httpx.Request) -> httpx.Response:
+        """One attempt, as in `AccountClient._receive`; here the deadline covers the headers too."""
+        import asyncio
+
+        deadline = self._attempt_deadline()
+        seconds = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            async with asyncio.timeout(seconds):
+                response = await self._http.send(
+                    request, auth=self._auth, stream=True, follow_redirects=False
+                )
+                try:
+                    body = BoundedBody(response, self._max_response_bytes, deadline)
+                    async for chunk in response.aiter_bytes():
+                        body.add(chunk)
+                    return body.finish()
+                finally:
+                    await response.aclose()
+        except TimeoutError:
+            raise httpx.ReadTimeout(
+                "no whole answer within the attempt's timeout", request=request
+            ) from None
 
     def _call(self, operation: str, arguments: dict[str, Any]) -> Awaitable[Any]:
         return self._run(build(operation_named(operation), arguments))

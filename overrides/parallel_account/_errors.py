@@ -3,6 +3,7 @@
     ParallelAccountError
     ├── InvalidRequestError (also ValueError)  bad input caught before sending
     └── APIError
+        ├── APIResponseValidationError         a 2xx answer unreadable or not as the spec says
         ├── APIConnectionError                 no HTTP answer
         │   └── APITimeoutError
         └── APIStatusError                     an HTTP answer that is not a success
@@ -22,12 +23,42 @@ from typing import Any, TypeVar
 
 import httpx
 
+from parallel_account._json import UnreadableJSON, loads
+
+# What an error keeps when pickled (process pools, task queues): the facts a caller
+# decides on. The request and response stay behind: they hold connections, and the
+# request is where a token would be.
+_PICKLED = (
+    "message",
+    "status_code",
+    "request_id",
+    "idempotency_key",
+    "outcome_unknown",
+    "body",
+    "detail",
+    "__notes__",
+)
+
+
+def _rebuild(cls: type[ParallelAccountError], args: tuple[Any, ...], state: dict[str, Any]) -> Any:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    for name in ("request", "response"):
+        if name in getattr(cls, "__annotations__", {}) or issubclass(cls, APIError):
+            setattr(error, name, None)
+    error.__dict__.update(state)
+    return error
+
 
 class ParallelAccountError(Exception):
-    """Base of every error this package raises."""
+    """Base of every error this package raises. Pickles without its request and response."""
 
     idempotency_key: str | None = None
     outcome_unknown: bool = False
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        state = {k: v for k, v in self.__dict__.items() if k in _PICKLED}
+        return (_rebuild, (type(self), self.args, state))
 
 
 class InvalidRequestError(ParallelAccountError, ValueError):
@@ -41,6 +72,14 @@ class APIError(ParallelAccountError):
         super().__init__(message)
         self.message = message
         self.request = request
+
+
+class APIResponseValidationError(APIError):
+    """A success answer (2xx) that cannot be read or does not match the spec.
+
+    The server did the work: for a charge `.outcome_unknown` is True and calling again
+    with `.idempotency_key` is safe.
+    """
 
 
 class APIConnectionError(APIError):
@@ -122,25 +161,47 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 
 
 def _body_of(response: httpx.Response) -> Any:
+    """The error body as JSON if it is readable JSON, else (a bounded piece of) its text."""
     try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return response.text[:500] or None
+        return loads(response.content)
+    except UnreadableJSON:
+        return response.content[:500].decode("utf-8", "replace") or None
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    """A bounded, single-line rendering of a value taken from a server's answer."""
+    try:
+        text = value if isinstance(value, str) else json.dumps(value)[: limit * 2]
+    except (TypeError, ValueError, RecursionError):
+        text = type(value).__name__
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _summary(body: Any) -> str:
-    """A short reason from an error body: FastAPI's `detail`, else the text."""
+    """A short reason from an error body: FastAPI's `detail`, else the text.
+
+    Whatever shape the server chose (a `loc` that is null or a number, items that are
+    not objects, deep nesting), this gives a line, never an exception.
+    """
     if isinstance(body, dict) and "detail" in body:
         detail = body["detail"]
         if isinstance(detail, list):
-            return "; ".join(
-                f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg', '')}"
-                if isinstance(item, dict)
-                else str(item)
-                for item in detail
-            )
-        return str(detail)
-    return str(body)[:200] if body else ""
+            parts = []
+            for item in detail[:10]:
+                if isinstance(item, dict):
+                    loc = item.get("loc")
+                    where = (
+                        ".".join(_short(p, 40) for p in loc[:10])
+                        if isinstance(loc, list)
+                        else _short(loc, 40)
+                    )
+                    parts.append(f"{where}: {_short(item.get('msg', ''))}")
+                else:
+                    parts.append(_short(item))
+            return _short("; ".join(parts), 500)
+        return _short(detail)
+    return _short(body) if body else ""
 
 
 def status_error(response: httpx.Response) -> APIStatusError:

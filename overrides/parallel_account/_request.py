@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime
 import importlib
-import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,10 +23,12 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from parallel_account._errors import APIError, InvalidRequestError
+from parallel_account._errors import APIResponseValidationError, InvalidRequestError
 from parallel_account._idempotency import new_idempotency_key
-from parallel_account._validation import check_field
-from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
+from parallel_account._json import UnreadableJSON, loads
+from parallel_account._schema import Check, checker
+from parallel_account._validation import check_field, check_path_segment
+from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, FieldFacts, OperationFacts
 
 T = TypeVar("T")
 _PACKAGE = "parallel_account_api"
@@ -101,7 +102,11 @@ def _parse_time(name: str, text: str, kind: str) -> datetime.date:
 def _path_value(name: str, value: object, facts: FieldFacts) -> object:
     checked = check_field(name, value, facts, path_segment=True)
     # The generated layer types uuid path parameters as uuid.UUID.
-    return uuid.UUID(str(checked)) if facts.format == "uuid" else checked
+    if facts.format == "uuid":
+        return uuid.UUID(str(checked))
+    # Whatever its type, the value becomes one segment of the path: it must stay one.
+    check_path_segment(name, str(checked))
+    return checked
 
 
 def _query_value(name: str, value: object, facts: FieldFacts) -> object:
@@ -171,48 +176,13 @@ def _model_class(name: str) -> Any:
 # --- reading a success ------------------------------------------------------------------
 
 
-def _json(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        request = response.request
-        raise APIError(
-            f"{request.method} {request.url.path}: HTTP {response.status_code} with a body "
-            "that is not JSON",
-            request=request,
-        ) from None
-
-
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "array": (list,),
-    "object": (dict,),
-}
-
-
-def _shape_problem(data: Any, fields: tuple[FieldFacts, ...]) -> str | None:
-    """What is wrong with a success body's top level, judged by the spec's facts, or None.
-
-    The generated `from_dict` trusts types (a str where cents belong would pass), and a
-    wrong balance printed as money is worse than an error.
-    """
-    if not isinstance(data, dict):
-        return f"expected a JSON object, got {type(data).__name__}"
-    for field in fields:
-        if field.name not in data:
-            if field.required:
-                return f"required field {field.name!r} is missing"
-            continue
-        value, allowed = data[field.name], _JSON_TYPES.get(field.type or "")
-        if value is None and not field.required:
-            continue
-        wrong_bool = isinstance(value, bool) and bool not in (allowed or ())
-        if allowed is not None and (wrong_bool or not isinstance(value, allowed)):
-            return f"field {field.name!r} should be {field.type}, got {type(value).__name__}"
-    return None
+def _unreadable(response: httpx.Response, why: str) -> APIResponseValidationError:
+    request = response.request
+    return APIResponseValidationError(
+        f"{request.method} {request.url.path}: HTTP {response.status_code} with a body that "
+        f"does not match the spec ({why}); is the client older than the API?",
+        request=request,
+    )
 
 
 def _reader(operation: OperationFacts) -> Callable[[Any], Any]:
@@ -232,28 +202,32 @@ def _reader(operation: OperationFacts) -> Callable[[Any], Any]:
 
 def _parser(operation: OperationFacts) -> Callable[[httpx.Response], Any]:
     read = _reader(operation)
+    check = _check_for(operation)
 
     def parse(response: httpx.Response) -> Any:
         if operation.response_empty:
             return None
-        data = _json(response)
-        if operation.response_array:
-            ok = isinstance(data, list) and all(isinstance(item, dict) for item in data)
-            problem = None if ok else "expected a JSON array of objects"
-        elif operation.response_model is not None:
-            problem = _shape_problem(data, operation.response_fields)
-        else:
-            problem = None
         try:
-            if problem is None:
-                return read(data)
+            data = loads(response.content)
+        except UnreadableJSON as exc:
+            raise _unreadable(response, str(exc)) from None
+        problem = check(data, "body")
+        if problem is not None:
+            raise _unreadable(response, problem)
+        try:
+            return read(data)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        request = response.request
-        raise APIError(
-            f"{request.method} {request.url.path}: success body does not match the spec "
-            f"({problem}); is the client older than the API?",
-            request=request,
-        )
+            raise _unreadable(response, type(exc).__name__) from None
 
     return parse
+
+
+_CHECKS: dict[str, Check] = {}
+
+
+def _check_for(operation: OperationFacts) -> Check:
+    """The compiled check of an operation's success schema, built on first use."""
+    check = _CHECKS.get(operation.name)
+    if check is None:
+        check = _CHECKS[operation.name] = checker(operation.response_schema, SCHEMAS)
+    return check

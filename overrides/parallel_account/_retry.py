@@ -84,6 +84,20 @@ class RetryPolicy:
             return None
         return self._cap(when.timestamp() - self.clock())
 
+    def retryable_answer(self, response: httpx.Response) -> bool:
+        """Whether this error answer may go away on its own.
+
+        The server's `x-should-retry: true|false` decides when present. Otherwise the
+        transient statuses; a 409 only when the server says when to come back
+        (Retry-After): a 409 for a key reused with another amount never succeeds.
+        """
+        should = str(response.headers.get("x-should-retry", "")).strip().lower()
+        if should in ("true", "false"):
+            return should == "true"
+        if response.status_code == 409:
+            return "retry-after" in response.headers or "retry-after-ms" in response.headers
+        return response.status_code in RETRYABLE_STATUSES
+
     def _cap(self, seconds: float) -> float:
         return max(0.0, min(seconds, self.max_retry_after))
 
@@ -95,7 +109,7 @@ class RetryPolicy:
     ) -> Decision:
         """Whether attempt number `attempt` (1-based) should be followed by another, and when."""
         if isinstance(outcome, httpx.Response):
-            if outcome.status_code not in RETRYABLE_STATUSES:
+            if not self.retryable_answer(outcome):
                 return Decision(False)
             if not operation.idempotent:
                 return Decision(

@@ -16,9 +16,24 @@ from parallel_account._errors import InvalidRequestError
 from parallel_account_api.spec_facts import FieldFacts
 
 
+def check_encodable(name: str, value: str) -> None:
+    """Refuse text that cannot travel as UTF-8 (a lone surrogate, as from surrogateescape)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"{name}: a str of {len(value)} characters that is not valid Unicode text (a lone "
+            "surrogate); expected text that can be encoded as UTF-8"
+        ) from None
+
+
 def _describe(value: object) -> str:
     """The offending value for a message: short scalars as they are, otherwise only the type."""
-    if isinstance(value, str) and len(value) > 40:
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > 10**30:
+        return f"an int of {len(str(abs(value))) if abs(value).bit_length() < 14000 else 'thousands of'} digits"
+    if isinstance(value, str) and (len(value) > 40 or not value.isprintable()):
+        if len(value) <= 40 and value.isascii():
+            return ascii(value)
         return f"a str of {len(value)} characters"
     if isinstance(value, str | int | float | bool) or value is None:
         return repr(value)
@@ -62,7 +77,7 @@ def check_integer(name: str, value: object, facts: FieldFacts) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequestError(f"{name}: got {_describe(value)}; expected {allowed}")
     if not _in_range(value, facts):
-        raise InvalidRequestError(f"{name}: {value} is out of range; expected {allowed}")
+        raise InvalidRequestError(f"{name}: {_describe(value)} is out of range; expected {allowed}")
     return value
 
 
@@ -118,10 +133,34 @@ def check_uuid(name: str, value: object) -> str:
     )
 
 
+# Characters that would end a path segment or change how the URL layer reads it:
+# `/` starts another segment, `?` and `#` end the path, `%` would be read as an escape,
+# and white space or controls are rewritten or refused by some layer between us and
+# the server.
+_SEGMENT_BREAKERS = re.compile(r"[/?#%\\\s\x00-\x1f\x7f]")
+
+
+def check_path_segment(name: str, value: str) -> str:
+    """A value that stays one path segment, sent as written.
+
+    `.` and `..` are removed by URL normalisation (RFC 3986 section 5.2.4), so
+    `DELETE .../keys/..` would address the app itself: refused, like any value the
+    URL layer would split or rewrite.
+    """
+    if value in (".", "..") or _SEGMENT_BREAKERS.search(value):
+        raise InvalidRequestError(
+            f"{name}: {_describe(value)} cannot be a path segment; expected a value without "
+            "'/', '?', '#', '%', '\\', white space or control characters, and not '.' or '..'"
+        )
+    return value
+
+
 def check_field(
     name: str, value: object, facts: FieldFacts, *, path_segment: bool = False
 ) -> object:
     """Check `value` against one parameter's or property's facts; return it normalised."""
+    if isinstance(value, str):
+        check_encodable(name, value)
     if facts.format == "uuid":
         return check_uuid(name, value)
     if facts.type == "integer":
@@ -130,7 +169,8 @@ def check_field(
         return check_number(name, value, facts)
     if facts.type == "string":
         # An empty path segment would silently address a different resource.
-        return check_string(name, value, facts, non_empty=path_segment)
+        text = check_string(name, value, facts, non_empty=path_segment)
+        return check_path_segment(name, text) if path_segment else text
     if facts.type == "boolean" and not isinstance(value, bool):
         raise InvalidRequestError(f"{name}: got {_describe(value)}; expected True or False")
     return value

@@ -1,0 +1,358 @@
+"""One test per finding of the hostile-world review (issue 10), on the client core.
+
+Each was written to fail on the code before the fix. Operations, parameters and
+bounds are read from the spec facts; where a test needs a charge it looks up the
+operation the facts mark as moving money.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.server
+import json
+import pickle
+import threading
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+import parallel_account as pa
+from parallel_account._retry import RetryPolicy
+from parallel_account.testing import FakeAccountAPI
+from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
+from tests.support import LOWEST, SHORTEST
+from tests.test_surface import python_call
+
+TOKEN = "hardening-token-7f3a"
+BASE = "https://api.example.test/account"
+CHARGE = next(op for op in OPERATIONS.values() if op.moves_money)
+KEY = "k" * max(SHORTEST, 16)
+
+
+def _client(handler: Any, **options: Any) -> pa.AccountClient:
+    http = httpx.Client(transport=httpx.MockTransport(handler), **options.pop("http", {}))
+    options.setdefault("sleep", lambda seconds: None)
+    return pa.AccountClient(TOKEN, base_url=BASE, http_client=http, **options)
+
+
+def _never(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"nothing may be sent: {request.method} {request.url}")
+
+
+# --- path parameters ----------------------------------------------------------------------
+
+PATH_CASES = [
+    (op, param.name)
+    for op in OPERATIONS.values()
+    for param in op.path_params
+    if param.format != "uuid"  # a uuid is checked as one, and canonicalised
+]
+BAD_SEGMENTS = [".", "..", "a/b", "../x", "a?b", "a#b", "a%2Fb", "%2e%2e", "a b", "a\tb", "a\x00b"]
+
+
+@pytest.mark.parametrize("segment", BAD_SEGMENTS)
+@pytest.mark.parametrize(
+    ("op", "param"), PATH_CASES, ids=[f"{op.name}.{p}" for op, p in PATH_CASES]
+)
+def test_path_segments_that_the_url_layer_would_reinterpret_are_refused(
+    op: OperationFacts, param: str, segment: str
+) -> None:
+    arguments = {f.name: str(uuid.uuid4()) for f in op.path_params}
+    arguments[param] = segment
+    with _client(_never) as client, pytest.raises(pa.InvalidRequestError) as caught:
+        client.call(op.name, {**_body_samples(op), **arguments})
+    assert str(caught.value).startswith(f"{param}: ")
+
+
+def _body_samples(op: OperationFacts) -> dict[str, Any]:
+    """Valid values for the operation's required body fields (path parameters set apart)."""
+    positional, _ = python_call(op)
+    names = [f.name for f in (*op.path_params, *op.body_fields) if f.required]
+    path = {f.name for f in op.path_params}
+    return {n: v for n, v in zip(names, positional, strict=False) if n not in path}
+
+
+def test_the_path_sent_is_the_template_with_the_encoded_value() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.raw_path.decode())
+        return httpx.Response(404, json={"detail": "no"})
+
+    for op, param in PATH_CASES:
+        arguments = {f.name: str(uuid.uuid4()) for f in op.path_params}
+        arguments[param] = "key_ü+:@"
+        with _client(handler, max_retries=0) as client, pytest.raises(pa.NotFoundError):
+            client.call(op.name, {**_body_samples(op), **arguments})
+        expected = op.path
+        for name, value in arguments.items():
+            encoded = value if name != param else "key_%C3%BC%2B%3A%40"
+            expected = expected.replace("{" + name + "}", encoded)
+        assert seen[-1].endswith(expected), (seen[-1], expected)
+
+
+# --- success bodies ---------------------------------------------------------------------------
+
+
+def _answer(body: bytes, status: int = 200) -> Any:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(status, content=body, headers={"content-type": "application/json"})
+
+    return handler
+
+
+def _charge(client: pa.AccountClient) -> Any:
+    return client.call(
+        CHARGE.name, {"amount_cents": LOWEST, CHARGE.idempotency_key_field or "": KEY}
+    )
+
+
+def _balance_like(**override: Any) -> bytes:
+    body: dict[str, Any] = {f.name: _sample_json(f.type) for f in CHARGE.response_fields}
+    body.update(override)
+    return json.dumps(body, allow_nan=True).encode()
+
+
+def _sample_json(kind: str | None) -> Any:
+    samples = {"string": "s", "integer": 1, "number": 1.5, "boolean": False, "array": []}
+    return samples.get(kind or "")
+
+
+NUMBER_FIELDS = [f.name for f in CHARGE.response_fields if f.type in ("number", "integer")]
+
+
+@pytest.mark.parametrize("raw", [b"NaN", b"Infinity", b"-Infinity", b"1e400", b"9" * 5000])
+def test_non_finite_or_huge_numbers_in_a_charge_answer_are_errors_with_the_key(
+    raw: bytes,
+) -> None:
+    field = NUMBER_FIELDS[0]
+    body = _balance_like(**{field: 0}).replace(
+        f'"{field}": 0'.encode(), f'"{field}": '.encode() + raw
+    )
+    with _client(_answer(body)) as client, pytest.raises(pa.APIError) as caught:
+        _charge(client)
+    assert caught.value.idempotency_key == KEY and caught.value.outcome_unknown
+
+
+def test_deep_nesting_in_a_charge_answer_is_an_error_with_the_key() -> None:
+    body = b"[" * 100_000 + b"]" * 100_000
+    with _client(_answer(body)) as client, pytest.raises(pa.APIError) as caught:
+        _charge(client)
+    assert caught.value.idempotency_key == KEY and caught.value.outcome_unknown
+
+
+LISTS = [op for op in OPERATIONS.values() if op.returns_field or op.response_array]
+
+
+@pytest.mark.parametrize("op", LISTS, ids=[op.name for op in LISTS])
+@pytest.mark.parametrize("item", [None, 5, "x", {"app_id": None}, {"app_id": 5}])
+def test_list_items_are_checked_at_every_depth(op: OperationFacts, item: Any) -> None:
+    body = {op.returns_field: [item]} if op.returns_field else [item]
+    positional, keywords = python_call(op)
+    with _client(_answer(json.dumps(body).encode())) as client, pytest.raises(pa.APIError):
+        getattr(client, op.name)(*positional, **keywords)
+
+
+@pytest.mark.parametrize(
+    "detail",
+    [None, 5, "text", [{"loc": None, "msg": "x"}], [{"loc": 5}], [[[[[]]]]], {"a": 1}],
+)
+def test_odd_422_bodies_map_to_the_422_error(detail: Any) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    with (
+        _client(_answer(body, 422), max_retries=0) as client,
+        pytest.raises(pa.UnprocessableEntityError),
+    ):
+        _charge(client)
+
+
+def test_deep_or_huge_error_bodies_map_to_the_status_error() -> None:
+    for body in (b"[" * 100_000 + b"]" * 100_000, b'{"detail": ' + b"9" * 5000 + b"}"):
+        with (
+            _client(_answer(body, 400), max_retries=0) as client,
+            pytest.raises(pa.BadRequestError) as caught,
+        ):
+            _charge(client)
+        assert caught.value.idempotency_key == KEY
+
+
+# --- errors travel ----------------------------------------------------------------------------
+
+
+def test_errors_pickle_with_their_facts_and_without_the_token() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"detail": "busy"}, headers={"x-request-id": "req_1"})
+
+    with _client(handler, max_retries=0) as client, pytest.raises(pa.APIStatusError) as caught:
+        _charge(client)
+    data = pickle.dumps(caught.value)
+    assert TOKEN.encode() not in data
+    back = pickle.loads(data)  # noqa: S301 (our own bytes, made just above)
+    assert type(back) is type(caught.value)
+    assert str(back) == str(caught.value)
+    assert (back.status_code, back.request_id, back.idempotency_key, back.outcome_unknown) == (
+        503,
+        "req_1",
+        KEY,
+        caught.value.outcome_unknown,
+    )
+
+
+# --- retries ----------------------------------------------------------------------------------
+
+
+def _counting(*answers: httpx.Response) -> Any:
+    sent: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return answers[min(len(sent), len(answers)) - 1]
+
+    handler.sent = sent  # type: ignore[attr-defined]
+    return handler
+
+
+def test_a_409_for_a_reused_key_is_not_retried() -> None:
+    handler = _counting(httpx.Response(409, json={"detail": "key reused"}))
+    with _client(handler, max_retries=3) as client, pytest.raises(pa.ConflictError):
+        _charge(client)
+    assert len(handler.sent) == 1
+
+
+def test_a_409_the_server_calls_transient_is_retried() -> None:
+    handler = _counting(
+        httpx.Response(409, headers={"retry-after": "0"}),
+        httpx.Response(200, content=_balance_like()),
+    )
+    with _client(handler, max_retries=3) as client:
+        _charge(client)
+    assert len(handler.sent) == 2
+
+
+def test_x_should_retry_is_honoured_both_ways() -> None:
+    no = _counting(httpx.Response(503, headers={"x-should-retry": "false"}))
+    with _client(no, max_retries=3) as client, pytest.raises(pa.InternalServerError):
+        client.call("get_balance") if "get_balance" in OPERATIONS else _charge(client)
+    assert len(no.sent) == 1
+    yes = _counting(
+        httpx.Response(400, headers={"x-should-retry": "true"}),
+        httpx.Response(200, content=_balance_like()),
+    )
+    with _client(yes, max_retries=3) as client:
+        _charge(client)
+    assert len(yes.sent) == 2
+
+
+def test_an_explicit_retry_policy_wins_over_the_default_max_retries() -> None:
+    handler = _counting(httpx.Response(503))
+    with _client(handler, policy=RetryPolicy(max_retries=5)) as client:
+        assert client.max_retries == 5
+        with pytest.raises(pa.InternalServerError):
+            _charge(client)
+    assert len(handler.sent) == 6
+
+
+# --- tokens -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("token", ["tok\ud800en", "tökén", "tok en\r\n", "tok\x00en"])
+def test_tokens_that_cannot_be_a_header_are_refused_unquoted(token: str) -> None:
+    http = httpx.Client(transport=httpx.MockTransport(_never))
+    with (
+        pytest.raises(pa.ParallelAccountError) as caught,
+        pa.AccountClient(token, base_url=BASE, http_client=http) as client,
+    ):
+        _charge(client)
+    chain: BaseException | None = caught.value
+    while chain is not None:
+        assert token not in str(chain) and token not in repr(chain.args)
+        chain = chain.__cause__ or chain.__context__
+
+
+def test_redirects_never_leave_authorization_on_kept_requests() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/moved"):
+            return httpx.Response(500, json={"detail": "x"})
+        return httpx.Response(307, headers={"location": f"{BASE}/moved"})
+
+    with (
+        _client(handler, max_retries=0, http={"follow_redirects": True}) as client,
+        pytest.raises(pa.APIStatusError) as caught,
+    ):
+        _charge(client)
+    response = caught.value.response
+    assert response is not None
+    kept = [response.request, *(r.request for r in response.history)]
+    assert all("authorization" not in r.headers for r in kept)
+
+
+# --- proxies ----------------------------------------------------------------------------------
+
+
+def test_loopback_http_targets_are_not_proxied(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With HTTP_PROXY set, a token for a plain-http loopback fake never reaches the proxy."""
+    seen: list[str] = []
+
+    class Proxy(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.headers.get("authorization", ""))
+            self.send_error(502)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.server_address[1]}")
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        fake = FakeAccountAPI(token=TOKEN)
+        read = next(op for op in OPERATIONS.values() if op.method == "GET" and not op.path_params)
+        with fake.serve() as base_url, pa.AccountClient(TOKEN, base_url=base_url) as client:
+            client.call(read.name)
+        assert seen == [] and fake.requests.get(read.name) == 1
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+# --- edge inputs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("amount_cents", 10**5000), ("amount_cents", -(10**5000))],
+    ids=["huge", "huge-negative"],
+)
+def test_huge_integers_are_refused_naming_the_parameter(field: str, value: int) -> None:
+    with _client(_never) as client, pytest.raises(pa.InvalidRequestError) as caught:
+        client.call(CHARGE.name, {field: value})
+    assert str(caught.value).startswith(f"{field}: ") and len(str(caught.value)) < 300
+
+
+def test_unencodable_strings_are_refused_naming_the_parameter() -> None:
+    key_field = CHARGE.idempotency_key_field or ""
+    with _client(_never) as client, pytest.raises(pa.InvalidRequestError) as caught:
+        client.call(CHARGE.name, {"amount_cents": LOWEST, key_field: "key-\ud800-" + "x" * 8})
+    assert str(caught.value).startswith(f"{key_field}: ")
+
+
+def test_async_client_refuses_the_same_path_segments() -> None:
+    op, param = PATH_CASES[0]
+
+    async def go() -> None:
+        async with pa.AsyncAccountClient(
+            TOKEN,
+            base_url=BASE,
+            http_client=httpx.AsyncClient(transport=httpx.MockTransport(_never)),
+        ) as client:
+            arguments = {f.name: str(uuid.uuid4()) for f in op.path_params}
+            arguments[param] = ".."
+            await client.call(op.name, {**_body_samples(op), **arguments})
+
+    with pytest.raises(pa.InvalidRequestError):
+        asyncio.run(go())
