@@ -77,6 +77,37 @@ def bench_mock_transport() -> tuple[float, float, float]:
     return _median_ratio(client.get_balance, bare_call, calls=300, rounds=15)
 
 
+APPS_PATH = "/service/v1/apps"
+
+
+def bench_list_apps_10k() -> tuple[float, float, float]:
+    """list_apps with 10,000 apps: the client reads within bounds and checks every item."""
+    apps = [
+        {
+            "app_id": f"00000000-0000-4000-8000-{i:012d}",
+            "app_name": f"app-{i}",
+            "org_id": "org_1",
+            "org_name": "Org",
+        }
+        for i in range(10_000)
+    ]
+    body = json.dumps({"apps": apps}).encode()
+    transport = httpx.MockTransport(
+        lambda request: httpx.Response(
+            200, content=body, headers={"content-type": "application/json"}
+        )
+    )
+    bare = httpx.Client(transport=transport, base_url="https://api.parallel.ai/account")
+    client = AccountClient(TOKEN, http_client=httpx.Client(transport=transport))
+
+    def bare_call() -> object:
+        response = bare.get(APPS_PATH, headers={"Authorization": f"Bearer {TOKEN}"})
+        response.raise_for_status()
+        return json.loads(response.content)
+
+    return _median_ratio(client.list_apps, bare_call, calls=3, rounds=9)
+
+
 @contextmanager
 def _loopback() -> Iterator[str]:
     with serve({PATH: answer(200, BALANCE)}) as base:
@@ -176,6 +207,12 @@ def main() -> int:
     ratio_row("get_balance, loopback HTTP server (per call)", bench_loopback(), 1.1)
     ratio_row(
         "1,000 concurrent get_balance, AsyncAccountClient", bench_async_concurrent(), 1.2, unit="ms"
+    )
+    ratio_row(
+        "list_apps of 10,000 apps (deep check, models) vs httpx + json",
+        bench_list_apps_10k(),
+        2.5,
+        unit="ms",
     )
     ratio_row("import parallel_account vs import httpx (process)", bench_import(), 1.3, unit="ms")
     python = sys.executable

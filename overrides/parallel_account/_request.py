@@ -211,9 +211,9 @@ def _parser(operation: OperationFacts) -> Callable[[httpx.Response], Any]:
             data = loads(response.content)
         except UnreadableJSON as exc:
             raise _unreadable(response, str(exc)) from None
-        problem = check(data, "body")
+        problem = check(data)
         if problem is not None:
-            raise _unreadable(response, problem)
+            raise _unreadable(response, "body" + problem)
         try:
             return read(data)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
