@@ -367,7 +367,7 @@ def test_column_wise_list_check_finds_what_the_row_check_finds(seed: int) -> Non
 
     from parallel_account._schema import checker
 
-    schemas = {
+    schemas: dict[str, dict[str, Any]] = {
         "Row": {
             "type": "object",
             "required": ["a", "b", "n"],
@@ -390,7 +390,7 @@ def test_column_wise_list_check_finds_what_the_row_check_finds(seed: int) -> Non
         ]
         if seed % 2:  # break one row somewhere, in one of several ways
             index, name = rng.randrange(50), rng.choice(sorted(fields))
-            broken = rng.choice([None, 5, "s", [], {}, 1.5, "drop", "not-a-row"])
+            broken: Any = rng.choice([None, 5, "s", [], {}, 1.5, "drop", "not-a-row"])
             if broken == "drop":
                 del rows[index][name]
             elif broken == "not-a-row":

@@ -168,7 +168,7 @@ class _Compiler:
                         return f".{name}{problem}"
             return None
 
-        if not nested and {name for name, _ in simple} <= set(required):
+        if not nested and {name for name, _ in simple} == set(required):
             # Every field required and plain: arrays of these are checked column-wise.
             _FLAT[of_object] = ([name for name, _ in simple], [types for _, types in simple])
         return of_object
