@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -25,6 +27,7 @@ import pytest
 
 from parallel_account import spec
 from parallel_account.testing import FAULT_KINDS, FakeAccountAPI, _sample
+from parallel_account.testing._spec import MAX_BODY_BYTES
 from parallel_account_api.models import (
     BalanceResponse,
     CreateKeyResponse,
@@ -61,7 +64,7 @@ def http(request: pytest.FixtureRequest, fake: FakeAccountAPI) -> Iterator[httpx
         yield client
 
 
-def add(http: httpx.Client, amount: int, key: str, **kwargs: Any) -> httpx.Response:
+def add(http: httpx.Client, amount: float, key: str, **kwargs: Any) -> httpx.Response:
     return http.post(ADD, json={"amount_cents": amount, "idempotency_key": key}, **kwargs)
 
 
@@ -143,7 +146,7 @@ def test_same_key_with_another_amount_is_409_and_not_charged(
         ({"amount_cents": LOWEST, "idempotency_key": "k" * (LONGEST + 1)}, "idempotency_key", "string_too_long"),
         ({"amount_cents": "500", "idempotency_key": "k" * SHORTEST}, "amount_cents", "int_type"),
         ({"amount_cents": True, "idempotency_key": "k" * SHORTEST}, "amount_cents", "int_type"),
-        ({"amount_cents": 1.5, "idempotency_key": "k" * SHORTEST}, "amount_cents", "int_type"),
+        ({"amount_cents": 1.5, "idempotency_key": "k" * SHORTEST}, "amount_cents", "int_from_float"),
         ({"amount_cents": LOWEST, "idempotency_key": 12345678}, "idempotency_key", "string_type"),
         ({"idempotency_key": "k" * SHORTEST}, "amount_cents", "missing"),
     ],
@@ -229,6 +232,134 @@ def test_unknown_paths_and_methods(http: httpx.Client, fake: FakeAccountAPI) -> 
     assert http.put(BALANCE).status_code == 405
     # The base path (/account) is part of the URL: a client that drops it gets 404.
     assert http.get(str(http.base_url.copy_with(path=BALANCE))).status_code == 404
+
+
+# --- methods and shapes the spec leaves open: answered as FastAPI answers them ----------------
+
+# Each path of the spec (an example value in place of each parameter) with its methods.
+_PATH_METHODS: dict[str, set[str]] = {}
+for _op in OPERATIONS.values():
+    _example = _op.path.replace("{app_id}", str(uuid.uuid4())).replace("{api_key_id}", "key_1")
+    _PATH_METHODS.setdefault(_example, set()).add(_op.method)
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "FOO"]
+
+
+@pytest.mark.parametrize("path", list(_PATH_METHODS))
+def test_a_method_a_known_path_lacks_is_405_with_allow(http: httpx.Client, path: str) -> None:
+    """FastAPI: 405, `{"detail": "Method Not Allowed"}` and `Allow`, for HEAD, OPTIONS,
+    TRACE and unknown methods too (never the stdlib's HTML 501 page). The `Allow` header
+    lists every method the path has."""
+    allowed = _PATH_METHODS[path]
+    for method in (m for m in _METHODS if m not in allowed):
+        response = http.request(method, path)
+        assert response.status_code == 405, (method, response.text)
+        assert response.headers["allow"] == ", ".join(sorted(allowed)), method
+        assert response.headers["content-type"] == "application/json", method
+        assert response.content == (b"" if method == "HEAD" else b'{"detail":"Method Not Allowed"}')
+    assert http.get(BALANCE).status_code == 200  # the connection after HEAD still reads right
+
+
+@pytest.mark.parametrize("method", ["HEAD", "OPTIONS", "TRACE", "FOO", "PATCH"])
+def test_any_method_on_an_unknown_path_is_a_json_404(http: httpx.Client, method: str) -> None:
+    response = http.request(method, "/service/v1/nothing")
+    assert (response.status_code, response.headers["content-type"]) == (404, "application/json")
+    assert "allow" not in response.headers
+    assert response.content == (b"" if method == "HEAD" else b'{"detail":"Not Found"}')
+
+
+def _raw_exchange(base_url: str, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes to the served fake; its status line, headers and body (until close)."""
+    url = httpx.URL(base_url)
+    assert url.port is not None
+    with socket.create_connection((url.host, url.port), timeout=10) as sock:
+        sock.sendall(data)
+        received = b""
+        while chunk := sock.recv(1 << 16):
+            received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize(
+    ("request_head", "status"),
+    [
+        ("FOO /account/service/v1/balance HTTP/1.1", 405),
+        ("get /account/service/v1/balance HTTP/1.1", 405),  # methods are case-sensitive
+        ("GET /account/service/v1/balance HTTP/2.0", 505),
+        ("GET /account/service/v1/balance HTTP/x", 400),
+        ("GET /" + "a" * 70_000 + " HTTP/1.1", 414),
+        ("GET /account/service/v1/balance HTTP/1.1\r\n" + "X-Pad: y\r\n" * 101, 431),
+        ("POST /account/service/v1/balance/add HTTP/1.1\r\nContent-Length: abc", 400),
+        ("POST /account/service/v1/balance/add HTTP/1.1\r\nContent-Length: -5", 400),
+        ("POST /account/service/v1/balance/add HTTP/1.1\r\nContent-Length: " + "9" * 5000, 413),
+        ("POST /account/service/v1/balance/add HTTP/1.1\r\nContent-Length: 1000000000000", 413),
+    ],
+    ids=["unknown-method", "lower-case", "http2", "bad-version", "uri-too-long", "too-many-headers",
+         "length-not-a-number", "length-negative", "length-5000-digits", "length-1tb"],
+)  # fmt: skip
+def test_the_served_fake_answers_every_request_in_json(
+    fake: FakeAccountAPI, request_head: str, status: int
+) -> None:
+    """Requests http.server itself refuses get FastAPI's JSON shape too, at once, and the
+    server keeps serving; a declared body over the limit is never read."""
+    with fake.serve() as base_url:
+        started = time.monotonic()
+        data = f"{request_head}\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
+        got, headers, body = _raw_exchange(base_url, data)
+        assert time.monotonic() - started < 5
+        assert (got, headers["content-type"]) == (status, "application/json"), body
+        assert set(json.loads(body)) == {"detail"}
+        token = {"authorization": f"Bearer {TOKEN}"}
+        assert httpx.get(f"{base_url}{BALANCE}", headers=token).status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_both_ways(http: httpx.Client, fake: FakeAccountAPI) -> None:
+    big = b'{"amount_cents": 1, "idempotency_key": "' + b"k" * MAX_BODY_BYTES + b'"}'
+    response = http.post(ADD, content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and set(response.json()) == {"detail"}
+    assert fake.ledger == {} and http.get(BALANCE).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"amount_cents": ' + b"9" * 5000 + b"}", b'{"\xff": 1}'],
+    ids=["nested-100000-deep", "5000-digit-number", "not-utf-8"],
+)
+def test_bodies_json_cannot_read_are_400_as_fastapi_answers(
+    http: httpx.Client, fake: FakeAccountAPI, body: bytes
+) -> None:
+    """FastAPI answers 400 "There was an error parsing the body" when `json.loads` fails
+    other than with a JSONDecodeError (that one is 422 json_invalid)."""
+    response = http.post(ADD, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"detail": "There was an error parsing the body"}
+    assert fake.ledger == {} and http.get(BALANCE).status_code == 200
+
+
+def test_a_number_with_a_zero_fraction_is_an_integer(
+    http: httpx.Client, fake: FakeAccountAPI
+) -> None:
+    """JSON Schema and Pydantic's lax mode: 860.0 is the integer 860 (the spec's own
+    validator agrees); 860.5 is refused as FastAPI refuses it."""
+    amount = HIGHEST - 1
+    response = add(http, float(amount), "k" * SHORTEST)
+    assert response.status_code == 200, response.text
+    assert fake.balance.credit_balance_cents == START + amount
+    assert type(fake.ledger["k" * SHORTEST].amount_cents) is int
+    refused = add(http, amount + 0.5, "j" * SHORTEST)
+    assert_validation_error(refused, (["body", "amount_cents"], "int_from_float"))
+    assert refused.json()["detail"][0]["msg"] == (
+        "Input should be a valid integer, got a number with a fractional part"
+    )
+    infinite = http.post(
+        ADD,
+        content=b'{"amount_cents": 1e400, "idempotency_key": "' + b"i" * SHORTEST + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert_validation_error(infinite, (["body", "amount_cents"], "finite_number"))
+    assert fake.balance.credit_balance_cents == START + amount
 
 
 @pytest.mark.parametrize("op", OPERATIONS.values(), ids=list(OPERATIONS))

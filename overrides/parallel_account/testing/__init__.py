@@ -34,8 +34,18 @@ serve it on loopback for tests in other languages::
 
     $ python -m parallel_account.testing --port 8080 --token t
 
+What the spec leaves open is answered as FastAPI answers it: a method a known
+path lacks (HEAD, OPTIONS, TRACE, unknown ones) gets 405 with an `Allow` header
+listing the path's methods, any other path 404; every error body is JSON, even
+for a request http.server cannot parse; a JSON number with a zero fraction
+(860.0) is an integer, 860.5 is refused (`int_from_float`); a body `json` cannot
+read (nested too deep, a 5000-digit number, not UTF-8) is 400 "There was an
+error parsing the body"; a body over `MAX_BODY_BYTES` (1 MiB) is 413, refused
+by the served fake before it is read (the proxy in front of the API sets its own
+limit; FastAPI has none).
+
 Deliberate differences from the real server: bodies are checked strictly
-against the spec (no coercion of "500" to 500; path and query parameters,
+against the spec (no coercion of "500" or true to 500; path and query parameters,
 which arrive as text, are parsed as FastAPI parses them), and an invoice-billed org
 (`will_invoice=True`) gets 400 from add_balance (the real status is not
 published). The token and raw API keys never appear in a repr or a log line.

@@ -30,7 +30,16 @@ from parallel_account.testing._faults import (
 from parallel_account.testing._outcome import SUCCESS, Outcome, detail, json_answer
 from parallel_account.testing._sample import documented, spec_answer
 from parallel_account.testing._server import serving
-from parallel_account.testing._spec import BASE_PATH, known_operation, route, validate
+from parallel_account.testing._spec import (
+    BASE_PATH,
+    MAX_BODY_BYTES,
+    UnparseableBody,
+    known_operation,
+    route,
+    too_large,
+    unparseable,
+    validate,
+)
 from parallel_account.testing._state import Account, App, Balance, Charge, Key
 from parallel_account.testing._transport import FakeTransport
 from parallel_account_api.spec_facts import OperationFacts
@@ -285,6 +294,8 @@ class FakeAccountAPI:
     def _handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
+        if len(body) > MAX_BODY_BYTES:  # the served fake refuses it before reading it
+            return too_large()
         path, _, query = raw_path.partition("?")
         routed = route(method, path)
         if isinstance(routed, Outcome):
@@ -314,7 +325,10 @@ class FakeAccountAPI:
         refusal = self._refusal(headers.get("authorization")) if op.requires_auth else None
         if refusal is not None:
             return detail(401, refusal, [("www-authenticate", "Bearer")])
-        params, data, errors = validate(op, path_params, query, body)
+        try:
+            params, data, errors = validate(op, path_params, query, body)
+        except UnparseableBody:
+            return unparseable()
         if errors:
             return json_answer(422, {"detail": errors})
         operation = self._account.operation(op.name)

@@ -8,11 +8,12 @@ import logging
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http import HTTPStatus
 from typing import Any
 
 from parallel_account.testing._outcome import Outcome, Respond, detail
-from parallel_account.testing._spec import BASE_PATH
+from parallel_account.testing._spec import BASE_PATH, MAX_BODY_BYTES, too_large
 
 # One logger for the whole fake, named "parallel_account.testing" as before it was a package.
 _log = logging.getLogger(__package__)
@@ -55,18 +56,32 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
+    """Hands every request, whatever its method, to the fake; answers in JSON even when the
+    request cannot be parsed (the stdlib would send an HTML page); reads at most
+    `MAX_BODY_BYTES` of a body."""
+
     protocol_version = "HTTP/1.1"  # keep-alive, as clients pool connections in production
     disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms delayed-ACK stall
     server: _Server
 
+    def __getattr__(self, name: str) -> Callable[[], None]:
+        # http.server looks up `do_<METHOD>` and answers 501 with an HTML page when there is
+        # none: every method, TRACE and FOO too, goes to the fake, which answers as FastAPI
+        # does (405 with Allow on a known path, else 404).
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
     def _serve(self) -> None:
-        if "chunked" in self.headers.get("transfer-encoding", "").lower():
-            self._write(detail(411, "send a Content-Length; chunked bodies are not supported"))
+        body = self._read_body()
+        if body is None:
             return
-        length = int(self.headers.get("content-length") or 0)
-        body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
-        outcome = self.server.respond(self.command, self.path, headers, body)
+        try:
+            outcome = self.server.respond(self.command, self.path, headers, body)
+        except Exception:  # a bug in the fake: answered as the real server's would be, and logged
+            _log.exception("fake account API: %s failed", self.command)
+            outcome = detail(500, "Internal Server Error")
         if outcome.drop:
             self.close_connection = True  # the socket closes with nothing written
             return
@@ -74,7 +89,49 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(outcome.delay)
         self._write(outcome)
 
-    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+    def _read_body(self) -> bytes | None:
+        """The request's body, or None once a refusal is written (the connection then closes)."""
+        if "chunked" in self.headers.get("transfer-encoding", "").lower():
+            self._refuse(detail(411, "send a Content-Length; chunked bodies are not supported"))
+            return None
+        declared = self.headers.get_all("content-length") or []
+        text = declared[0].strip() if len(declared) == 1 else ""
+        if declared and not (text.isascii() and text.isdigit()):
+            self._refuse(detail(400, "Invalid HTTP request received."))  # uvicorn's words
+            return None
+        length = int(text[:16] or 0)  # more than 16 digits is too large anyway
+        if length > MAX_BODY_BYTES:
+            self._discard(length)
+            self._refuse(too_large())
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def _discard(self, length: int) -> None:
+        """Read and drop a refused body, so that closing the socket does not reset the
+        connection before the client reads the answer; a body beyond 64 MiB is not waited for."""
+        if length > 64 * MAX_BODY_BYTES:
+            return
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                return
+            length -= len(chunk)
+
+    def _refuse(self, outcome: Outcome) -> None:
+        self.close_connection = True
+        outcome.headers.append(("connection", "close"))
+        self._write(outcome)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's answer to a request it cannot parse (bad request line, headers too
+        long or too many, HTTP/2.0): JSON in FastAPI's shape instead of an HTML page."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        # An unreadable version leaves HTTP/0.9, which has no status line or headers.
+        self.request_version = self.protocol_version
+        self._refuse(detail(code, message or phrase))
 
     def _write(self, outcome: Outcome) -> None:
         try:
@@ -83,7 +140,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self.send_header(name, value)
             self.send_header("content-length", str(len(outcome.body)))
             self.end_headers()
-            self.wfile.write(outcome.body)
+            if self.command != "HEAD":  # an answer to HEAD has headers only
+                self.wfile.write(outcome.body)
         except OSError:  # the client gave up (e.g. timed out during a delay)
             self.close_connection = True
 

@@ -10,6 +10,7 @@ an integer, "true" and "on" booleans); unknown query parameters are ignored.
 from __future__ import annotations
 
 import json
+import math
 import operator
 import re
 import uuid
@@ -49,18 +50,33 @@ _ROUTES: Final = routes(OPERATIONS.values())
 
 
 def route(method: str, path: str) -> tuple[OperationFacts, dict[str, str]] | Outcome:
-    """The operation and its (unquoted) path parameters, or the 404/405 answer."""
-    path_matched = False
+    """The operation and its (unquoted) path parameters, or the 404/405 answer.
+
+    As FastAPI routes: methods are case-sensitive, HEAD and OPTIONS are not implied by
+    GET, and any method a known path lacks (TRACE, FOO, ...) is 405 with an `Allow`
+    header listing the methods the path has (FastAPI lists only the first route's).
+    """
+    allowed: set[str] = set()
     for pattern, op in _ROUTES:
         match = pattern.fullmatch(path)
         if match is None:
             continue
-        path_matched = True
-        if op.method == method.upper():
+        if op.method == method:
             return op, {name: unquote(value) for name, value in match.groupdict().items()}
-    if path_matched:
-        return detail(405, "Method Not Allowed")
+        allowed.add(op.method)
+    if allowed:
+        return detail(405, "Method Not Allowed", [("allow", ", ".join(sorted(allowed)))])
     return detail(404, "Not Found")
+
+
+#: The largest request body the fake reads (the served fake refuses a larger declared
+#: Content-Length before reading it): every body the spec allows is far smaller.
+MAX_BODY_BYTES: Final = 1 << 20
+
+
+def too_large() -> Outcome:
+    """The answer to a body over `MAX_BODY_BYTES`: 413, as the proxy in front of the API gives."""
+    return detail(413, f"Request body too large: at most {MAX_BODY_BYTES} bytes")
 
 
 def validate(
@@ -106,9 +122,11 @@ def _error(loc: list[str | int], msg: str, kind: str, value: JSON) -> dict[str, 
     return {"type": kind, "loc": loc, "msg": msg, "input": value}
 
 
-# Strict JSON types (bool is not an integer here, though Python says it is).
+# Strict JSON types (bool is not an integer here, though Python says it is). A number with a
+# zero fraction (860.0) is an integer, as JSON Schema and Pydantic's lax mode have it
+# (`_integral` turns it into one first).
 _TYPE_CHECKS: Final[dict[str, tuple[str, str, Callable[[object], bool]]]] = {
-    "integer": ("int_type", "Input should be a valid integer", lambda v: type(v) is int),
+    "integer": ("int_type", "Input should be a valid integer", lambda v: type(v) in (int, float)),
     "number": ("float_type", "Input should be a valid number", lambda v: type(v) in (int, float)),
     "string": ("string_type", "Input should be a valid string", lambda v: isinstance(v, str)),
     "boolean": ("bool_type", "Input should be a valid boolean", lambda v: isinstance(v, bool)),
@@ -121,11 +139,25 @@ _BOUNDS: Final = (
 )
 
 
+def _integral(value: float, loc: list[str | int]) -> tuple[int, Errors]:
+    """A JSON number where the spec wants an integer, as Pydantic (lax) takes it: 860.0 is 860."""
+    if not math.isfinite(value):
+        return 0, [_error(loc, "Input should be a finite number", "finite_number", value)]
+    if not value.is_integer():
+        msg = "Input should be a valid integer, got a number with a fractional part"
+        return 0, [_error(loc, msg, "int_from_float", value)]
+    return int(value), []
+
+
 def _check(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
     """Pydantic-style errors for one value against the spec's constraints (strict types)."""
     check = _TYPE_CHECKS.get(facts.type or "")
     if check is not None and not check[2](value):
         return [_error(loc, check[1], check[0], value)]
+    if facts.type == "integer" and type(value) is float:
+        value, wrong = _integral(value, loc)
+        if wrong:
+            return wrong
     if facts.format == "uuid":
         try:
             uuid.UUID(str(value))
@@ -190,9 +222,10 @@ def _parse_body(op: OperationFacts, raw: bytes) -> tuple[Body, Errors]:
         return {}, [_error(["body"], "Field required", "missing", None)]
     try:
         data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        pos = exc.pos if isinstance(exc, json.JSONDecodeError) else 0
-        return {}, [_error(["body", pos], "JSON decode error", "json_invalid", {})]
+    except json.JSONDecodeError as exc:
+        return {}, [_error(["body", exc.pos], "JSON decode error", "json_invalid", {})]
+    except (RecursionError, ValueError) as exc:  # too deep, over 4300 digits, not UTF-8
+        raise UnparseableBody from exc
     if not isinstance(data, dict):
         msg = "Input should be a valid dictionary or object to extract fields from"
         return {}, [_error(["body"], msg, "model_attributes_type", data)]
@@ -203,5 +236,18 @@ def _parse_body(op: OperationFacts, raw: bytes) -> tuple[Body, Errors]:
             if facts.required:
                 errors.append(_error(loc, "Field required", "missing", data))
             continue
-        errors += _check(facts, data[facts.name], loc)
+        value = data[facts.name]
+        wrong = _check(facts, value, loc)
+        errors += wrong
+        if not wrong and facts.type == "integer" and type(value) is float:
+            data[facts.name] = int(value)  # the operation sees what Pydantic would give it
     return data, errors
+
+
+class UnparseableBody(Exception):
+    """A body `json` cannot turn into values: FastAPI answers 400, not 422 (`unparseable`)."""
+
+
+def unparseable() -> Outcome:
+    """FastAPI's answer when reading the body fails other than as a JSON syntax error."""
+    return detail(400, "There was an error parsing the body")

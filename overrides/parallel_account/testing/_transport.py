@@ -40,6 +40,8 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         read_timeout = timeouts.get("read")
         if outcome.delay and read_timeout is not None and outcome.delay > read_timeout:
             raise httpx.ReadTimeout("The read operation timed out", request=request)
+        # An answer to HEAD has the headers only, as from the served fake.
+        body = b"" if request.method == "HEAD" else outcome.body
         return httpx.Response(
-            outcome.status, headers=outcome.headers, content=outcome.body, request=request
+            outcome.status, headers=outcome.headers, content=body, request=request
         )
