@@ -272,3 +272,119 @@ def test_the_lock_is_cross_process_and_times_out_with_a_clear_error(store: Token
     assert caught.value.path == store.lock_path
     with store.lock(timeout=0.1):
         pass  # free again
+
+
+# ---- hostile content (issue 10) ---------------------------------------------
+
+_GOOD = OLD.to_json()
+
+
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        pytest.param(b"[" * 30_000 + b"]" * 30_000, "nested", id="deep-nesting"),
+        pytest.param(
+            _GOOD.replace("1700003600", "9" * 5000).encode(), "digits", id="5000-digit-number"
+        ),
+        pytest.param(
+            _GOOD.replace('"version": 1', '"version": ' + "7" * 5000).encode(),
+            "digits",
+            id="5000-digit-version",
+        ),
+        pytest.param(_GOOD.replace("1700003600", "1e20").encode(), "epoch", id="float-expiry"),
+        pytest.param(
+            _GOOD.replace("1700003600", str(10**20)).encode(), "epoch", id="expiry-past-9999"
+        ),
+        pytest.param(_GOOD.replace("1700003600", "-5").encode(), "epoch", id="negative-expiry"),
+        pytest.param(_GOOD.replace("1700003600", "true").encode(), "epoch", id="bool-expiry"),
+        pytest.param(_GOOD.replace("1700003600", "NaN").encode(), "NaN", id="nan-expiry"),
+        pytest.param(
+            _GOOD.replace('"org_1"', '"\\ud800"').encode(), "Unicode", id="lone-surrogate"
+        ),
+        pytest.param(
+            _GOOD.replace('"old-access-secret"', '"a\\nb"').encode(), "access_token", id="newline"
+        ),
+        pytest.param(
+            _GOOD.replace('"old-access-secret"', '["x"]').encode(), "access_token", id="wrong-type"
+        ),
+        pytest.param(b"\xc3\x28 not utf-8", "UTF-8", id="invalid-utf-8"),
+        pytest.param(b"{}" + b" " * (2 * 1024 * 1024), "larger than", id="huge-file"),
+    ],
+)
+def test_any_content_is_a_clear_error_naming_the_file(
+    store: TokenStore, content: bytes, why: str
+) -> None:
+    store.directory.mkdir(mode=0o700)
+    store.path.write_bytes(content)
+    store.path.chmod(0o600)
+    with pytest.raises(CorruptTokenFileError) as caught:
+        store.load()
+    message = str(caught.value)
+    assert str(store.path) in message and why in message, message
+    assert len(message) < 600 and "secret" not in message
+    assert store.path.read_bytes() == content
+
+
+def test_deep_nesting_in_the_text_itself_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CorruptTokenFileError, match="nested"):
+        SignInRecord.from_json("[" * 100_000 + "]" * 100_000, path=tmp_path / "x.json")
+
+
+def test_the_read_is_bounded(store: TokenStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    store.directory.mkdir(mode=0o700)
+    store.path.write_bytes(b" " * (8 * 1024 * 1024))
+    store.path.chmod(0o600)
+    sizes: list[int] = []
+    real_read = os.read
+
+    def read(fd: int, n: int) -> bytes:
+        sizes.append(n)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(os, "read", read)
+    with pytest.raises(CorruptTokenFileError, match="larger than"):
+        store.load()
+    assert sizes and sum(sizes) <= 1024 * 1024 + 1
+
+
+def test_a_file_of_another_user_is_refused_with_the_chown_fix(
+    store: TokenStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.save(OLD)
+    me = os.geteuid()
+    monkeypatch.setattr(os, "geteuid", lambda: me + 4242)
+    with pytest.raises(InsecureTokenFileError) as caught:
+        store.load()
+    message = str(caught.value)
+    assert "another user" in message and "chown" in message and str(store.directory) in message
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_file_really_owned_by_another_user_is_refused(store: TokenStore) -> None:
+    store.save(OLD)
+    os.chown(store.path, 4242, 4242)
+    with pytest.raises(InsecureTokenFileError, match=f"chown .* {store.path}"):
+        store.load()
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o707, 0o1777])
+def test_a_directory_writable_by_others_is_refused_on_read_too(
+    store: TokenStore, mode: int
+) -> None:
+    store.save(OLD)
+    os.chmod(store.directory, mode)
+    with pytest.raises(InsecureTokenFileError, match=f"chmod 700 {store.directory}"):
+        store.load()
+    os.chmod(store.directory, 0o700)  # the fix it gives works
+    assert store.load() == OLD
+
+
+def test_a_fifo_in_place_of_the_file_is_refused_without_blocking(store: TokenStore) -> None:
+    store.directory.mkdir(mode=0o700)
+    os.mkfifo(store.path, 0o600)
+    signal.alarm(10)  # a blocking open would hang the suite
+    try:
+        with pytest.raises(TokenStoreError, match="not a regular file"):
+            store.load()
+    finally:
+        signal.alarm(0)

@@ -10,9 +10,14 @@ Choices:
 * Writing: a temp file in the same directory (mode 0600 from the start),
   flushed and fsynced, then `os.replace`d over the old file and the directory
   fsynced. A crash at any point leaves either the old file or the new one.
-* Reading: a file that group or others may read or write is refused (the
-  tokens may have leaked, and someone else could plant one) with the exact
-  `chmod 600` fix; a corrupt file is an error naming the path, never replaced.
+* Reading: the file and its directory must belong to the user running us; a
+  file that group or others may read or write, or a directory they may write
+  (someone could plant or swap the file), is refused with the exact `chmod` /
+  `chown` fix. At most MAX_FILE_BYTES are read; the JSON is read with bounded
+  depth and number size, every field is checked (tokens visible ASCII, text
+  valid Unicode, expiries whole epoch seconds from 1970 to 9999), and anything
+  else is a CorruptTokenFileError naming the path. Nothing is ever replaced
+  unasked; `parallel-account logout` removes any file, however broken.
 * Locking: `filelock` on `<profile>.json.lock` serialises read-refresh-write
   across processes; readers need no lock because a rename is atomic.
 * Times are absolute UTC epoch seconds, so a file read later still means the same.
@@ -33,6 +38,7 @@ from typing import Any
 
 import filelock
 
+from parallel_account import _json
 from parallel_account._errors import InvalidRequestError, ParallelAccountError
 
 PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
@@ -40,6 +46,10 @@ DEFAULT_PROFILE = "default"
 APP_DIR_NAME = "parallel-account"
 FORMAT_VERSION = 1
 LOCK_TIMEOUT = 60.0  # longer than one refresh request (30 s timeout) plus slack
+MAX_FILE_BYTES = 64 * 1024  # a sign-in is under 2 KiB; anything near this was not written by us
+# Expiries are whole epoch seconds a datetime can show: 1970-01-01 to 9999-12-31.
+MAX_EPOCH = 253_402_300_799
+_TOKEN_FIELDS = ("access_token", "refresh_token")
 
 # ASCII only (str.isalnum would accept other scripts); no leading dot, so no ".", ".." or hidden files.
 _PROFILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
@@ -102,20 +112,22 @@ class SignInRecord:
         return json.dumps({"version": FORMAT_VERSION, **asdict(self)}, indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, *, path: Path) -> SignInRecord:
+    def from_json(cls, text: str | bytes, *, path: Path) -> SignInRecord:
         """Parse and check every field; raise CorruptTokenFileError naming `path` otherwise."""
 
         def corrupt(why: str) -> CorruptTokenFileError:
             return _corrupt(path, why)
 
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise corrupt(f"not JSON: {exc.msg} at line {exc.lineno}") from None
+            data = _json.loads(text)
+        except _json.UnreadableJSON as exc:
+            raise corrupt(str(exc)) from None
         if not isinstance(data, dict):
             raise corrupt("not a JSON object")
         if data.get("version") != FORMAT_VERSION:
-            raise corrupt(f"format version {data.get('version')!r}, expected {FORMAT_VERSION}")
+            raise corrupt(
+                f"format version {_shown(data.get('version'))}, expected {FORMAT_VERSION}"
+            )
         values: dict[str, Any] = {}
         for f in fields(cls):
             value = data.get(f.name)
@@ -124,13 +136,40 @@ class SignInRecord:
                 values[f.name] = None
             elif f.name.endswith("_expires_at"):
                 if isinstance(value, bool) or not isinstance(value, int):
-                    raise corrupt(f"{f.name} is not epoch seconds")
+                    raise corrupt(f"{f.name} is not whole epoch seconds")
+                if not 0 <= value <= MAX_EPOCH:
+                    raise corrupt(f"{f.name} is not epoch seconds between 1970 and 9999")
                 values[f.name] = value
             elif not isinstance(value, str) or not value:
                 raise corrupt(f"{f.name} is missing or not a non-empty string")
+            elif not _is_unicode(value):
+                raise corrupt(f"{f.name} is not valid Unicode text (a lone surrogate)")
+            elif f.name in _TOKEN_FIELDS and not _is_visible_ascii(value):
+                raise corrupt(f"{f.name} is not a token of visible ASCII characters")
             else:
                 values[f.name] = value
         return cls(**values)
+
+
+def _shown(value: object) -> str:
+    """A short description of a value read from the file, for a message."""
+    if isinstance(value, int | float | bool) or value is None:
+        return repr(value)[:20]
+    if isinstance(value, str) and len(value) <= 20 and _is_visible_ascii(value):
+        return repr(value)
+    return f"of type {type(value).__name__}"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_visible_ascii(text: str) -> bool:
+    return all(33 <= ord(ch) <= 126 for ch in text)
 
 
 def _corrupt(path: Path, why: str) -> CorruptTokenFileError:
@@ -176,30 +215,59 @@ class TokenStore:
             lock.release()
 
     def load(self, *, check_permissions: bool = True) -> SignInRecord | None:
-        """The stored sign-in, or None if there is none. Raises TokenStoreError if unusable."""
+        """The stored sign-in, or None if there is none. Raises TokenStoreError if unusable.
+
+        `check_permissions=False` (logout only) skips the ownership and mode checks.
+        """
+        if check_permissions:
+            self._check_directory(creating=False)
         try:
             # O_NOFOLLOW: a symlink planted in place of the file is refused, not followed.
-            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            # O_NONBLOCK: a FIFO planted there is refused below instead of blocking the open.
+            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+            fd = os.open(self.path, flags)
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise TokenStoreError(
                 f"cannot read the stored sign-in {self.path}: {exc.strerror} "
-                "(a symlink or a file of another user is refused)",
+                "(a symlink is refused); `parallel-account logout` removes it",
                 path=self.path,
             ) from None
-        with os.fdopen(fd, "rb") as handle:
-            info = os.fstat(handle.fileno())
+        try:
+            info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
-                raise TokenStoreError(f"{self.path} is not a regular file", path=self.path)
+                raise TokenStoreError(
+                    f"the stored sign-in {self.path} is not a regular file; "
+                    "`parallel-account logout` removes it",
+                    path=self.path,
+                )
             if check_permissions:
-                self._check_private(info.st_mode)
-            raw = handle.read()
+                self._check_private(info)
+            raw = self._read_bounded(fd)
+        finally:
+            os.close(fd)
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             raise _corrupt(self.path, "not UTF-8 text") from None
         return SignInRecord.from_json(text, path=self.path)
+
+    def _read_bounded(self, fd: int) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_FILE_BYTES:
+            try:
+                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            except OSError as exc:
+                raise TokenStoreError(
+                    f"cannot read the stored sign-in {self.path}: {exc.strerror}", path=self.path
+                ) from None
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size += len(chunk)
+        raise _corrupt(self.path, f"larger than {MAX_FILE_BYTES // 1024} KiB")
 
     def save(self, record: SignInRecord) -> None:
         """Replace the file atomically: temp file, fsync, rename, fsync the directory.
@@ -233,11 +301,21 @@ class TokenStore:
         self._fsync_directory()
         return True
 
-    def _check_private(self, mode: int) -> None:
-        if os.name == "posix" and mode & 0o077:
+    def _check_private(self, info: os.stat_result) -> None:
+        if os.name != "posix":
+            return
+        if info.st_uid != os.geteuid():
+            raise InsecureTokenFileError(
+                f"the stored sign-in {self.path} belongs to another user (uid {info.st_uid}), "
+                "so someone else could have written it. If it is yours, fix it with: "
+                f"chown {os.geteuid()} {self.path}; otherwise delete it (or run "
+                "`parallel-account logout`) and sign in again",
+                path=self.path,
+            )
+        if info.st_mode & 0o077:
             raise InsecureTokenFileError(
                 f"the stored sign-in {self.path} is open to other users "
-                f"(mode {stat.S_IMODE(mode):04o}); its tokens may have leaked. "
+                f"(mode {stat.S_IMODE(info.st_mode):04o}); its tokens may have leaked. "
                 f"Fix it with: chmod 600 {self.path}",
                 path=self.path,
             )
@@ -247,12 +325,36 @@ class TokenStore:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         if created:
             os.chmod(self.directory, 0o700)  # mkdir's mode is filtered by the umask
-        mode = self.directory.stat().st_mode
+        self._check_directory(creating=True)
+
+    def _check_directory(self, *, creating: bool) -> None:
+        """The directory must be ours and writable by nobody else (they could swap the file)."""
+        if os.name != "posix":
+            return
+        try:
+            info = os.stat(self.directory)
+        except FileNotFoundError:
+            if creating:
+                raise
+            return  # no directory, no file: nothing to trust or distrust
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot read the sign-in directory {self.directory}: {exc.strerror}",
+                path=self.directory,
+            ) from None
+        if info.st_uid != os.geteuid():
+            raise InsecureTokenFileError(
+                f"the sign-in directory {self.directory} belongs to another user "
+                f"(uid {info.st_uid}), who could swap the sign-in in it. If it is yours, fix "
+                f"it with: chown {os.geteuid()} {self.directory}",
+                path=self.directory,
+            )
         # Group/other write would let someone swap the file under us; read alone is harmless.
-        if os.name == "posix" and mode & 0o022:
+        if info.st_mode & 0o022:
             raise InsecureTokenFileError(
                 f"the sign-in directory {self.directory} is writable by other users "
-                f"(mode {stat.S_IMODE(mode):04o}). Fix it with: chmod 700 {self.directory}",
+                f"(mode {stat.S_IMODE(info.st_mode):04o}), who could swap the sign-in in it. "
+                f"Fix it with: chmod 700 {self.directory}",
                 path=self.directory,
             )
 
