@@ -315,6 +315,23 @@ def test_the_served_fake_answers_every_request_in_json(
         assert httpx.get(f"{base_url}{BALANCE}", headers=token).status_code == 200
 
 
+def test_a_failure_inside_the_served_fake_is_a_json_500(
+    fake: FakeAccountAPI, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A bug in the fake shows as the real server's 500, logged; the connection is not dropped."""
+
+    def broken(params: object, data: object) -> None:
+        raise RuntimeError("a bug in the fake")
+
+    monkeypatch.setattr(fake._account, "op_get_balance", broken)
+    token = {"authorization": f"Bearer {TOKEN}"}
+    with fake.serve() as base_url, httpx.Client(base_url=base_url, headers=token) as http:
+        response = http.get(BALANCE)
+        assert (response.status_code, response.json()) == (500, {"detail": "Internal Server Error"})
+        assert http.get(APPS).status_code == 200
+    assert "a bug in the fake" in caplog.text
+
+
 def test_a_body_over_the_limit_is_413_both_ways(http: httpx.Client, fake: FakeAccountAPI) -> None:
     big = b'{"amount_cents": 1, "idempotency_key": "' + b"k" * MAX_BODY_BYTES + b'"}'
     response = http.post(ADD, content=big, headers={"content-type": "application/json"})
