@@ -62,6 +62,10 @@ class FakePlatform:
     rotate_refresh_tokens: bool = True
     refresh_delay: float = 0.0  # widen the window for concurrent refreshes
     revoke_status: int = 200
+    # Hostile answers: fields replaced in the token / device-code answers, or a whole raw body.
+    token_overrides: dict[str, Any] = field(default_factory=dict)
+    device_overrides: dict[str, Any] = field(default_factory=dict)
+    raw_token_answer: bytes | None = None
     requests: list[Recorded] = field(default_factory=list)
     clients: set[str] = field(default_factory=set)
     live_refresh_tokens: set[str] = field(default_factory=set)
@@ -148,6 +152,8 @@ class FakePlatform:
         with self._lock:
             status, body = self._answer(request.path, params, content_type)
         data = json.dumps(body).encode("utf-8")
+        if request.path == TOKEN and status == 200 and self.raw_token_answer is not None:
+            data = self.raw_token_answer
         request.send_response(status)
         request.send_header("Content-Type", "application/json")
         request.send_header("Content-Length", str(len(data)))
@@ -212,6 +218,7 @@ class FakePlatform:
             body["interval"] = self.interval
         if self.expires_in is not None:
             body["expires_in"] = self.expires_in
+        body.update(self.device_overrides)
         return body
 
     def _tokens(self, scope: str | None = None) -> dict[str, Any]:
@@ -231,4 +238,5 @@ class FakePlatform:
             body["refresh_token_expires_in"] = self.refresh_lifetime
         if scope is not None:
             body["scope"] = scope
+        body.update(self.token_overrides)
         return body

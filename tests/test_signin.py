@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import logging
 import multiprocessing
+import os
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -17,7 +19,12 @@ import pytest
 
 from parallel_account import _device_flow
 from parallel_account._auth import BearerAuth, resolve_auth, stored_sign_in
-from parallel_account._errors import APIStatusError, AuthenticationError, InvalidRequestError
+from parallel_account._errors import (
+    APIStatusError,
+    AuthenticationError,
+    InvalidRequestError,
+    ParallelAccountError,
+)
 from parallel_account._token_store import SignInRecord, TokenStore
 from parallel_account.signin import (
     DEFAULT_SCOPE,
@@ -600,3 +607,202 @@ def test_a_passing_server_fault_while_polling_does_not_end_the_sign_in(
     _login(fake, clock, shown)
     assert fake.count(TOKEN) == 5
     assert TokenStore().load() is not None
+
+
+# ---- a hostile world (issue 10) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lifetimes", "access_at"),
+    [
+        pytest.param({"expires_in": 1e20}, int(NOW) + 6 + _device_flow.MAX_LIFETIME, id="1e20"),
+        pytest.param({"expires_in": 10**30}, int(NOW) + 6 + _device_flow.MAX_LIFETIME, id="10**30"),
+        pytest.param({"expires_in": "1e300"}, int(NOW) + 6 + _device_flow.MAX_LIFETIME, id="str"),
+        pytest.param({"expires_in": -5}, int(NOW) + 6, id="negative"),
+        pytest.param(
+            {"refresh_token_expires_in": 1e300, "authorization_expires_in": 1e19},
+            int(NOW) + 6 + 3600,
+            id="others",
+        ),
+    ],
+)
+def test_absurd_lifetimes_are_clamped(
+    fake: FakePlatform,
+    clock: FakeClock,
+    shown: list[DeviceCode],
+    lifetimes: dict[str, Any],
+    access_at: int,
+) -> None:
+    fake.token_overrides = lifetimes
+    result = _login(fake, clock, shown)
+    stored = TokenStore().load()
+    assert stored is not None and stored.access_token_expires_at == access_at
+    for at in (stored.refresh_token_expires_at, stored.authorization_expires_at):
+        assert at is None or at <= int(NOW) + 6 + _device_flow.MAX_LIFETIME
+    assert "expires" in result.describe() and status(clock=clock).signed_in
+
+
+@pytest.mark.parametrize(
+    ("overrides", "raw", "match"),
+    [
+        pytest.param({"expires_in": "soon"}, None, "expires_in", id="word"),
+        pytest.param({"expires_in": [1]}, None, "expires_in", id="list"),
+        pytest.param({"expires_in": True}, None, "expires_in", id="bool"),
+        pytest.param({}, b'{"access_token": "at", "expires_in": NaN}', "not a JSON", id="NaN"),
+        pytest.param({}, b'{"access_token": "at", "expires_in": 1e400}', "not a JSON", id="inf"),
+        pytest.param({}, b"[" * 100_000 + b"]" * 100_000, "not a JSON", id="deep"),
+        pytest.param({}, b'{"access_token": "at", "n": ' + b"9" * 5000 + b"}", "not a", id="5000"),
+        pytest.param({}, b"\xff\xfe", "not a JSON", id="not-utf-8"),
+        pytest.param({"refresh_token": "r\u00e9"}, None, "refresh_token", id="non-ascii-rt"),
+        pytest.param({"access_token": "\ud800"}, None, "access_token", id="surrogate-at"),
+    ],
+)
+def test_unusable_token_answers_are_clear_errors_and_write_nothing(
+    fake: FakePlatform,
+    clock: FakeClock,
+    shown: list[DeviceCode],
+    overrides: dict[str, Any],
+    raw: bytes | None,
+    match: str,
+) -> None:
+    fake.token_overrides = overrides
+    fake.raw_token_answer = raw
+    with pytest.raises(_device_flow.DeviceFlowError, match=match):
+        _login(fake, clock, shown)
+    assert not TokenStore().path.exists()
+
+
+def test_a_huge_platform_answer_is_not_read_whole(
+    fake: FakePlatform, clock: FakeClock, shown: list[DeviceCode]
+) -> None:
+    fake.raw_token_answer = b'{"access_token": "at", "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
+    with pytest.raises(_device_flow.DeviceFlowError, match="larger than"):
+        _login(fake, clock, shown)
+
+
+def test_absurd_device_code_lifetimes_are_clamped(
+    fake: FakePlatform, clock: FakeClock, shown: list[DeviceCode]
+) -> None:
+    fake.device_overrides = {"expires_in": 1e300, "interval": 1e300}
+    out = io.StringIO()
+    fake.poll_script.append("access_denied")
+    with pytest.raises(AccessDeniedError):
+        _login(fake, clock, shown)
+    print_instructions(shown[0], file=out)
+    assert shown[0].expires_in == _device_flow.MAX_DEVICE_CODE_LIFETIME
+    assert shown[0].interval == _device_flow.MAX_INTERVAL
+    assert "expires in 1440 min" in out.getvalue()
+
+
+def _plant(path: Path, how: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Put something broken where the sign-in file goes."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if how == "symlink":
+        target = path.parent / "elsewhere"
+        target.write_text("{}")
+        path.symlink_to(target)
+        return
+    if how == "fifo":
+        os.mkfifo(path, 0o600)
+        return
+    content = {
+        "deep": b"[" * 30_000 + b"]" * 30_000,
+        "digits": b'{"version": ' + b"1" * 5000 + b"}",
+        "not-utf-8": b"\xc3\x28",
+        "huge": b" " * (1024 * 1024),
+    }.get(how, b'{"version": 1}')
+    path.write_bytes(content)
+    path.chmod(0o600)
+    if how == "mode-0666":
+        path.chmod(0o666)
+    elif how == "dir-0777":
+        path.parent.chmod(0o777)
+    elif how == "other-user":
+        me = os.geteuid()
+        monkeypatch.setattr(os, "geteuid", lambda: me + 4242)
+
+
+@pytest.mark.parametrize(
+    "how",
+    [
+        "deep",
+        "digits",
+        "not-utf-8",
+        "huge",
+        "symlink",
+        "fifo",
+        "mode-0666",
+        "dir-0777",
+        "other-user",
+    ],
+)
+def test_logout_always_removes_a_broken_file(
+    fake: FakePlatform, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    path = TokenStore().path
+    _plant(path, how, monkeypatch)
+    with pytest.raises(ParallelAccountError) as caught:  # clear errors, each naming the file
+        status()
+    assert str(path) in str(caught.value) or str(path.parent) in str(caught.value)
+    result = logout()
+    assert result.was_signed_in and not result.revoked
+    assert not path.exists() and not path.is_symlink()
+    assert fake.requests == []
+
+
+def test_a_refresh_whose_save_fails_must_be_renewed_and_status_says_so(
+    fake: FakePlatform, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _store_signed_in(fake, access_token_expires_at=int(NOW) - 1)
+
+    def disk_full(self: TokenStore, record: SignInRecord) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TokenStore, "save", disk_full)
+        with pytest.raises(SignInExpiredError) as caught:
+            StoredSignIn(clock=clock).get_token()
+    message = str(caught.value)
+    assert "could not be saved" in message and "No space left" in message
+    assert "parallel-account login" in message and "renew" in message
+    now = status(clock=clock)
+    assert now.needs_login  # never reported as a valid sign-in
+    assert fake.count(TOKEN) == 1
+
+
+def test_a_refresh_that_keeps_the_refresh_token_survives_a_failed_save(
+    fake: FakePlatform, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake.rotate_refresh_tokens = False  # the stored refresh token stays good
+    _store_signed_in(fake, access_token_expires_at=int(NOW) - 1)
+
+    def disk_full(self: TokenStore, record: SignInRecord) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(TokenStore, "save", disk_full)
+        assert StoredSignIn(clock=clock).get_token() == "at-3"
+    assert not status(clock=clock).needs_login
+
+
+def test_status_and_instructions_escape_platform_text_and_print_real_lines(
+    fake: FakePlatform, clock: FakeClock, shown: list[DeviceCode]
+) -> None:
+    hostile = "\x1b[2J\x1b]0;pwned\x07\u202e"
+    fake.device_overrides = {
+        "user_code": f"AB{hostile}",
+        "verification_uri": f"{fake.url}/{hostile}",
+    }
+    fake.token_overrides = {"org_name": f"Acme{hostile}\nFAKE LINE", "scope": f"a {hostile}"}
+    out = io.StringIO()
+    result = login(
+        platform_url=fake.url,
+        show=lambda code: print_instructions(code, file=out),
+        sleep=clock.sleep,
+        clock=clock,
+    )
+    for text in (out.getvalue(), result.describe()):
+        assert not any(ch in text for ch in "\x1b\x07\u202e"), text
+        assert "\\x1b" in text
+    assert "\nFAKE LINE" not in result.describe() and "\\nFAKE LINE" in result.describe()
+    assert len(result.describe().splitlines()) >= 4

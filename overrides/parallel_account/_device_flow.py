@@ -15,14 +15,22 @@ Choices:
 * Errors never carry a token: messages hold only the server's error code and
   description, and the request (whose form holds the refresh token) is not
   attached to errors raised here.
+* Answers are read streamed, at most MAX_ANSWER_BYTES, as bounded JSON (depth,
+  digits, no NaN/Infinity): no answer becomes a raw Python exception. Lifetimes
+  are clamped to 0..MAX_LIFETIME seconds (a negative one means already expired);
+  a lifetime that is not a number is refused. Text the platform sends must be
+  valid Unicode of bounded length (tokens: visible ASCII), so whatever is stored
+  can be read back.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -30,6 +38,7 @@ from typing import Any, TypeGuard
 
 import httpx
 
+from parallel_account import _json
 from parallel_account._errors import (
     APIConnectionError,
     APIError,
@@ -41,7 +50,7 @@ from parallel_account._errors import (
     status_error,
 )
 from parallel_account._logging import logger
-from parallel_account._token_store import SignInRecord
+from parallel_account._token_store import MAX_EPOCH, SignInRecord
 from parallel_account._urls import platform_base_url
 from parallel_account._version import __version__
 
@@ -64,6 +73,12 @@ SLOW_DOWN_STEP = 5.0  # RFC 8628 3.5
 POLL_SAFETY_MARGIN = 1.0
 SLEEP_STEP = 0.2  # longest uninterruptible stretch of the default sleep
 HTTP_TIMEOUT = 30.0
+MAX_ANSWER_BYTES = 1024 * 1024  # an OAuth answer is well under 4 KiB
+MAX_LIFETIME = 10 * 366 * 86400.0  # ten years: longer lifetimes are clamped to it
+MAX_DEVICE_CODE_LIFETIME = 86400.0  # a user code lives minutes; a day at most
+MAX_INTERVAL = 300.0  # poll at least every five minutes, whatever the platform says
+MAX_TOKEN_CHARS = 8192  # a JWT is 1-2 KiB
+MAX_TEXT_CHARS = 1024  # ids, names, scope strings, URLs
 
 REGISTER_PATH = "/getServiceKeys/register"
 DEVICE_CODE_PATH = "/getServiceKeys/device/code"
@@ -94,6 +109,10 @@ class DeviceCodeExpiredError(DeviceFlowError):
 
 class InvalidClientError(DeviceFlowError):
     """The platform does not know our client_id (any more): register again."""
+
+
+class _TooLarge(Exception):
+    """An answer over MAX_ANSWER_BYTES (raised while reading, turned into a DeviceFlowError)."""
 
 
 class SignInExpiredError(AuthenticationError):
@@ -142,13 +161,18 @@ class TokenGrant:
         if not _is_bare_token(access):
             raise DeviceFlowError("the platform's token answer has no usable access_token")
         refresh = body.get("refresh_token")
+        if refresh is not None and refresh != "" and not _is_bare_token(refresh):
+            raise DeviceFlowError(
+                "the platform's token answer has an unusable refresh_token (expected at most "
+                f"{MAX_TOKEN_CHARS} visible ASCII characters)"
+            )
         return cls(
             access_token=access,
             refresh_token=refresh if _is_bare_token(refresh) else None,
             token_type=_text(body.get("token_type")) or "Bearer",
-            expires_in=_seconds(body.get("expires_in")),
-            refresh_token_expires_in=_seconds(body.get("refresh_token_expires_in")),
-            authorization_expires_in=_seconds(body.get("authorization_expires_in")),
+            expires_in=_lifetime(body, "expires_in"),
+            refresh_token_expires_in=_lifetime(body, "refresh_token_expires_in"),
+            authorization_expires_in=_lifetime(body, "authorization_expires_in"),
             scope=_text(body.get("scope")),
             org_id=_text(body.get("org_id")),
             org_name=_text(body.get("org_name")),
@@ -247,8 +271,13 @@ class Platform:
             user_code=user_code,
             verification_uri=uri,
             verification_uri_complete=_text(body.get("verification_uri_complete")),
-            expires_in=_seconds(body.get("expires_in"), positive=True) or DEFAULT_EXPIRES_IN,
-            interval=_or_default(_seconds(body.get("interval")), DEFAULT_INTERVAL),
+            expires_in=min(
+                _seconds(body.get("expires_in"), positive=True) or DEFAULT_EXPIRES_IN,
+                MAX_DEVICE_CODE_LIFETIME,
+            ),
+            interval=min(
+                _or_default(_seconds(body.get("interval")), DEFAULT_INTERVAL), MAX_INTERVAL
+            ),
             device_code=device_code,
         )
 
@@ -305,15 +334,24 @@ class Platform:
         )
         failure: httpx.RequestError | None = None
         try:
-            response = self._http.send(request)
+            response = self._read_bounded(self._http.send(request, stream=True))
         except httpx.RequestError as exc:
             failure = exc
+        except _TooLarge:
+            failure = None
+            too_large = True
+        else:
+            too_large = False
         if failure is not None:
             # Raised outside the except block, so no __context__ keeps the form (a refresh token).
             raise _scrubbed(connection_error(failure, request))
+        if too_large:
+            raise DeviceFlowError(
+                f"POST {path}: the platform's answer is larger than {MAX_ANSWER_BYTES} bytes"
+            )
         try:
-            body: Any = response.json() if response.content else {}
-        except ValueError:
+            body: Any = _json.loads(response.content) if response.content else {}
+        except _json.UnreadableJSON:
             body = None
         if isinstance(body, dict):
             oauth_error = _oauth_error(path, body)
@@ -322,8 +360,36 @@ class Platform:
         if not response.is_success:
             raise _scrubbed(status_error(response))
         if not isinstance(body, dict):
-            raise DeviceFlowError(f"POST {path}: the platform's answer is not a JSON object")
+            raise DeviceFlowError(
+                f"POST {path}: the platform's answer is not a JSON object this client can read "
+                "(not JSON, nested too deeply, numbers too large, or not an object)"
+            )
         return body
+
+    @staticmethod
+    def _read_bounded(response: httpx.Response) -> httpx.Response:
+        """The answer with its body read (decompressed), at most MAX_ANSWER_BYTES of it."""
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise _TooLarge
+                chunks.append(chunk)
+        finally:
+            response.close()
+        headers = [
+            (k, v)
+            for k, v in response.headers.multi_items()
+            if k.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code,
+            headers=headers,
+            content=b"".join(chunks),
+            request=response.request,
+        )
 
 
 def poll_for_grant(
@@ -393,16 +459,71 @@ def _scrubbed(error: APIError) -> APIError:
     return error
 
 
+def terminal_safe(text: object) -> str:
+    """`text` with control, format and surrogate characters shown escaped (`\\x1b`, `\\u202e`).
+
+    For anything a server sent that goes to a terminal: it cannot move the cursor,
+    set the window title, recolour the screen or reorder a line, and it always encodes.
+    """
+    return "".join(
+        ch.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(ch) in _UNSAFE_CATEGORIES
+        else ch
+        for ch in str(text)
+    )
+
+
+def terminal_lines(text: object) -> str:
+    """`terminal_safe` for each line, keeping the line breaks themselves."""
+    return "\n".join(terminal_safe(line) for line in str(text).split("\n"))
+
+
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
 def _is_bare_token(value: object) -> TypeGuard[str]:
+    """Visible ASCII only: what a header can carry and the sign-in file accepts back."""
     return (
         isinstance(value, str)
-        and bool(value)
-        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value)
+        and 0 < len(value) <= MAX_TOKEN_CHARS
+        and all(33 <= ord(ch) <= 126 for ch in value)
     )
 
 
 def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None
+    """Non-empty, valid Unicode text of bounded length; anything else counts as absent."""
+    if not isinstance(value, str) or not value or len(value) > MAX_TEXT_CHARS:
+        return None
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in the JSON)
+        return None
+    return value
+
+
+def _lifetime(body: dict[str, Any], name: str) -> float | None:
+    """A lifetime of the token answer, clamped to 0..MAX_LIFETIME; None if absent.
+
+    Negative means already expired (0); beyond MAX_LIFETIME is clamped to it. Anything
+    that is not a number (or a numeric string) is refused: guessing could keep a dead
+    sign-in looking alive, or throw a good one away.
+    """
+    value = body.get(name)
+    if value is None:
+        return None
+    number: float | None = None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, str) and len(value) <= 40:
+        with contextlib.suppress(ValueError):
+            number = float(value)
+    if number is None or math.isnan(number):
+        raise DeviceFlowError(
+            f"the platform's token answer has an unusable {name} "
+            f"({'a ' + type(value).__name__ if not isinstance(value, float) else 'NaN'}); "
+            "expected a number of seconds"
+        )
+    return min(max(number, 0.0), MAX_LIFETIME)
 
 
 def _seconds(value: object, *, positive: bool = False) -> float | None:
@@ -427,4 +548,6 @@ def _or_default(value: float | None, default: float) -> float:
 
 def _at(now: float, lifetime: float | None) -> int | None:
     """Absolute expiry in whole epoch seconds (rounded down: never later than the truth)."""
-    return None if lifetime is None else int(now + lifetime)
+    if lifetime is None:
+        return None
+    return max(0, min(int(now + min(lifetime, MAX_LIFETIME)), MAX_EPOCH))

@@ -274,6 +274,12 @@ class TokenStore:
 
         Callers that read, change and write hold `lock()` around all three.
         """
+        data = record.to_json().encode("utf-8")
+        if len(data) > MAX_FILE_BYTES:  # never write what load() would refuse
+            raise TokenStoreError(
+                f"the sign-in is too large to store in {self.path} ({len(data)} bytes)",
+                path=self.path,
+            )
         self._ensure_directory()
         fd, temp_name = tempfile.mkstemp(
             dir=self.directory, prefix=f".{self.profile}.json.", suffix=".tmp"
@@ -281,7 +287,7 @@ class TokenStore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 os.fchmod(handle.fileno(), 0o600)  # mkstemp already uses 0600; say so anyway
-                handle.write(record.to_json().encode("utf-8"))
+                handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temp_name, self.path)
@@ -293,11 +299,19 @@ class TokenStore:
         self._fsync_directory()
 
     def delete(self) -> bool:
-        """Remove the sign-in file; True if there was one."""
+        """Remove whatever is at the sign-in file's place (a symlink itself, not its target).
+
+        True if there was something. Raises TokenStoreError naming the path if it cannot.
+        """
         try:
             self.path.unlink()
         except FileNotFoundError:
             return False
+        except OSError as exc:
+            raise TokenStoreError(
+                f"cannot remove the stored sign-in {self.path}: {exc.strerror}; remove it by hand",
+                path=self.path,
+            ) from None
         self._fsync_directory()
         return True
 

@@ -14,11 +14,20 @@ Choices:
 * Refreshing happens under the profile's cross-process lock, and the file is
   read again once the lock is held: whoever comes second finds the new token
   and makes no request, so a rotating refresh token is used exactly once.
+* A refresh that rotated the refresh token but could not be saved (disk full,
+  read-only directory) has spent the stored one: the file is removed (or, if even
+  that fails, the error says so) and the error says the sign-in must be renewed
+  with `parallel-account login`; `status` never shows such a sign-in as valid.
+* `logout` removes whatever is at the file's place, however broken (garbage, a
+  symlink, a FIFO, a file of another user, a directory others may write).
+* Text the platform sent (organisation, scopes, the user code and URLs) is shown
+  through `terminal_safe`: no escape sequence reaches the terminal.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import sys
 import time
 import webbrowser
@@ -47,6 +56,7 @@ from parallel_account._device_flow import (
     Sleep,
     interruptible_sleep,
     poll_for_grant,
+    terminal_safe,
 )
 from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._token_store import (
@@ -60,6 +70,8 @@ from parallel_account._token_store import (
 from parallel_account._urls import platform_base_url
 
 REFRESH_MARGIN = 30.0  # refresh this long before expiry, as Parallel's own CLI does
+
+_log = logging.getLogger("parallel_account")
 
 
 class NotSignedInError(AuthenticationError):
@@ -89,12 +101,13 @@ class SignInStatus:
         """A few human-readable lines for a terminal."""
         if not self.signed_in:
             return f"Not signed in (profile {self.profile!r}); {LOGIN_HINT}."
-        org = self.org_name or self.org_id or "unknown organisation"
+        safe = terminal_safe  # every value below came from the platform (or the file)
+        org = safe(self.org_name or self.org_id or "unknown organisation")
         if self.org_name and self.org_id:
-            org = f"{self.org_name} ({self.org_id})"
+            org = f"{safe(self.org_name)} ({safe(self.org_id)})"
         lines = [
-            f"Signed in to {org} on {self.platform_url} (profile {self.profile!r})",
-            f"  scopes: {' '.join(self.scopes) or '(none recorded)'}",
+            f"Signed in to {org} on {safe(self.platform_url)} (profile {self.profile!r})",
+            f"  scopes: {safe(' '.join(self.scopes)) or '(none recorded)'}",
             f"  access token expires: {_when(self.access_token_expires_at)}",
             f"  refresh token expires: {_when(self.refresh_token_expires_at)}",
         ]
@@ -118,22 +131,26 @@ class LogoutResult:
     def describe(self) -> str:
         if not self.was_signed_in:
             return f"Not signed in (profile {self.profile!r}); nothing to do."
+        path = terminal_safe(self.path)
         if self.revoked:
-            return f"Signed out: token revoked and {self.path} deleted."
-        why = self.revoke_error or "no refresh token was stored"
+            return f"Signed out: token revoked and {path} deleted."
+        why = terminal_safe(" ".join((self.revoke_error or "no refresh token was stored").split()))
         return (
-            f"Signed out locally: {self.path} deleted, but the token was NOT revoked "
+            f"Signed out locally: {path} deleted, but the token was NOT revoked "
             f"on the platform ({why}); it stays valid until it expires."
         )
 
 
 def print_instructions(code: DeviceCode, file: TextIO | None = None) -> None:
-    """The default way to show the user code: a few lines on stderr (stdout stays for data)."""
+    """The default way to show the user code: a few lines on stderr (stdout stays for data).
+
+    The platform's text is shown terminal-safe: escape sequences appear escaped.
+    """
     out = file if file is not None else sys.stderr
-    print(f"To sign in, open {code.verification_uri}", file=out)
-    print(f"and enter the code: {code.user_code}", file=out)
+    print(f"To sign in, open {terminal_safe(code.verification_uri)}", file=out)
+    print(f"and enter the code: {terminal_safe(code.user_code)}", file=out)
     if code.verification_uri_complete:
-        print(f"(or open {code.verification_uri_complete} directly)", file=out)
+        print(f"(or open {terminal_safe(code.verification_uri_complete)} directly)", file=out)
     print(f"Waiting for approval; the code expires in {code.expires_in / 60:.0f} min.", file=out)
     out.flush()
 
@@ -197,14 +214,17 @@ def logout(
     leaked: all the more reason); a corrupt one is deleted without revoking.
     """
     store = TokenStore(profile, directory=directory)
-    with store.lock():
+    with contextlib.ExitStack() as stack:
+        # A directory others may write: remove our file anyway, unlocked (an unlink is atomic).
+        with contextlib.suppress(InsecureTokenFileError):
+            stack.enter_context(store.lock())
         record: SignInRecord | None = None
         revoke_error: str | None = None
         revoked = False
         try:
             record = store.load(check_permissions=False)
-        except CorruptTokenFileError as exc:
-            revoke_error = f"the file was unreadable: {exc}"
+        except TokenStoreError as exc:  # garbage, a symlink, a FIFO, unreadable: removed unread
+            revoke_error = f"the file was unusable: {exc}"
         try:
             if record is not None and record.refresh_token is not None:
                 try:
@@ -304,8 +324,31 @@ class StoredSignIn:
                 grant = platform.refresh(record.client_id, refresh_token)
             # Saved before returning: the old refresh token may already be dead.
             fresh = grant.refreshed(record, now=self._clock())
-            self._store.save(fresh)
+            try:
+                self._store.save(fresh)
+            except (OSError, TokenStoreError) as exc:
+                return self._unsaved(record, fresh, exc)
             return fresh.access_token
+
+    def _unsaved(self, old: SignInRecord, fresh: SignInRecord, exc: Exception) -> str:
+        """After a refresh that could not be saved (the lock is held)."""
+        why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+        if fresh.refresh_token == old.refresh_token:
+            # Nothing was spent: the stored sign-in still refreshes. Use the new token now.
+            _log.warning("sign-in: the refreshed access token could not be saved (%s)", why)
+            return fresh.access_token
+        # The stored refresh token was exchanged for one we could not keep: it is dead.
+        # Remove the file, so nothing reports this sign-in as valid.
+        try:
+            self._store.delete()
+            left = "it was removed"
+        except (OSError, TokenStoreError):
+            left = "it could not be removed either and will be refused by the platform"
+        raise SignInExpiredError(
+            f"the sign-in for profile {self.profile!r} was refreshed but could not be saved to "
+            f"{self._store.path} ({why}); the stored sign-in is spent ({left}) and must be "
+            f"renewed: fix the cause, then {LOGIN_HINT}"
+        ) from None
 
     def _usable_refresh_token(self, record: SignInRecord) -> str:
         now = self._clock()
@@ -351,6 +394,7 @@ def _status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInSta
 
 
 def _datetime(epoch: int | None) -> datetime | None:
+    # The store keeps expiries within 1970..9999, which a datetime can always show.
     return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
 
 
@@ -389,4 +433,5 @@ __all__ = [
     "logout",
     "print_instructions",
     "status",
+    "terminal_safe",
 ]
