@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 import parallel_account as pa
+from parallel_account._logging import logger
 from parallel_account.cli import main
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
@@ -158,6 +159,17 @@ def _check_result(op: OperationFacts, result: Any) -> None:
         assert type(result).__name__ == op.response_model
 
 
+@pytest.fixture
+def cli_logging() -> Iterator[None]:
+    """main() installs its stderr handler on the package logger: take it away afterwards."""
+    handlers, level = list(logger.handlers), logger.level
+    yield
+    for handler in set(logger.handlers) - set(handlers):
+        logger.removeHandler(handler)
+    logger.setLevel(level)
+
+
+@pytest.mark.usefixtures("cli_logging")
 @pytest.mark.parametrize("name", NAMES)
 def test_every_operation_is_callable_through_the_api_command(
     fake: FakeAccountAPI, name: str, monkeypatch: pytest.MonkeyPatch
@@ -185,6 +197,7 @@ def test_every_operation_is_callable_through_the_api_command(
         assert op.idempotency_key_field in stderr.getvalue()  # said before sending
 
 
+@pytest.mark.usefixtures("cli_logging")
 def test_api_list_names_every_operation_and_parameter() -> None:
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
