@@ -1154,3 +1154,129 @@ def test_main_in_process_twice_keeps_one_log_handler(
         logger.setLevel(level)
     documents = capsys.readouterr().out.strip().split("\n}\n")
     assert len(documents) == 2 and '"signed_in": false' in documents[0]
+
+
+# --- a hostile world (issue 10) -------------------------------------------------------------
+
+HOSTILE = "\x1b[2J\x1b]0;pwned\x07\u202e\ud800"
+RAW_CONTROLS = ("\x1b", "\x07", "\u202e")
+
+
+def test_login_and_status_escape_platform_text_and_print_real_lines(
+    tmp_path: Path, platform: FakePlatform
+) -> None:
+    hostile = HOSTILE.replace("\ud800", "")  # text with a lone surrogate counts as absent
+    platform.device_overrides = {
+        "user_code": f"AB{hostile}",
+        "verification_uri": f"{platform.url}/{hostile}",
+        "verification_uri_complete": f"{platform.url}/?c={hostile}",
+    }
+    platform.token_overrides = {"org_name": f"Acme{hostile}\nFAKE LINE", "org_id": "org\x1b[1m"}
+    env = base_env(tmp_path, PARALLEL_PLATFORM_URL=platform.url)
+    login = cli("login", "--no-browser", env=env)
+    status = cli("status", env=env)
+    assert login.code == 0 and status.code == 0, (login, status)
+    for run in (login, status):
+        assert not any(ch in run.output for ch in RAW_CONTROLS), run
+        assert "\\x1b" in run.stdout and "\\n" not in run.stdout.replace("\\nFAKE", "")
+        assert "\nFAKE LINE" not in run.stdout
+        assert len(run.stdout.splitlines()) >= 4, run.stdout  # real lines, not a literal \n
+    assert "\\x1b" in login.stderr and "AB\\x1b[2J" in login.stderr
+
+
+def test_verbose_tracebacks_and_logs_escape_server_text(
+    run_main: Callable[..., Run], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def hostile(*args: object, **kwargs: object) -> Any:
+        logger.warning("the server said %s", HOSTILE)
+        raise Unexpected(f"server text {HOSTILE}\nsecond line")
+
+    monkeypatch.setattr(AccountClient, "get_balance", hostile)
+    for argv in (("-v", "balance"), ("balance",), ("--json", "-v", "balance")):
+        run = run_main(*argv)
+        assert run.code == 1, run
+        assert not any(ch in run.output for ch in RAW_CONTROLS), run
+        assert "\\x1b[2J" in run.stderr and "\\ud800" in run.stderr
+    assert "Traceback" in run.stderr and "second line" in run.stderr
+
+
+def test_status_of_a_hostile_sign_in_file_is_one_clear_line_and_logout_removes_it(
+    tmp_path: Path,
+) -> None:
+    env = base_env(tmp_path)
+    directory = tmp_path / "config" / "parallel-account"
+    directory.mkdir(parents=True, mode=0o700)
+    path = directory / "default.json"
+    path.write_bytes(b"[" * 30_000 + b"]" * 30_000)
+    path.chmod(0o600)
+    status, token = cli_many([["status"], ["--json", "token"]], env)
+    for run in (status, token):
+        assert run.code == 1, run
+        assert str(path) in error_line(run) and "nested" in run.stderr
+    assert token.json()["error"]["type"] == "CorruptTokenFileError"
+    logout = cli("logout", env=env)
+    assert logout.code == 0 and not path.exists(), logout
+    directory.chmod(0o777)
+    path.write_text("{}")
+    path.chmod(0o600)
+    insecure = cli("status", env=env)
+    assert insecure.code == 1 and f"chmod 700 {directory}" in error_line(insecure)
+    assert cli("logout", env=env).code == 0 and not path.exists()
+
+
+APP = "123e4567-e89b-12d3-a456-426614174000"
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["balance", "add", "--cents", "9" * 5000], "--cents"),
+        (["balance", "add", "9" * 5000], "AMOUNT"),
+        (["balance", "add", "0." + "0" * 5000 + "1"], "AMOUNT"),
+        (["--timeout", "1e308", "balance"], "--timeout"),
+        (["--timeout", "86401", "balance"], "--timeout"),
+        (["--timeout", "inf", "balance"], "--timeout"),
+        (["--max-retries", "9" * 5000, "balance"], "--max-retries"),
+        (["--max-retries", "101", "balance"], "--max-retries"),
+        (["mock-server", "--port", "9" * 5000], "--port"),
+        (["keys", "delete", APP, "k" * 100_000], "KEY_ID"),
+        (["apps", "create", "n" * 100_000], "NAME"),
+        (["apps", "create", "\udcff"], "NAME"),
+        (["keys", "create", APP, "prod\udcff"], "NAME"),
+        (["keys", "delete", APP, "k\udcff"], "KEY_ID"),
+        (["--base-url", "https://ex\udcffample.com", "balance"], "--base-url"),
+        (["--profile", "p\udcff", "balance"], "--profile"),
+        (["balance", "add", "5", "--idempotency-key", "abcdefgh\udcff"], "--idempotency-key"),
+        (["api", "create_app", "--param", "app_name=\udcff"], "--param"),
+        (["api", "create_app", "--param", "app_name=" + "n" * 100_000], "--param"),
+        (["api", "create_app", "--body", '{"app_name": "' + "n" * 100_000 + '"}'], "--body"),
+        (["login", "--scope", "a\udcff", "--platform-url", "http://127.0.0.1:9"], "--scope"),
+        (["login", "--platform-url", "https://p\udcff.ai", "--no-browser"], "--platform-url"),
+    ],
+)
+def test_edge_inputs_exit_2_naming_the_parameter_and_send_nothing(
+    env: dict[str, str], fake: FakeAccountAPI, argv: list[str], named: str
+) -> None:
+    run = cli(*argv, env=env)
+    assert run.code == 2, run
+    line = error_line(run)
+    assert named in line and len(line) < 400, line
+    assert fake.requests == {}
+
+
+def test_edge_inputs_in_process_refuse_a_million_characters(run_main: Callable[..., Run]) -> None:
+    for argv, named in [
+        (("keys", "delete", APP, "k" * 1_000_000), "KEY_ID"),
+        (("apps", "delete", "a" * 1_000_000), "APP_ID"),
+        (("--json", "apps", "create", "n" * 1_000_000), "NAME"),
+    ]:
+        run = run_main(*argv)
+        assert run.code == 2 and named in run.stderr and len(run.stderr) < 400, run
+
+
+def test_a_hostile_environment_value_exits_2_naming_it(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    bad = {**env, "PARALLEL_SERVICE_API_URL": "http://127.0.0.1:9/\udcff"}
+    run = cli("balance", env=bad)
+    assert run.code == 2 and "$PARALLEL_SERVICE_API_URL" in error_line(run), run

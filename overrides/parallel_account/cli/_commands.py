@@ -39,6 +39,7 @@ from parallel_account.cli._output import (
     iso,
     model_dict,
     safe,
+    safe_lines,
 )
 from parallel_account.cli._parser import EXIT_NOT_SIGNED_IN, EXIT_OK, PROG, UsageError
 from parallel_account.signin import (
@@ -137,7 +138,7 @@ def login(args: argparse.Namespace, out: Output) -> int:
         scope=scope,
         open_browser=not args.no_browser,
     )
-    out.result(_status_document(status), safe(status.describe()))
+    out.result(_status_document(status), safe_lines(status.describe()))
     return 0
 
 
@@ -150,7 +151,7 @@ def logout(args: argparse.Namespace, out: Output) -> int:
         "revoked": result.revoked,
         "revoke_error": result.revoke_error,
     }
-    out.result(document, safe(result.describe()))
+    out.result(document, safe_lines(result.describe()))
     return 0
 
 
@@ -160,7 +161,7 @@ def status(args: argparse.Namespace, out: Output) -> int:
         out.human_note(
             f"note: ${TOKEN_ENV} is set: commands use it, not this sign-in (unless --profile)"
         )
-    out.result(_status_document(current), safe(current.describe()))
+    out.result(_status_document(current), safe_lines(current.describe()))
     # Scripts can test `parallel-account status` alone: 3 means a login is needed.
     return EXIT_NOT_SIGNED_IN if current.needs_login else EXIT_OK
 
@@ -325,9 +326,9 @@ def create_key(args: argparse.Namespace, out: Output) -> int:
     # Which key it is goes out first, on stderr: if stdout then fails (closed pipe, full
     # disk), the person still knows which key to delete.
     out.note(
-        f"Created API key {key.api_key_name!r} (id {safe(key.api_key_id)}, shown as "
-        f"{safe(key.display_value)}) for app {key.app_name!r} (id {safe(key.app_id)}). The raw "
-        "key goes to stdout once: it cannot be shown again, so store it now."
+        f"Created API key {safe(repr(key.api_key_name))} (id {safe(key.api_key_id)}, shown as "
+        f"{safe(key.display_value)}) for app {safe(repr(key.app_name))} (id {safe(key.app_id)}). "
+        "The raw key goes to stdout once: it cannot be shown again, so store it now."
     )
     try:
         # stdout: the raw key alone (or in the JSON), so `$(... keys create ...)` captures just it.

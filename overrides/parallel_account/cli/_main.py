@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -11,10 +12,13 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
+from parallel_account._auth import TOKEN_ENV
 from parallel_account._errors import AuthenticationError, InvalidRequestError, ParallelAccountError
 from parallel_account._logging import logger
+from parallel_account._token_store import PROFILE_ENV
+from parallel_account._urls import API_URL_ENV, PLATFORM_URL_ENV
 from parallel_account.cli._commands import COMMANDS, Interrupted, Terminated
-from parallel_account.cli._output import Output, abandon_stdout, one_line
+from parallel_account.cli._output import Output, abandon_stdout, one_line, safe_lines
 from parallel_account.cli._parser import (
     EXIT_API_ERROR,
     EXIT_INTERRUPTED,
@@ -23,9 +27,13 @@ from parallel_account.cli._parser import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     UsageError,
+    check_text,
     parse_args,
     wants_json,
 )
+
+# Read by the commands; checked like the command line (bounded, valid Unicode) first.
+ENVIRONMENT = (TOKEN_ENV, PROFILE_ENV, API_URL_ENV, PLATFORM_URL_ENV)
 
 
 def exit_status(exc: BaseException) -> int:
@@ -74,10 +82,17 @@ class _ShortFormatter(logging.Formatter):
         return f"parallel-account: {record.levelname.lower()}: {one_line(record.getMessage())}"
 
 
+class _SafeFormatter(logging.Formatter):
+    """The -v format, terminal-safe: a record may quote what a server sent."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return safe_lines(super().format(record))
+
+
 def _configure_logging(verbose: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
     if verbose:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setFormatter(_SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     else:
         # Retries are worth seeing while one waits; the per-attempt DEBUG lines are not.
         handler.setFormatter(_ShortFormatter())
@@ -92,7 +107,9 @@ def _configure_logging(verbose: bool) -> None:
 
 def _report(exc: BaseException, out: Output, verbose: bool) -> int:
     if verbose and not isinstance(exc, KeyboardInterrupt | UsageError):
-        traceback.print_exception(exc, file=out.stderr)
+        # Messages in the traceback may quote a server: shown terminal-safe, lines kept.
+        out.stderr.write(safe_lines("".join(traceback.format_exception(exc))))
+        out.stderr.flush()
     kind = "Interrupted" if isinstance(exc, KeyboardInterrupt) else None  # Terminated too
     out.error(exc, _message(exc), kind=kind)
     return exit_status(exc)
@@ -106,6 +123,10 @@ def run(argv: list[str], out: Output) -> int:
         out.json_mode = args.json
         verbose = args.verbose
         _configure_logging(verbose)
+        for name in ENVIRONMENT:
+            value = os.environ.get(name)
+            if value:
+                check_text(f"${name}", value)
         command = COMMANDS[(args.command, getattr(args, "action", None))]
         return command(args, out)
     except BrokenPipeError:

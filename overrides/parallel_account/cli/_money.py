@@ -10,6 +10,9 @@ Choices:
   (`25.500`); a fraction of a cent (`100.001`) is refused, never rounded.
 * The allowed range comes from `spec_facts` (`add_balance.amount_cents`), so a
   changed bound upstream changes this check without anyone editing it.
+* Length is checked before anything reads the number (int() refuses more than
+  4300 digits with a message naming nothing): AMOUNT at most MAX_AMOUNT_CHARS
+  characters, --cents at most MAX_CENTS_DIGITS digits, each error naming which.
 """
 
 from __future__ import annotations
@@ -26,6 +29,12 @@ from parallel_account_api.spec_facts import FieldFacts
 _DOLLARS_RE = re.compile(r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _CENTS_RE = re.compile(r"[0-9]+")
 EXAMPLES = "like 25, 25.5 or 25.50 (dollars), or --cents 2550"
+MAX_AMOUNT_CHARS = 40
+MAX_CENTS_DIGITS = 30
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 40 else f"of {len(text)} characters"
 
 
 @dataclass(frozen=True)
@@ -54,15 +63,15 @@ class CentsRange:
             return f"at most {format_cents(self.high)}"
         return "any amount"
 
-    def check(self, cents: int, shown: str) -> int:
+    def check(self, cents: int, shown: str, *, name: str = "amount") -> int:
         if self.low is not None and cents < self.low:
             raise InvalidRequestError(
-                f"amount {shown} is below the minimum {format_cents(self.low)}; "
+                f"{name}: amount {shown} is below the minimum {format_cents(self.low)}; "
                 f"a top-up must be {self.describe()}"
             )
         if self.high is not None and cents > self.high:
             raise InvalidRequestError(
-                f"amount {shown} is over the maximum {format_cents(self.high)}; "
+                f"{name}: amount {shown} is over the maximum {format_cents(self.high)}; "
                 f"a top-up must be {self.describe()}"
             )
         return cents
@@ -74,16 +83,21 @@ def top_up_range() -> CentsRange:
 
 
 def parse_dollars(text: str, allowed: CentsRange | None = None) -> int:
-    """`'25.50'` -> 2550. Raises InvalidRequestError for anything but an exact, in-range amount."""
+    """`'25.50'` -> 2550. Raises InvalidRequestError (naming AMOUNT) unless an exact, in-range amount."""
     allowed = allowed or top_up_range()
     raw = text.strip()
     if not raw:
         raise InvalidRequestError(f"AMOUNT is empty; give an amount {EXAMPLES}")
+    if len(raw) > MAX_AMOUNT_CHARS:
+        raise InvalidRequestError(
+            f"AMOUNT: {len(raw)} characters is too long for an amount; a top-up must be "
+            f"{allowed.describe()}, {EXAMPLES}"
+        )
     if raw.startswith("-"):
-        raise InvalidRequestError(f"amount {text!r} is negative; give an amount {EXAMPLES}")
+        raise InvalidRequestError(f"AMOUNT: amount {text!r} is negative; give an amount {EXAMPLES}")
     if not _DOLLARS_RE.fullmatch(raw):
         raise InvalidRequestError(
-            f"amount {text!r} is not a number of dollars; give digits with an optional "
+            f"AMOUNT: amount {text!r} is not a number of dollars; give digits with an optional "
             f"decimal point {EXAMPLES} (no signs, exponents or thousands separators)"
         )
     value = decimal.Decimal(raw)
@@ -92,9 +106,9 @@ def parse_dollars(text: str, allowed: CentsRange | None = None) -> int:
         cents = value * 100
     if cents != cents.to_integral_value():
         raise InvalidRequestError(
-            f"amount {text!r} has a fraction of a cent; use at most two decimals"
+            f"AMOUNT: amount {text!r} has a fraction of a cent; use at most two decimals"
         )
-    return allowed.check(int(cents), f"${raw}")
+    return allowed.check(int(cents), f"${raw}", name="AMOUNT")
 
 
 def parse_cents(text: str, allowed: CentsRange | None = None) -> int:
@@ -102,10 +116,14 @@ def parse_cents(text: str, allowed: CentsRange | None = None) -> int:
     allowed = allowed or top_up_range()
     if not _CENTS_RE.fullmatch(text):
         raise InvalidRequestError(
-            f"--cents {text!r} is not a whole number of cents; give digits only, like 2550"
+            f"--cents {_shown(text)} is not a whole number of cents; give digits only, like 2550"
+        )
+    if len(text) > MAX_CENTS_DIGITS:
+        raise InvalidRequestError(
+            f"--cents: {len(text)} digits is far out of range; a top-up must be {allowed.describe()}"
         )
     cents = int(text)
-    return allowed.check(cents, f"{cents} cents ({format_cents(cents)})")
+    return allowed.check(cents, f"{cents} cents ({format_cents(cents)})", name="--cents")
 
 
 def format_cents(cents: float) -> str:

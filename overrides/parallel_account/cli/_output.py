@@ -5,9 +5,12 @@ Rules kept here so every command follows them:
 * stdout carries the result only (one JSON document in --json mode, written
   in one piece at the end, so an interrupted run leaves nothing half-written);
   notes, prompts and errors go to stderr.
-* Text that came from the server (app names, messages) is made safe for a
-  terminal: control and format characters are shown escaped, so a hostile
-  name cannot move the cursor, recolour the screen or reorder a line.
+* Text that came from the server (app names, messages, the sign-in platform's
+  codes and URLs, tracebacks and log lines) is made safe for a terminal:
+  control, format and surrogate characters are shown escaped, so a hostile
+  name cannot move the cursor, recolour the screen, set the window title or
+  reorder a line, and every line can be encoded. Multi-line text keeps its
+  real line breaks (`safe_lines`).
 * JSON field names are the API models' own; money stays in integer cents.
 """
 
@@ -17,11 +20,11 @@ import errno
 import json
 import os
 import sys
-import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol, TextIO
 
+from parallel_account._device_flow import terminal_lines, terminal_safe
 from parallel_account._errors import APIStatusError
 from parallel_account.cli._money import format_cents
 from parallel_account_api.models import AppItem, BalanceResponse
@@ -34,13 +37,13 @@ class _Model(Protocol):
 
 
 def safe(text: object) -> str:
-    """`text` with control and format characters escaped (for terminals, not for JSON)."""
-    return "".join(
-        ch.encode("unicode_escape").decode("ascii")
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")
-        else ch
-        for ch in str(text)
-    )
+    """`text` with control, format and surrogate characters escaped (for terminals, not JSON)."""
+    return terminal_safe(text)
+
+
+def safe_lines(text: object) -> str:
+    """`safe` line by line: the line breaks stay real, everything else is escaped."""
+    return terminal_lines(text)
 
 
 def one_line(text: object) -> str:

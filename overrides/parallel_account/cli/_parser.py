@@ -7,15 +7,24 @@ top level parsed. `GLOBAL_DEFAULTS` fills in what nobody gave.
 
 argparse's own error() prints and exits; here it raises UsageError instead, so
 --json mode can still answer with a JSON document (exit status 2 either way).
+
+Every text on the command line is checked once parsed, whichever command takes
+it: at most MAX_ARGUMENT_CHARS characters and valid Unicode (a lone surrogate,
+as bytes that are not UTF-8 arrive through surrogateescape, is refused). The
+error names the option or argument (`--scope`, `KEY_ID`) and nothing is sent.
+Numbers are bounded before they are read: `--timeout` at most MAX_TIMEOUT
+seconds, `--max-retries` at most MAX_RETRIES.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 from typing import Any, NoReturn
 
 from parallel_account._device_flow import DEFAULT_SCOPE
+from parallel_account._errors import InvalidRequestError
 from parallel_account._version import __version__
 
 PROG = "parallel-account"
@@ -27,6 +36,10 @@ EXIT_NOT_SIGNED_IN = 3
 EXIT_OUTCOME_UNKNOWN = 4
 EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+MAX_TIMEOUT = 86400.0  # a day: anything longer is a typo, and huge values overflow the OS's timers
+MAX_RETRIES = 100
+MAX_ARGUMENT_CHARS = 10_000  # no id, name, key or --body of this API comes near
 
 EPILOG = f"""\
 exit status:
@@ -96,25 +109,36 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
+def _shown(text: str) -> str:
+    """An argument for a message: short ones as typed, long ones by their length."""
+    return repr(text) if len(text) <= 40 else f"a value of {len(text)} characters"
+
+
 def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
+    value = math.nan
+    if len(text) <= 40:
+        with contextlib.suppress(ValueError):
+            value = float(text)
     if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a positive number of seconds")
+    if value > MAX_TIMEOUT:
+        raise argparse.ArgumentTypeError(
+            f"{_shown(text)} is over the maximum of {MAX_TIMEOUT:g} seconds (1 day)"
+        )
     return value
 
 
 def _retries(text: str) -> int:
     if not text.isascii() or not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 0")
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number >= 0")
+    if len(text) > 6 or int(text) > MAX_RETRIES:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is over the maximum of {MAX_RETRIES}")
     return int(text)
 
 
 def _port(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (0 to 65535)")
+    if not text.isascii() or not text.isdigit() or len(text) > 5 or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a port number (0 to 65535)")
     return int(text)
 
 
@@ -273,12 +297,54 @@ def _add_app_commands(commands: Actions[Parser]) -> None:
     delete.add_argument("key_id", metavar="KEY_ID")
 
 
+def _argument_names(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Each destination's name as the user typed it: `--scope`, `KEY_ID`."""
+    names: dict[str, str] = {}
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for dest, name in _argument_names(sub).items():
+                    names.setdefault(dest, name)
+        elif action.option_strings:
+            names.setdefault(action.dest, max(action.option_strings, key=len))
+        else:
+            metavar = action.metavar if isinstance(action.metavar, str) else None
+            names.setdefault(action.dest, metavar or action.dest.upper())
+    return names
+
+
+def check_text(name: str, text: str) -> str:
+    """Refuse text too long, or not valid Unicode, naming where it came from."""
+    if len(text) > MAX_ARGUMENT_CHARS:
+        raise InvalidRequestError(
+            f"{name}: {len(text)} characters is too long; at most {MAX_ARGUMENT_CHARS} are accepted"
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(
+            f"{name}: not valid Unicode text (bytes that are not UTF-8, or a lone surrogate); "
+            "give it as UTF-8 text"
+        ) from None
+    return text
+
+
+def check_arguments(args: argparse.Namespace, names: dict[str, str]) -> None:
+    """Every text value of the parsed command line within bounds (see the module docstring)."""
+    for dest, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                check_text(names.get(dest, dest), text)
+
+
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    """Parse `argv`; fill in global defaults nobody gave. Raises UsageError."""
-    args = build_parser().parse_args(argv)
+    """Parse `argv`; fill in global defaults nobody gave. Raises UsageError, InvalidRequestError."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
     for name, default in GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)
+    check_arguments(args, _argument_names(parser))
     return args
 
 
