@@ -108,7 +108,8 @@ def attempts(
                 # Unknown once any attempt may have been carried out, not only the last one:
                 # a final 429 or refused connection does not undo an earlier lost answer.
                 if isinstance(outcome, httpx.Response):
-                    raise annotated(status_error(outcome), unknown())
+                    sent = request.headers.get("authorization", "").partition(" ")[2]
+                    raise annotated(status_error(outcome, secret=sent or None), unknown())
                 error = annotated(connection_error(outcome, request), unknown())
                 # A local protocol error can quote a header value, such as the token.
                 raise error from (

@@ -24,6 +24,7 @@ from parallel_account._auth import TokenProvider, resolve_auth
 from parallel_account._errors import InvalidRequestError
 from parallel_account._logging import configure_from_env
 from parallel_account._reading import (
+    ACCEPT_ENCODING,
     DEFAULT_MAX_RESPONSE_BYTES,
     BoundedBody,
     attempt_seconds,
@@ -143,6 +144,7 @@ class _ClientBase:
             **kwargs.pop("headers", {}),
             "User-Agent": USER_AGENT,
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,
         }
         return self._http.build_request(
             kwargs.pop("method").upper(),
@@ -231,8 +233,14 @@ class AccountClient(_ClientBase, SyncOperations):
         response = self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
         try:
             body = BoundedBody(response, self._max_response_bytes, deadline)
-            for chunk in response.iter_bytes():
-                body.add(chunk)
+            if body.took_content_already_read():
+                pass
+            elif body.raw:
+                for chunk in response.iter_raw():
+                    body.add_raw(chunk)
+            else:
+                for chunk in response.iter_bytes():
+                    body.add(chunk)
             return body.finish()
         finally:
             response.close()
@@ -334,8 +342,14 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
                 )
                 try:
                     body = BoundedBody(response, self._max_response_bytes, deadline)
-                    async for chunk in response.aiter_bytes():
-                        body.add(chunk)
+                    if body.took_content_already_read():
+                        pass
+                    elif body.raw:
+                        async for chunk in response.aiter_raw():
+                            body.add_raw(chunk)
+                    else:
+                        async for chunk in response.aiter_bytes():
+                            body.add(chunk)
                     return body.finish()
                 finally:
                     await response.aclose()

@@ -204,11 +204,18 @@ def _summary(body: Any) -> str:
     return _short(body) if body else ""
 
 
-def status_error(response: httpx.Response) -> APIStatusError:
-    """The error for a non-success answer. Bodies are the server's, never our secrets."""
+def status_error(response: httpx.Response, *, secret: str | None = None) -> APIStatusError:
+    """The error for a non-success answer.
+
+    The reason quotes the server's body; a server (or a proxy) that echoes the request's
+    token back would put it there, so `secret` (the token sent) is masked out of it.
+    """
     body = _body_of(response)
     request = response.request
     reason = _summary(body)
+    if secret and len(secret) >= 4 and secret in reason:
+        reason = reason.replace(secret, "[token]")
+        body = None if not isinstance(body, str) else body.replace(secret, "[token]")
     message = f"{request.method} {request.url.path} failed: HTTP {response.status_code}" + (
         f": {reason}" if reason else ""
     )

@@ -4,14 +4,17 @@ httpx's timeouts bound each read, not the whole answer: a server sending one byt
 a second holds a call forever, and a body (or a gzip bomb that inflates) is read
 whole into memory. Both drivers stream the body through `BoundedBody`, which
 counts decoded bytes (so a bomb stops at the limit too) and checks the clock after
-every chunk. Its failures are httpx.RequestError subclasses, so the attempt loop
+every chunk. It inflates gzip and deflate itself, a capped step at a time, since
+httpx inflates a whole network chunk at once. Its failures are httpx.RequestError subclasses, so the attempt loop
 treats them as an answer that could not be read (retry rules, unknown outcome).
 """
 
 from __future__ import annotations
 
 import time
+import zlib
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -26,6 +29,13 @@ def attempt_seconds(timeout: httpx.Timeout) -> float | None:
     """How long one attempt may take in all: the largest of the timeout's parts."""
     parts = [t for t in (timeout.connect, timeout.read, timeout.write, timeout.pool) if t]
     return max(parts) if parts else None
+
+
+# Encodings we inflate ourselves, with a cap on the output of every step: httpx's own
+# decoders inflate a whole network chunk at once (64 KiB of a gzip bomb is 64 MiB).
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+# What our requests accept, so a server does not pick an encoding we would not cap.
+ACCEPT_ENCODING = "gzip, deflate"
 
 
 class BoundedBody:
@@ -44,6 +54,14 @@ class BoundedBody:
         self._clock = clock
         self._chunks: list[bytes] = []
         self._size = 0
+        encoding = response.headers.get("content-encoding", "").strip().lower()
+        self._inflater: Any = None
+        self._raw_deflate_tried = False
+        if encoding in _WBITS:
+            self._inflater = zlib.decompressobj(_WBITS[encoding])
+        #: Whether the driver should hand over raw bytes (`iter_raw`) to `add_raw`;
+        #: for other encodings it hands decoded ones (`iter_bytes`) to `add`.
+        self.raw = encoding in _WBITS or encoding in ("", "identity")
         declared = response.headers.get("content-length", "")
         encoded = response.headers.get("content-encoding", "identity").strip().lower()
         plain = encoded in ("", "identity")  # a compressed body's size says little
@@ -67,7 +85,40 @@ class BoundedBody:
             )
         self._chunks.append(chunk)
 
+    def took_content_already_read(self) -> bool:
+        """Take a body some transport (httpx.MockTransport, a test double) read already."""
+        if not hasattr(self._response, "_content"):
+            return False
+        self.add(self._response.content)
+        self._inflater = None
+        return True
+
+    def add_raw(self, chunk: bytes) -> None:
+        """Bytes as they came over the wire: inflated here, a capped step at a time."""
+        if self._inflater is None:
+            self.add(chunk)
+            return
+        data = chunk
+        while data:
+            room = self._limit - self._size + 1
+            try:
+                out = self._inflater.decompress(data, room)
+            except zlib.error as exc:
+                if self._size == 0 and not self._raw_deflate_tried and self._inflater.eof is False:
+                    # Some servers send raw deflate for "deflate": try that once, from the start.
+                    self._raw_deflate_tried = True
+                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                raise httpx.DecodingError(
+                    f"the answer's compressed body is corrupt ({exc})",
+                    request=self._response.request,
+                ) from None
+            self.add(out)
+            data = self._inflater.unconsumed_tail
+
     def finish(self) -> httpx.Response:
         """The response, its body in place as if read whole by httpx."""
+        if self._inflater is not None:
+            self.add(self._inflater.flush())
         self._response._content = b"".join(self._chunks)
         return self._response
