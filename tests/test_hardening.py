@@ -8,17 +8,21 @@ operation the facts mark as moving money.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.server
 import json
 import pickle
+import socket
 import threading
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 import parallel_account as pa
+from parallel_account._device_flow import Platform
 from parallel_account._retry import RetryPolicy
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
@@ -296,6 +300,56 @@ def test_redirects_never_leave_authorization_on_kept_requests() -> None:
 
 
 # --- proxies ----------------------------------------------------------------------------------
+
+
+class _RecordingProxy(http.server.BaseHTTPRequestHandler):
+    """A proxy that records what reaches it (headers and body) and answers 502."""
+
+    seen: list[str]
+
+    def _record(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length).decode("utf-8", "replace") if length else ""
+        self.seen.append(f"{self.headers.get('authorization', '')} {body}")
+        self.send_error(502)
+
+    do_GET = do_POST = _record
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _proxy_in_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    seen: list[str] = []
+    handler = type("Proxy", (_RecordingProxy,), {"seen": seen})
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.server_address[1]}")
+        for name in ("NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        yield seen
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_a_refresh_token_for_a_loopback_platform_never_reaches_a_proxy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with _proxy_in_environment(monkeypatch) as seen:
+        nobody = socket.socket()
+        nobody.bind(("127.0.0.1", 0))
+        port = nobody.getsockname()[1]
+        nobody.close()
+        with (
+            Platform(f"http://127.0.0.1:{port}") as platform,
+            contextlib.suppress(pa.ParallelAccountError),
+        ):
+            platform.refresh("client-1", "refresh-secret-42")
+    assert seen == []
 
 
 def test_loopback_http_targets_are_not_proxied(monkeypatch: pytest.MonkeyPatch) -> None:

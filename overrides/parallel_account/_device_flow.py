@@ -51,7 +51,7 @@ from parallel_account._errors import (
 )
 from parallel_account._logging import logger
 from parallel_account._token_store import MAX_EPOCH, SignInRecord
-from parallel_account._urls import platform_base_url
+from parallel_account._urls import is_loopback, platform_base_url
 from parallel_account._version import __version__
 
 DEFAULT_SCOPES: tuple[str, ...] = (
@@ -230,6 +230,9 @@ class Platform:
             timeout=timeout,
             follow_redirects=False,  # a redirect must not carry a refresh token elsewhere
             headers={"User-Agent": f"parallel-account-client/{__version__}"},
+            # A loopback platform (plain http allowed) is never reached through a proxy
+            # from the environment, which would read the refresh token in clear text.
+            trust_env=not is_loopback(httpx.URL(self.url).host),
         )
 
     def __repr__(self) -> str:
