@@ -225,35 +225,29 @@ def _counting(*answers: httpx.Response) -> Any:
     return handler
 
 
-def test_a_409_for_a_reused_key_is_not_retried() -> None:
-    handler = _counting(httpx.Response(409, json={"detail": "key reused"}))
-    with _client(handler, max_retries=3) as client, pytest.raises(pa.ConflictError):
-        _charge(client)
-    assert len(handler.sent) == 1
-
-
-def test_a_409_the_server_calls_transient_is_retried() -> None:
-    handler = _counting(
-        httpx.Response(409, headers={"retry-after": "0"}),
-        httpx.Response(200, content=_balance_like()),
-    )
+@pytest.mark.parametrize(
+    ("first", "sent"),
+    [
+        # A 409 for a key reused with another amount can never succeed: not retried.
+        (httpx.Response(409, json={"detail": "key reused"}), 1),
+        # A 409 the server calls transient (it says when to come back) is retried.
+        (httpx.Response(409, headers={"retry-after": "0"}), 2),
+        # x-should-retry overrides the status rule either way.
+        (httpx.Response(503, headers={"x-should-retry": "false"}), 1),
+        (httpx.Response(400, headers={"x-should-retry": "true"}), 2),
+    ],
+    ids=["409-reused-key", "409-retry-after", "503-should-not", "400-should"],
+)
+def test_retry_decisions_follow_the_servers_signals(first: httpx.Response, sent: int) -> None:
+    handler = _counting(first, httpx.Response(200, content=_balance_like()))
     with _client(handler, max_retries=3) as client:
-        _charge(client)
-    assert len(handler.sent) == 2
-
-
-def test_x_should_retry_is_honoured_both_ways() -> None:
-    no = _counting(httpx.Response(503, headers={"x-should-retry": "false"}))
-    with _client(no, max_retries=3) as client, pytest.raises(pa.InternalServerError):
-        client.call("get_balance") if "get_balance" in OPERATIONS else _charge(client)
-    assert len(no.sent) == 1
-    yes = _counting(
-        httpx.Response(400, headers={"x-should-retry": "true"}),
-        httpx.Response(200, content=_balance_like()),
-    )
-    with _client(yes, max_retries=3) as client:
-        _charge(client)
-    assert len(yes.sent) == 2
+        if sent == 1:
+            with pytest.raises(pa.APIStatusError) as caught:
+                _charge(client)
+            assert caught.value.status_code == first.status_code
+        else:
+            _charge(client)
+    assert len(handler.sent) == sent
 
 
 def test_an_explicit_retry_policy_wins_over_the_default_max_retries() -> None:
