@@ -63,8 +63,7 @@ class BoundedBody:
         #: for other encodings it hands decoded ones (`iter_bytes`) to `add`.
         self.raw = encoding in _WBITS or encoding in ("", "identity")
         declared = response.headers.get("content-length", "")
-        encoded = response.headers.get("content-encoding", "identity").strip().lower()
-        plain = encoded in ("", "identity")  # a compressed body's size says little
+        plain = encoding in ("", "identity")  # a compressed body's size says little
         if plain and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
             self._too_large(f"declares {declared} bytes")
 
