@@ -456,3 +456,130 @@ def test_column_wise_list_check_finds_what_the_row_check_finds(seed: int) -> Non
         # The same rows through a wrapper the fast path does not know: row by row.
         slow = checker({"type": "array", "items": {"allOf": [{"$ref": "Row"}, {}]}}, table)
         assert fast(rows) == slow(rows)
+
+
+# --- found by review ----------------------------------------------------------------------------
+
+
+def _gzip(data: bytes) -> bytes:
+    import gzip
+
+    return gzip.compress(data)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "body"),
+    [
+        ("gzip, gzip", _gzip(_gzip(b"{}"))),  # stacked: httpx would inflate it uncapped
+        ("br", b"\x00"),
+        ("gzip", _gzip(b'{"a": 1}')[:-6]),  # cut before its checksum
+    ],
+    ids=["stacked-gzip", "br", "gzip-cut-short"],
+)
+def test_encodings_we_cannot_cap_or_check_are_refused(encoding: str, body: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(body), headers={"content-encoding": encoding}
+        )
+
+    with _client(handler, max_retries=0) as client, pytest.raises(pa.APIConnectionError) as caught:
+        _charge(client)
+    assert caught.value.idempotency_key == KEY and caught.value.outcome_unknown
+
+
+def test_raw_deflate_is_read_whatever_its_first_chunk() -> None:
+    import zlib
+
+    squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    raw = squeezer.compress(_balance_like()) + squeezer.flush()
+    chunks = [raw[:1], raw[1:]]
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(
+            200, stream=httpx.ByteStream(b"".join(chunks)), headers={"content-encoding": "deflate"}
+        )
+
+    class Chunked(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            yield from chunks
+
+    def chunked(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=Chunked(), headers={"content-encoding": "deflate"})
+
+    for answer in (handler, chunked):
+        with _client(answer, max_retries=0) as client:
+            _charge(client)
+
+
+def test_an_echoed_token_is_masked_before_any_truncation_and_in_the_body() -> None:
+    long_token = "t" * 60 + "-secret-tail-" + "u" * 60
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        detail = "x" * 180 + request.headers["authorization"]
+        return httpx.Response(
+            400, json={"detail": detail, "echo": request.headers["authorization"]}
+        )
+
+    http_client = httpx.Client(transport=httpx.MockTransport(handler))
+    with (
+        pa.AccountClient(long_token, base_url=BASE, http_client=http_client, max_retries=0) as c,
+        pytest.raises(pa.BadRequestError) as caught,
+    ):
+        _charge(c)
+    data = pickle.dumps(caught.value)
+    for part in (long_token[:30], "secret-tail"):
+        assert part not in str(caught.value) and part.encode() not in data
+
+
+def test_timeouts_must_be_finite_and_sane() -> None:
+    for bad in (float("inf"), 1e308, float("nan"), httpx.Timeout(5, read=float("inf"))):
+        with pytest.raises(pa.InvalidRequestError, match=r"^timeout: "):
+            pa.AccountClient(TOKEN, base_url=BASE, timeout=bad)
+
+
+@pytest.mark.parametrize("arguments", ["ab", 5, {1: "x", "a": 2}])
+def test_call_refuses_arguments_that_are_not_a_mapping_of_names(arguments: Any) -> None:
+    with _client(_never) as client, pytest.raises(pa.InvalidRequestError, match=r"^arguments: "):
+        client.call(CHARGE.name, arguments)
+
+
+def test_an_unknown_operation_name_is_not_quoted_whole() -> None:
+    with _client(_never) as client, pytest.raises(pa.InvalidRequestError) as caught:
+        client.call("x" * 100_000)
+    assert len(str(caught.value)) < 2000
+
+
+def test_unbounded_numbers_are_refused_before_anything_is_built() -> None:
+    from parallel_account._validation import check_integer, check_number
+    from parallel_account_api.spec_facts import FieldFacts
+
+    unbounded = FieldFacts(name="n", required=True, type="integer")
+    for check in (check_integer, check_number):
+        with pytest.raises(pa.InvalidRequestError, match=r"^n: "):
+            check("n", 10**5000, unbounded)
+
+
+def test_api_command_says_the_key_it_sends_when_the_body_has_null(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from parallel_account.cli import main
+
+    key_field = CHARGE.idempotency_key_field or ""
+    amount = next(f.name for f in CHARGE.body_fields if f.type == "integer")
+    fake = FakeAccountAPI(token=TOKEN)
+    monkeypatch.setenv("PARALLEL_ACCOUNT_TOKEN", TOKEN)
+    body = json.dumps({amount: LOWEST, key_field: None})
+    with fake.serve() as base_url:
+        assert main(["--base-url", base_url, "api", CHARGE.name, "--body", body]) == 0
+    said = capsys.readouterr().err
+    (sent,) = fake.ledger
+    assert f"{key_field}: {sent} " in said
+
+
+def test_api_command_refuses_deep_json_with_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from parallel_account.cli import main
+
+    assert main(["api", CHARGE.name, "--body", "[" * 5000 + "]" * 5000]) == 2
+    assert "--body" in capsys.readouterr().err

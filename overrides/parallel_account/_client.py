@@ -29,7 +29,7 @@ from parallel_account._reading import (
     BoundedBody,
     attempt_seconds,
 )
-from parallel_account._request import Call, build, operation_named
+from parallel_account._request import Call, build, call_arguments, operation_named
 from parallel_account._retry import RetryPolicy
 from parallel_account._urls import api_base_url, is_loopback
 from parallel_account._version import __version__
@@ -44,6 +44,7 @@ USER_AGENT = (
 )
 _UNSET: Any = object()
 DEFAULT_MAX_RETRIES = 2
+MAX_TIMEOUT = 86_400.0
 
 
 def _check_options(timeout: object, max_retries: object) -> None:
@@ -52,8 +53,17 @@ def _check_options(timeout: object, max_retries: object) -> None:
             f"timeout: got {type(timeout).__name__}; expected seconds (a positive number), "
             "an httpx.Timeout, or None for no timeout"
         )
-    if isinstance(timeout, int | float) and not timeout > 0:
-        raise InvalidRequestError(f"timeout: got {timeout}; expected a positive number of seconds")
+    parts = (
+        [timeout.connect, timeout.read, timeout.write, timeout.pool]
+        if isinstance(timeout, httpx.Timeout)
+        else [timeout]
+    )
+    for part in parts:
+        if part is not None and not (0 < part <= MAX_TIMEOUT):
+            raise InvalidRequestError(
+                f"timeout: got {part:.6g}; expected a positive number of seconds up to "
+                f"{MAX_TIMEOUT} (a day), or None for no timeout"
+            )
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise InvalidRequestError(f"max_retries: got {max_retries!r}; expected an int >= 0")
 
@@ -233,14 +243,9 @@ class AccountClient(_ClientBase, SyncOperations):
         response = self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
         try:
             body = BoundedBody(response, self._max_response_bytes, deadline)
-            if body.took_content_already_read():
-                pass
-            elif body.raw:
+            if not body.took_content_already_read():
                 for chunk in response.iter_raw():
                     body.add_raw(chunk)
-            else:
-                for chunk in response.iter_bytes():
-                    body.add(chunk)
             return body.finish()
         finally:
             response.close()
@@ -255,7 +260,7 @@ class AccountClient(_ClientBase, SyncOperations):
         is `client.get_balance()`); for tools that work from the spec, such as
         `parallel-account api`. Unknown names raise InvalidRequestError.
         """
-        return self._run(build(operation_named(operation), dict(arguments or {})))
+        return self._run(build(operation_named(operation), call_arguments(arguments)))
 
     def close(self) -> None:
         if self._owns_http:
@@ -342,14 +347,9 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
                 )
                 try:
                     body = BoundedBody(response, self._max_response_bytes, deadline)
-                    if body.took_content_already_read():
-                        pass
-                    elif body.raw:
+                    if not body.took_content_already_read():
                         async for chunk in response.aiter_raw():
                             body.add_raw(chunk)
-                    else:
-                        async for chunk in response.aiter_bytes():
-                            body.add(chunk)
                     return body.finish()
                 finally:
                     await response.aclose()
@@ -363,7 +363,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
 
     async def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
         """Call any operation of the pinned spec by name; see `AccountClient.call`."""
-        return await self._run(build(operation_named(operation), dict(arguments or {})))
+        return await self._run(build(operation_named(operation), call_arguments(arguments)))
 
     async def aclose(self) -> None:
         if self._owns_http:

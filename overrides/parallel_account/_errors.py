@@ -160,12 +160,19 @@ _BY_STATUS: dict[int, type[APIStatusError]] = {
 }
 
 
-def _body_of(response: httpx.Response) -> Any:
-    """The error body as JSON if it is readable JSON, else (a bounded piece of) its text."""
+def _body_of(response: httpx.Response, secret: str | None = None) -> Any:
+    """The error body as JSON if it is readable JSON, else (a bounded piece of) its text.
+
+    `secret` (the token sent) is masked in the raw text first, so no field, summary,
+    truncation or pickle of the body can carry it.
+    """
+    content = response.content
+    if secret and len(secret) >= 4:
+        content = content.replace(secret.encode("ascii", "replace"), b"[token]")
     try:
-        return loads(response.content)
+        return loads(content)
     except UnreadableJSON:
-        return response.content[:500].decode("utf-8", "replace") or None
+        return content[:500].decode("utf-8", "replace") or None
 
 
 def _short(value: Any, limit: int = 200) -> str:
@@ -208,14 +215,12 @@ def status_error(response: httpx.Response, *, secret: str | None = None) -> APIS
     """The error for a non-success answer.
 
     The reason quotes the server's body; a server (or a proxy) that echoes the request's
-    token back would put it there, so `secret` (the token sent) is masked out of it.
+    token back would put it there, so `secret` (the token sent) is masked out of the body
+    before anything reads it.
     """
-    body = _body_of(response)
+    body = _body_of(response, secret)
     request = response.request
     reason = _summary(body)
-    if secret and len(secret) >= 4 and secret in reason:
-        reason = reason.replace(secret, "[token]")
-        body = None if not isinstance(body, str) else body.replace(secret, "[token]")
     message = f"{request.method} {request.url.path} failed: HTTP {response.status_code}" + (
         f": {reason}" if reason else ""
     )

@@ -55,13 +55,19 @@ class BoundedBody:
         self._chunks: list[bytes] = []
         self._size = 0
         encoding = response.headers.get("content-encoding", "").strip().lower()
+        if encoding not in _WBITS and encoding not in ("", "identity"):
+            # Stacked (`gzip, gzip`) or other encodings (br, zstd) would be inflated by
+            # httpx without a cap; we asked for gzip or deflate only.
+            raise httpx.DecodingError(
+                f"the answer uses content-encoding {encoding[:40]!r}; this client reads "
+                "gzip, deflate or none",
+                request=response.request,
+            )
         self._inflater: Any = None
-        self._raw_deflate_tried = False
-        if encoding in _WBITS:
-            self._inflater = zlib.decompressobj(_WBITS[encoding])
-        #: Whether the driver should hand over raw bytes (`iter_raw`) to `add_raw`;
-        #: for other encodings it hands decoded ones (`iter_bytes`) to `add`.
-        self.raw = encoding in _WBITS or encoding in ("", "identity")
+        self._wbits = _WBITS.get(encoding)
+        self._head = b""  # raw input kept until the first output, to retry raw deflate
+        if self._wbits is not None:
+            self._inflater = zlib.decompressobj(self._wbits)
         declared = response.headers.get("content-length", "")
         plain = encoding in ("", "identity")  # a compressed body's size says little
         if plain and declared.isdigit() and len(declared) < 20 and int(declared) > limit:
@@ -97,16 +103,21 @@ class BoundedBody:
         if self._inflater is None:
             self.add(chunk)
             return
+        if self._size == 0 and self._wbits == zlib.MAX_WBITS:
+            self._head += chunk  # until output starts, the whole input can be replayed
+            if len(self._head) > self._limit:
+                self._too_large(f"sent {len(self._head)} compressed bytes with no output")
         data = chunk
         while data:
             room = self._limit - self._size + 1
             try:
                 out = self._inflater.decompress(data, room)
             except zlib.error as exc:
-                if self._size == 0 and not self._raw_deflate_tried and self._inflater.eof is False:
-                    # Some servers send raw deflate for "deflate": try that once, from the start.
-                    self._raw_deflate_tried = True
-                    self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+                if self._size == 0 and self._wbits == zlib.MAX_WBITS:
+                    # Some servers send raw deflate for "deflate": once, from the start.
+                    self._wbits = -zlib.MAX_WBITS
+                    self._inflater = zlib.decompressobj(self._wbits)
+                    data = self._head
                     continue
                 raise httpx.DecodingError(
                     f"the answer's compressed body is corrupt ({exc})",
@@ -119,5 +130,9 @@ class BoundedBody:
         """The response, its body in place as if read whole by httpx."""
         if self._inflater is not None:
             self.add(self._inflater.flush())
+            if not self._inflater.eof:  # cut before its end (and the gzip checksum)
+                raise httpx.DecodingError(
+                    "the answer's compressed body ends early", request=self._response.request
+                )
         self._response._content = b"".join(self._chunks)
         return self._response

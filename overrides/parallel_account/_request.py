@@ -66,10 +66,23 @@ def operation_named(name: object) -> OperationFacts:
     """The facts of operation `name`, or InvalidRequestError listing the known ones."""
     if isinstance(name, str) and name in OPERATIONS:
         return OPERATIONS[name]
+    shown = repr(name) if isinstance(name, str) and len(name) <= 60 else "that name"
     raise InvalidRequestError(
-        f"operation: {name!r} is not an operation of the pinned spec; expected one of "
+        f"operation: {shown} is not an operation of the pinned spec; expected one of "
         f"{', '.join(sorted(OPERATIONS))}"
     )
+
+
+def call_arguments(arguments: object) -> dict[str, object]:
+    """`client.call`'s arguments: a mapping of the spec's parameter names to values."""
+    if arguments is None:
+        return {}
+    if not isinstance(arguments, Mapping) or not all(isinstance(k, str) for k in arguments):
+        raise InvalidRequestError(
+            f"arguments: got {type(arguments).__name__}; expected a mapping of parameter "
+            "names (str) to values, e.g. {'app_id': '...'}"
+        )
+    return dict(arguments)
 
 
 def _json_value(name: str, value: object, facts: FieldFacts) -> object:
@@ -211,12 +224,15 @@ def _parser(operation: OperationFacts) -> Callable[[httpx.Response], Any]:
             data = loads(response.content)
         except UnreadableJSON as exc:
             raise _unreadable(response, str(exc)) from None
-        problem = check(data)
+        try:
+            problem = check(data)
+        except RecursionError:  # a recursive schema meeting a deep (but readable) body
+            problem = ": nested too deeply to check"
         if problem is not None:
             raise _unreadable(response, "body" + problem)
         try:
             return read(data)
-        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        except Exception as exc:  # whatever a model's from_dict trips on: the work was done
             raise _unreadable(response, type(exc).__name__) from None
 
     return parse

@@ -71,22 +71,29 @@ def _in_range(value: float, facts: FieldFacts) -> bool:
     )
 
 
+# Whatever the spec's bounds, no amount or count is this large; a larger number is a bug
+# on the caller's side (and Python cannot even print one of over 4300 digits).
+MAX_MAGNITUDE = 10**30
+
+
 def check_integer(name: str, value: object, facts: FieldFacts) -> int:
     allowed = f"an int with {_allowed_range(name, facts)}"
     # bool is an int subclass, and True would quietly mean 1 cent.
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidRequestError(f"{name}: got {_describe(value)}; expected {allowed}")
-    if not _in_range(value, facts):
+    if abs(value) > MAX_MAGNITUDE or not _in_range(value, facts):
         raise InvalidRequestError(f"{name}: {_describe(value)} is out of range; expected {allowed}")
     return value
 
 
 def check_number(name: str, value: object, facts: FieldFacts) -> float:
     allowed = f"a number with {_allowed_range(name, facts)}"
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_MAGNITUDE:
+        raise InvalidRequestError(f"{name}: {_describe(value)} is out of range; expected {allowed}")
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise InvalidRequestError(f"{name}: got {_describe(value)}; expected {allowed}")
     if not _in_range(value, facts):
-        raise InvalidRequestError(f"{name}: {value} is out of range; expected {allowed}")
+        raise InvalidRequestError(f"{name}: {_describe(value)} is out of range; expected {allowed}")
     return value
 
 

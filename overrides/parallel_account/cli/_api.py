@@ -16,12 +16,12 @@ are printed too, since this is the only time they are shown.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from typing import Any
 
 from parallel_account._errors import InvalidRequestError
 from parallel_account._idempotency import new_idempotency_key
+from parallel_account._json import UnreadableJSON, loads
 from parallel_account.cli._output import Output, dumps
 from parallel_account.cli._parser import PROG, UsageError
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
@@ -113,11 +113,9 @@ def _value(facts: FieldFacts, text: str) -> object:
         raise InvalidRequestError(f"{name}: {text!r} is not a boolean; expected true or false")
     if kind in ("array", "object"):
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidRequestError(
-                f"{name}: not valid JSON ({exc.msg}); expected a {kind}"
-            ) from None
+            return loads(text)
+        except UnreadableJSON as exc:
+            raise InvalidRequestError(f"{name}: {exc}; expected a JSON {kind}") from None
     return text
 
 
@@ -130,11 +128,9 @@ def arguments(operation: OperationFacts, params: list[str], body: str | None) ->
     found: dict[str, object] = {}
     if body is not None:
         try:
-            document = json.loads(body)
-        except json.JSONDecodeError as exc:
-            raise UsageError(
-                f"--body: not valid JSON ({exc.msg}); expected a JSON object"
-            ) from None
+            document = loads(body)
+        except UnreadableJSON as exc:
+            raise UsageError(f"--body: {exc}; expected a JSON object") from None
         if not isinstance(document, dict):
             raise UsageError(f"--body: got a JSON {type(document).__name__}; expected an object")
         found.update(document)
@@ -177,7 +173,8 @@ def run(args: argparse.Namespace, out: Output, client_factory: Any) -> int:
     given = arguments(operation, args.param or [], args.body)
     key_field = operation.idempotency_key_field
     if key_field is not None:
-        given.setdefault(key_field, new_idempotency_key())
+        if given.get(key_field) is None:  # absent, or null in --body: a new key, said below
+            given[key_field] = new_idempotency_key()
         # Before sending: whatever happens next, a retry with this key is safe.
         out.note(
             f"{key_field}: {given[key_field]} (retry with --param {key_field}={given[key_field]})"
