@@ -157,7 +157,14 @@ def build(workdir: Path, spec_text: str) -> Path:
     except surface.SurfaceError as exc:
         raise GenerationError(str(exc)) from None
     _check_models_exist(out, found)
+    curated = surface.load_curated()
     for name in surface.stale_curated(working):
+        if curated[name].get("moves_money"):
+            # The import-time guard against double charges would no longer cover it.
+            raise GenerationError(
+                f"codegen/curated.toml: {name} moves money, but the spec has no operation "
+                f"{name} any more (renamed?); move the entry to the operation that charges"
+            )
         print(
             f"generate: note: codegen/curated.toml names {name}, which the spec no longer has; "
             "the entry is ignored (remove it)",

@@ -277,6 +277,22 @@ def _returns(
     return None, False, _value_annotation(resolved, models)
 
 
+# Names the clients already use for themselves: an operation named so would be shadowed.
+RESERVED_METHOD_NAMES = frozenset(
+    {
+        "call",
+        "close",
+        "aclose",
+        "with_options",
+        "base_url",
+        "timeout",
+        "max_retries",
+        "with_raw_response",
+        "mro",
+    }
+)
+
+
 def stale_curated(document: dict[str, Any]) -> list[str]:
     """Curated entries naming an operation the (working copy of the) spec no longer has."""
     names = {operation["operationId"] for _, _, operation in operations(document)}
@@ -290,6 +306,11 @@ def surface(document: dict[str, Any]) -> list[Operation]:
     found: list[Operation] = []
     for path, method, operation in operations(document):
         name = operation["operationId"]
+        if _identifier(name) in RESERVED_METHOD_NAMES or _identifier(name).startswith("_"):
+            raise SurfaceError(
+                f"{method.upper()} {path}: its method would be named {_identifier(name)!r}, "
+                "which the clients use for themselves; add a naming rule in codegen/naming.py"
+            )
         entry = curated.get(name, {})
         body_class: str | None = None
         body: dict[str, Any] = {}

@@ -152,3 +152,24 @@ def test_inline_request_and_response_schemas_get_the_generators_models(
     assert "response_model='AddNoteResponse201'" in facts_source.replace('"', "'")
     source = (hostile_build / "operations.py").read_text()
     assert "def add_note(self, text: str) -> AddNoteResponse201:" in source
+
+
+@pytest.mark.parametrize("name", sorted(surface.RESERVED_METHOD_NAMES))
+def test_an_operation_named_like_a_client_attribute_fails_generation(name: str) -> None:
+    spec = copy.deepcopy(FROZEN)
+    spec["paths"]["/service/v1/apps"]["get"]["operationId"] = name
+    with pytest.raises(surface.SurfaceError, match="which the clients use for themselves"):
+        surface.surface(_working(spec))
+
+
+def test_a_renamed_charge_fails_generation_instead_of_losing_its_guard(tmp_path: Path) -> None:
+    spec = copy.deepcopy(FROZEN)
+    charging = [n for n, e in surface.load_curated().items() if e.get("moves_money")]
+    for item in spec["paths"].values():
+        for operation in item.values():
+            if naming.friendly_name(operation["operationId"], "", "") in charging or any(
+                operation["operationId"].startswith(n + "_") for n in charging
+            ):
+                operation["operationId"] = "charge_renamed"
+    with pytest.raises(generate.GenerationError, match="moves money"):
+        generate.build(tmp_path, json.dumps(spec))
