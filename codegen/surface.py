@@ -115,6 +115,25 @@ def deref(node: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def unwrap_optional(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
+    """`anyOf: [X, {type: null}]` (FastAPI's `X | None`) as X itself, its bounds included.
+
+    The facts and annotations read constraints from the top level of a schema; without
+    this, an optional query parameter with bounds would lose its type and its bounds.
+    """
+    schema = deref(schema, document)
+    for key in ("anyOf", "oneOf"):
+        branches = schema.get(key)
+        if not isinstance(branches, list):
+            continue
+        real = [deref(b, document) for b in branches if isinstance(b, dict)]
+        real = [b for b in real if b.get("type") != "null"]
+        if len(real) == 1 and len(real) < len(branches):
+            rest = {k: v for k, v in schema.items() if k not in ("anyOf", "oneOf")}
+            return {**real[0], **rest, "nullable": True}
+    return schema
+
+
 def _ref_class(schema: dict[str, Any]) -> str | None:
     ref = schema.get("$ref")
     return str(ClassName(ref.rsplit("/", 1)[-1], _PREFIX)) if isinstance(ref, str) else None
@@ -209,7 +228,7 @@ def _arguments(
             param = deref(param, document)
             if param.get("in") != where:
                 continue
-            schema = deref(param.get("schema", {}), document)
+            schema = unwrap_optional(param.get("schema", {}), document)
             found.append(
                 Argument(
                     param["name"],
@@ -228,8 +247,8 @@ def _arguments(
                 _identifier(prop),
                 "body",
                 prop in required,
-                argument_annotation(schema, document),
-                deref(schema, document),
+                argument_annotation(unwrap_optional(schema, document), document),
+                unwrap_optional(schema, document),
                 idempotency_key=prop == key_field,
             )
         )

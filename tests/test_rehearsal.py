@@ -149,7 +149,11 @@ def new_query_parameter(spec: Spec) -> None:
             "name": "limit",
             "in": "query",
             "required": False,
-            "schema": {"type": "integer", "minimum": 1, "maximum": 100, "title": "Limit"},
+            # FastAPI's shape for `limit: int | None = Query(None, ge=1, le=100)`.
+            "schema": {
+                "anyOf": [{"type": "integer", "minimum": 1, "maximum": 100}, {"type": "null"}],
+                "title": "Limit",
+            },
         }
     ]
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from codegen import generate, naming, surface
+from codegen import facts, generate, naming, surface
 from tests.support import ROOT
 
 FROZEN = json.loads((ROOT / "tests" / "data" / "account-openapi-2026-11.json").read_text())
@@ -173,3 +173,18 @@ def test_a_renamed_charge_fails_generation_instead_of_losing_its_guard(tmp_path:
                 operation["operationId"] = "charge_renamed"
     with pytest.raises(generate.GenerationError, match="moves money"):
         generate.build(tmp_path, json.dumps(spec))
+
+
+def test_fastapis_optional_shape_keeps_its_type_and_bounds() -> None:
+    spec = copy.deepcopy(FROZEN)
+    bounded = {"type": "integer", "minimum": 1, "maximum": 100}
+    spec["paths"]["/service/v1/apps"]["get"]["parameters"] = [
+        {"name": "limit", "in": "query", "schema": {"anyOf": [bounded, {"type": "null"}]}}
+    ]
+    working = _working(spec)
+    (limit,) = _by_name(spec)["list_apps"].keyword
+    assert limit.signature == "limit: int | None = None"
+    facts_text = facts.render(working, "0" * 64, surface.surface(working))
+    assert "FieldFacts(name='limit', required=False, type='integer', minimum=1, maximum=100)" in (
+        facts_text.replace('"', "'")
+    )
