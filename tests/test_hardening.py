@@ -583,3 +583,14 @@ def test_api_command_refuses_deep_json_with_a_usage_error(
 
     assert main(["api", CHARGE.name, "--body", "[" * 5000 + "]" * 5000]) == 2
     assert "--body" in capsys.readouterr().err
+
+
+def test_a_model_the_spec_dropped_fails_only_where_it_is_used(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parallel_account_api import models
+
+    monkeypatch.delattr(models, "AppItem")
+    with pytest.raises(AttributeError, match="has no model AppItem"):
+        pa.AppItem  # noqa: B018 (the attribute access is the test)
+    assert pa.AccountClient is not None  # the package itself still works

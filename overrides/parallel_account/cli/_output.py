@@ -22,12 +22,14 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from parallel_account._device_flow import terminal_lines, terminal_safe
 from parallel_account._errors import APIStatusError
 from parallel_account.cli._money import format_cents
-from parallel_account_api.models import AppItem, BalanceResponse
+
+if TYPE_CHECKING:  # the curated commands' models; a spec that drops one breaks only them
+    from parallel_account_api.models import AppItem, BalanceResponse
 
 
 class _Model(Protocol):
