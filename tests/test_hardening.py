@@ -594,3 +594,30 @@ def test_a_model_the_spec_dropped_fails_only_where_it_is_used(
     with pytest.raises(AttributeError, match="has no model AppItem"):
         pa.AppItem  # noqa: B018 (the attribute access is the test)
     assert pa.AccountClient is not None  # the package itself still works
+
+
+@pytest.mark.parametrize(
+    ("status", "answer"),
+    [
+        (500, {"detail": "cannot refresh refresh_token={secret}"}),
+        (400, {"error": "invalid_request", "error_description": "bad token {secret}"}),
+        (502, "<html>upstream said {secret}</html>"),
+    ],
+    ids=["500-detail", "400-oauth", "502-html"],
+)
+def test_a_refresh_token_the_platform_echoes_stays_out_of_errors(status: int, answer: Any) -> None:
+    secret = "refresh-token-0123456789-abcdef"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if isinstance(answer, str):
+            return httpx.Response(status, text=answer.format(secret=secret))
+        return httpx.Response(status, json={k: v.format(secret=secret) for k, v in answer.items()})
+
+    http_client = httpx.Client(transport=httpx.MockTransport(handler))
+    with (
+        Platform("https://platform.example.test", http=http_client) as platform,
+        pytest.raises(pa.ParallelAccountError) as caught,
+    ):
+        platform.refresh("client-1", secret)
+    assert secret not in str(caught.value) and secret not in repr(caught.value.args)
+    assert secret.encode() not in pickle.dumps(caught.value)

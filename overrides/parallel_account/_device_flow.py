@@ -50,6 +50,7 @@ from parallel_account._errors import (
     status_error,
 )
 from parallel_account._logging import logger
+from parallel_account._reading import BoundedBody, ResponseTooLarge
 from parallel_account._token_store import MAX_EPOCH, SignInRecord
 from parallel_account._urls import is_loopback, platform_base_url
 from parallel_account._version import __version__
@@ -336,8 +337,12 @@ class Platform:
             "POST", self.url + path, data=data, json=json, headers={"Accept": "application/json"}
         )
         failure: httpx.RequestError | None = None
+        # What we send that must never come back out in a message: a platform (or a proxy)
+        # that echoes the form would otherwise put the refresh token into an error.
+        sent = {**(data or {}), **(json or {})}
+        secrets = [sent[k] for k in _SECRET_FORM_FIELDS if len(sent.get(k) or "") >= 8]
         try:
-            response = self._read_bounded(self._http.send(request, stream=True))
+            response = self._read_bounded(self._http.send(request, stream=True), secrets)
         except httpx.RequestError as exc:
             failure = exc
         except _TooLarge:
@@ -370,18 +375,22 @@ class Platform:
         return body
 
     @staticmethod
-    def _read_bounded(response: httpx.Response) -> httpx.Response:
-        """The answer with its body read (decompressed), at most MAX_ANSWER_BYTES of it."""
+    def _read_bounded(response: httpx.Response, secrets: list[str]) -> httpx.Response:
+        """The answer with its body read (inflated a capped step at a time, as the API
+        client does), at most MAX_ANSWER_BYTES of it, with `secrets` masked out."""
         try:
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_ANSWER_BYTES:
-                    raise _TooLarge
-                chunks.append(chunk)
+            body = BoundedBody(response, MAX_ANSWER_BYTES, deadline=None)
+            if not body.took_content_already_read():
+                for chunk in response.iter_raw():
+                    body.add_raw(chunk)
+            content = body.finish().content
+        except ResponseTooLarge:
+            raise _TooLarge from None
         finally:
             response.close()
+        for secret in secrets:
+            content = content.replace(secret.encode("utf-8", "replace"), b"[secret]")
+        chunks = [content]
         headers = [
             (k, v)
             for k, v in response.headers.multi_items()
@@ -428,6 +437,10 @@ def poll_for_grant(
         except (APIConnectionError, InternalServerError) as exc:
             # A passing fault must not waste the user's approval: poll on until the deadline.
             logger.warning("sign-in: polling failed (%s); trying again", type(exc).__name__)
+
+
+# Form fields whose values are secrets (never the field names, nor client ids).
+_SECRET_FORM_FIELDS = ("refresh_token", "device_code", "client_secret", "code")
 
 
 def _oauth_error(path: str, body: dict[str, Any]) -> DeviceFlowError | None:
