@@ -25,7 +25,7 @@ import parallel_account as pa
 from parallel_account._device_flow import Platform
 from parallel_account._retry import RetryPolicy
 from parallel_account.testing import FakeAccountAPI
-from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
+from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, OperationFacts
 from tests.support import LOWEST, SHORTEST
 from tests.test_surface import python_call
 
@@ -33,6 +33,8 @@ TOKEN = "hardening-token-7f3a"
 BASE = "https://api.example.test/account"
 CHARGE = next(op for op in OPERATIONS.values() if op.moves_money)
 KEY = "k" * max(SHORTEST, 16)
+# The charge's amount: its integer body field, whatever the spec calls it.
+AMOUNT_FIELD = next(f.name for f in CHARGE.body_fields if f.type == "integer")
 
 
 def _client(handler: Any, **options: Any) -> pa.AccountClient:
@@ -115,9 +117,7 @@ def _answer(body: bytes, status: int = 200) -> Any:
 
 
 def _charge(client: pa.AccountClient) -> Any:
-    return client.call(
-        CHARGE.name, {"amount_cents": LOWEST, CHARGE.idempotency_key_field or "": KEY}
-    )
+    return client.call(CHARGE.name, {AMOUNT_FIELD: LOWEST, CHARGE.idempotency_key_field or "": KEY})
 
 
 def _balance_like(**override: Any) -> bytes:
@@ -158,8 +158,19 @@ LISTS = [op for op in OPERATIONS.values() if op.returns_field or op.response_arr
 
 
 @pytest.mark.parametrize("op", LISTS, ids=[op.name for op in LISTS])
-@pytest.mark.parametrize("item", [None, 5, "x", {"app_id": None}, {"app_id": 5}])
+def _item_field(op: OperationFacts) -> str:
+    """A required field of the list's item model, read from the spec's shapes."""
+    schema = SCHEMAS[op.response_model or ""] if op.response_model else {}
+    if op.returns_field:  # a wrapper model: the list is one of its fields
+        schema = schema["properties"][op.returns_field]["items"]
+    item = SCHEMAS.get(schema.get("$ref", ""), schema)
+    return str(item["required"][0])
+
+
+@pytest.mark.parametrize("item", [None, 5, "x", {"<field>": None}, {"<field>": 5}])
 def test_list_items_are_checked_at_every_depth(op: OperationFacts, item: Any) -> None:
+    if isinstance(item, dict):
+        item = {_item_field(op): item["<field>"]}
     body = {op.returns_field: [item]} if op.returns_field else [item]
     positional, keywords = python_call(op)
     with _client(_answer(json.dumps(body).encode())) as client, pytest.raises(pa.APIError):
@@ -380,7 +391,7 @@ def test_loopback_http_targets_are_not_proxied(monkeypatch: pytest.MonkeyPatch) 
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("amount_cents", 10**5000), ("amount_cents", -(10**5000))],
+    [(AMOUNT_FIELD, 10**5000), (AMOUNT_FIELD, -(10**5000))],
     ids=["huge", "huge-negative"],
 )
 def test_huge_integers_are_refused_naming_the_parameter(field: str, value: int) -> None:
@@ -392,7 +403,7 @@ def test_huge_integers_are_refused_naming_the_parameter(field: str, value: int) 
 def test_unencodable_strings_are_refused_naming_the_parameter() -> None:
     key_field = CHARGE.idempotency_key_field or ""
     with _client(_never) as client, pytest.raises(pa.InvalidRequestError) as caught:
-        client.call(CHARGE.name, {"amount_cents": LOWEST, key_field: "key-\ud800-" + "x" * 8})
+        client.call(CHARGE.name, {AMOUNT_FIELD: LOWEST, key_field: "key-\ud800-" + "x" * 8})
     assert str(caught.value).startswith(f"{key_field}: ")
 
 
