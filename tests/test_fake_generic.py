@@ -39,6 +39,7 @@ from parallel_account.testing._sample import MAX_REF_REPEATS, sample, spec_answe
 from parallel_account.testing._spec import Body, Params
 from parallel_account.testing._state import Account
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
+from tests.support import FROZEN_SPEC
 
 TOKEN = "generic-token"
 SPEC: dict[str, Any] = spec()
@@ -402,74 +403,20 @@ def test_a_recursive_sample_goes_a_few_levels_deep_then_stops() -> None:
     assert 1 <= depth <= MAX_REF_REPEATS
 
 
-# A frozen copy of (part of) the spec's components as they were when this test was
-# written: the builder's answer for them is pinned here, whatever the live spec does later.
+# The components of the frozen spec copy (tests/data/): the builder's answer for them is
+# pinned here, whatever the live spec does later.
 FROZEN_COMPONENTS: dict[str, Any] = {
-    "schemas": {
-        "AddBalanceRequest": {
-            "properties": {
-                "amount_cents": {"exclusiveMinimum": 0, "maximum": 10000, "title": "Amount Cents", "type": "integer"},
-                "idempotency_key": {"maxLength": 128, "minLength": 8, "title": "Idempotency Key", "type": "string"},
-            },
-            "required": ["amount_cents", "idempotency_key"],
-            "title": "AddBalanceRequest",
-            "type": "object",
-        },
-        "AppItem": {
-            "properties": {
-                "app_id": {"title": "App Id", "type": "string"},
-                "app_name": {"title": "App Name", "type": "string"},
-                "org_id": {"title": "Org Id", "type": "string"},
-                "org_name": {"title": "Org Name", "type": "string"},
-            },
-            "required": ["app_name", "org_name", "app_id", "org_id"],
-            "title": "AppItem",
-            "type": "object",
-        },
-        "BalanceResponse": {
-            "properties": {
-                "credit_balance_cents": {"title": "Credit Balance Cents", "type": "number"},
-                "org_id": {"title": "Org Id", "type": "string"},
-                "pending_debit_balance_cents": {"title": "Pending Debit Balance Cents", "type": "number"},
-                "will_invoice": {"title": "Will Invoice", "type": "boolean"},
-            },
-            "required": ["org_id", "credit_balance_cents", "pending_debit_balance_cents", "will_invoice"],
-            "title": "BalanceResponse",
-            "type": "object",
-        },
-        "CreateKeyResponse": {
-            "properties": {
-                "api_key_id": {"title": "Api Key Id", "type": "string"},
-                "created_at": {"title": "Created At", "type": "integer"},
-                "raw_api_key": {"format": "password", "title": "Raw Api Key", "type": "string", "writeOnly": True},
-            },
-            "required": ["api_key_id", "raw_api_key", "created_at"],
-            "title": "CreateKeyResponse",
-            "type": "object",
-        },
-        "GetAppsForOrgResponseModel": {
-            "properties": {"apps": {"items": {"$ref": "#/components/schemas/AppItem"}, "title": "Apps", "type": "array"}},
-            "required": ["apps"],
-            "title": "GetAppsForOrgResponseModel",
-            "type": "object",
-        },
-        "ValidationError": {
-            "properties": {
-                "loc": {"items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}, "title": "Location", "type": "array"},
-                "msg": {"title": "Message", "type": "string"},
-                "type": {"title": "Error Type", "type": "string"},
-            },
-            "required": ["loc", "msg", "type"],
-            "title": "ValidationError",
-            "type": "object",
-        },
-    }
-}  # fmt: skip
+    "schemas": json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))["components"]["schemas"]
+}
+_KEY_STRINGS = (
+    "api_key_id", "api_key_name", "app_id", "app_name",
+    "created_by_user_email", "created_by_user_id", "display_value",
+)  # fmt: skip
 FROZEN_SAMPLES: dict[str, Any] = {
     "AddBalanceRequest": {"amount_cents": 1, "idempotency_key": "stringxx"},
     "AppItem": {"app_id": "string", "app_name": "string", "org_id": "string", "org_name": "string"},
     "BalanceResponse": {"credit_balance_cents": 0, "org_id": "string", "pending_debit_balance_cents": 0, "will_invoice": True},
-    "CreateKeyResponse": {"api_key_id": "string", "created_at": 0, "raw_api_key": "pa$$word"},
+    "CreateKeyResponse": {**dict.fromkeys(_KEY_STRINGS, "string"), "created_at": 0, "raw_api_key": "pa$$word"},
     "GetAppsForOrgResponseModel": {"apps": [{"app_id": "string", "app_name": "string", "org_id": "string", "org_name": "string"}]},
     "ValidationError": {"loc": ["string"], "msg": "string", "type": "string"},
 }  # fmt: skip

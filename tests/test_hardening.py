@@ -359,31 +359,12 @@ def test_a_refresh_token_for_a_loopback_platform_never_reaches_a_proxy(
 
 def test_loopback_http_targets_are_not_proxied(monkeypatch: pytest.MonkeyPatch) -> None:
     """With HTTP_PROXY set, a token for a plain-http loopback fake never reaches the proxy."""
-    seen: list[str] = []
-
-    class Proxy(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            seen.append(self.headers.get("authorization", ""))
-            self.send_error(502)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
-            monkeypatch.setenv(name, f"http://127.0.0.1:{proxy.server_address[1]}")
-        for name in ("NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
+    with _proxy_in_environment(monkeypatch) as seen:
         fake = FakeAccountAPI(token=TOKEN)
         read = next(op for op in OPERATIONS.values() if op.method == "GET" and not op.path_params)
         with fake.serve() as base_url, pa.AccountClient(TOKEN, base_url=base_url) as client:
             client.call(read.name)
-        assert seen == [] and fake.requests.get(read.name) == 1
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+    assert seen == [] and fake.requests.get(read.name) == 1
 
 
 # --- edge inputs ------------------------------------------------------------------------------

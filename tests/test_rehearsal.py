@@ -34,11 +34,11 @@ from typing import Any
 
 import pytest
 
+from tests.support import FROZEN_SPEC as FROZEN
 from tests.support import ROOT, answer, make, scratch_repo, serve, tree_bytes
 
 pytestmark = pytest.mark.slow
 
-FROZEN = ROOT / "tests" / "data" / "account-openapi-2026-11.json"
 Spec = dict[str, Any]
 # Run from the scratch repository; its own packages shadow the editable install.
 SURFACE_TESTS = (

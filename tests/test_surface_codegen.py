@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from codegen import facts, generate, naming, surface
-from tests.support import ROOT
+from tests.support import FROZEN_SPEC
 
-FROZEN = json.loads((ROOT / "tests" / "data" / "account-openapi-2026-11.json").read_text())
+FROZEN = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
 
 
 def _working(spec: dict[str, Any]) -> dict[str, Any]:
