@@ -91,6 +91,33 @@ def _hide_secrets_from_repr(package: Path, secrets: dict[str, list[str]]) -> Non
         modules[0].write_text(text)
 
 
+# Every model carries the request id of the answer it was read from (set by the client,
+# None otherwise). Declared as an attrs field so slotted classes accept it; left out of
+# __init__, equality and repr, so two equal answers stay equal and reprs stay the same.
+REQUEST_ID_FIELD = (
+    "    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)\n"
+)
+
+
+def _add_request_id_field(package: Path) -> None:
+    """Declare `_request_id` last in every model class (before its first method)."""
+    for path in sorted((package / "models").glob("[!_]*.py")):
+        text = path.read_text()
+        classes = text.count("\n@_attrs_define\nclass ")
+        anchor = "\n    def to_dict(self)"
+        if classes != 1 or text.count(anchor) != 1:
+            raise GenerationError(
+                f"{path.name}: expected one attrs model with one to_dict, found {classes} "
+                "model(s); the generator's model layout changed (see REQUEST_ID_FIELD)"
+            )
+        if "_attrs_field" not in text.split("\nclass ", 1)[0]:
+            text = text.replace(
+                "from attrs import define as _attrs_define\n",
+                "from attrs import define as _attrs_define\nfrom attrs import field as _attrs_field\n",
+            )
+        path.write_text(text.replace(anchor, "\n" + REQUEST_ID_FIELD + anchor))
+
+
 def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
     """Every model class the surface names is one the generator wrote (same naming rules)."""
     exported = set(
@@ -152,6 +179,7 @@ def build(workdir: Path, spec_text: str) -> Path:
         cwd=workdir,
     )  # fmt: skip
     _hide_secrets_from_repr(out, facts.secret_fields(working))
+    _add_request_id_field(out)
     try:
         found = surface.with_modules(surface.surface(working), out)
     except surface.SurfaceError as exc:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import httpx
 
 from parallel_account._json import UnreadableJSON, loads
+from parallel_account._request_id import request_id_of
 
 # What an error keeps when pickled (process pools, task queues): the facts a caller
 # decides on. The request and response stay behind: they hold connections, and the
@@ -107,7 +108,7 @@ class APIStatusError(APIError):
         self.body = body
         self.status_code = response.status_code if response is not None else status_code
         headers = response.headers if response is not None else httpx.Headers()
-        self.request_id: str | None = headers.get("x-request-id") or headers.get("request-id")
+        self.request_id: str | None = request_id_of(headers)
 
 
 class BadRequestError(APIStatusError):

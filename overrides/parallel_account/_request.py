@@ -26,6 +26,7 @@ import httpx
 from parallel_account._errors import APIResponseValidationError, InvalidRequestError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._json import UnreadableJSON, loads
+from parallel_account._request_id import request_id_of, with_request_id
 from parallel_account._schema import Check, checker
 from parallel_account._validation import check_field, check_path_segment
 from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, FieldFacts, OperationFacts
@@ -231,9 +232,10 @@ def _parser(operation: OperationFacts) -> Callable[[httpx.Response], Any]:
         if problem is not None:
             raise _unreadable(response, "body" + problem)
         try:
-            return read(data)
+            result = read(data)
         except Exception as exc:  # whatever a model's from_dict trips on: the work was done
             raise _unreadable(response, type(exc).__name__) from None
+        return with_request_id(result, request_id_of(response.headers))
 
     return parse
 

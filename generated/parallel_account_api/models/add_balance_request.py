@@ -27,6 +27,8 @@ class AddBalanceRequest:
     idempotency_key: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         amount_cents = self.amount_cents
 

@@ -28,6 +28,8 @@ class AppItem:
     org_name: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         app_id = self.app_id
 

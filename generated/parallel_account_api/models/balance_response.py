@@ -31,6 +31,8 @@ class BalanceResponse:
     will_invoice: bool
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         credit_balance_cents = self.credit_balance_cents
 

@@ -22,6 +22,8 @@ class CreateApiKeyRequestModel:
     api_key_name: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         api_key_name = self.api_key_name
 

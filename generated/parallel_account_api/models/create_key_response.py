@@ -38,6 +38,8 @@ class CreateKeyResponse:
     raw_api_key: str = _attrs_field(repr=False)
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         api_key_id = self.api_key_id
 

@@ -26,6 +26,8 @@ class GetAppsForOrgResponseModel:
     apps: list[AppItem]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         apps = []
         for apps_item_data in self.apps:

@@ -27,6 +27,8 @@ class HTTPValidationError:
     detail: list[ValidationError] | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         detail: list[dict[str, Any]] | Unset = UNSET
         if not isinstance(self.detail, Unset):

@@ -25,6 +25,8 @@ class ValidationError:
     type_: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
+    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)
+
     def to_dict(self) -> dict[str, Any]:
         loc = []
         for loc_item_data in self.loc:

@@ -60,6 +60,7 @@ loopback), `_main` (the command line).
 """
 
 from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI
+from parallel_account.testing._clients import NO_BACKOFF
 from parallel_account.testing._faults import FAULT_KINDS, FaultKind
 from parallel_account.testing._main import main
 from parallel_account.testing._state import App, Balance, Charge, Key
@@ -68,6 +69,7 @@ from parallel_account.testing._transport import FakeTransport
 __all__ = [
     "DEFAULT_TOKEN",
     "FAULT_KINDS",
+    "NO_BACKOFF",
     "App",
     "Balance",
     "Charge",

@@ -12,13 +12,15 @@ import hmac
 import logging
 import random
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from parallel_account.testing._clients import account_client, async_account_client
 from parallel_account.testing._faults import (
     FAULT_KINDS,
     Fault,
@@ -43,6 +45,9 @@ from parallel_account.testing._spec import (
 from parallel_account.testing._state import Account, App, Balance, Charge, Key
 from parallel_account.testing._transport import FakeTransport
 from parallel_account_api.spec_facts import OperationFacts
+
+if TYPE_CHECKING:
+    from parallel_account._client import AccountClient, AsyncAccountClient
 
 # One logger for the whole fake, named "parallel_account.testing" as before it was a package.
 _log = logging.getLogger(__package__)
@@ -93,6 +98,7 @@ class FakeAccountAPI:
         self._account = Account(balance, org_name, user_id, user_email)
         self._requests: Counter[str] = Counter()
         self._faults = FaultPlan()
+        self._last_request_id: str | None = None
 
     def __repr__(self) -> str:
         with self._lock:
@@ -283,15 +289,46 @@ class FakeAccountAPI:
             "timeout": timeout,
         }
 
+    def client(self, **options: Any) -> AccountClient:
+        """An `AccountClient` on `transport()` with this fake's token, retrying without waiting.
+
+        Retries keep their rules and count (`max_retries`, default 2), but every backoff
+        and Retry-After is 0 s (`parallel_account.testing.NO_BACKOFF`), so a test that
+        meets an injected 503 pays no real sleep. Any other client option may be given
+        (`max_retries`, `timeout`, `policy`, `sleep`, `default_headers`, ...).
+        """
+        return account_client(self, options)
+
+    def async_client(self, **options: Any) -> AsyncAccountClient:
+        """The `AsyncAccountClient` twin of `client()`."""
+        return async_account_client(self, options)
+
     def serve(
         self, port: int = 0, host: str = "127.0.0.1"
     ) -> contextlib.AbstractContextManager[str]:
         """Serve this fake over real HTTP/1.1 in a background thread; yield its base URL."""
         return serving(self._handle, port, host)
 
+    @property
+    def last_request_id(self) -> str | None:
+        """The `x-request-id` of the latest answer (every answer has a new one), or None."""
+        with self._lock:
+            return self._last_request_id
+
     # -- the server's logic: one request in, one outcome out --
 
     def _handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> Outcome:
+        outcome = self._decide(method, raw_path, headers, body)
+        # As the API does, every answer (errors too) names the request for support tickets.
+        request_id = f"req_{uuid.uuid4().hex[:24]}"
+        with self._lock:
+            self._last_request_id = request_id
+        outcome.headers.append(("x-request-id", request_id))
+        return outcome
+
+    def _decide(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
         if len(body) > MAX_BODY_BYTES:  # the served fake refuses it before reading it
