@@ -36,6 +36,10 @@ IDEMPOTENCY_KEY_FIELD = "idempotency_key"
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
 
 
+# Keyword-only options every method takes after the spec's arguments (see the template).
+PER_CALL_OPTIONS = ("extra_headers", "timeout")
+
+
 class SurfaceError(Exception):
     """The spec (or curated.toml) cannot be turned into a method surface."""
 
@@ -254,6 +258,12 @@ def _arguments(
         )
     seen: dict[str, Argument] = {}
     for argument in found:
+        if argument.python_name in PER_CALL_OPTIONS:
+            raise SurfaceError(
+                f"{name}: {argument.location} {argument.name!r} would be the argument "
+                f"{argument.python_name!r}, which every method takes as a per-call option; "
+                "add a naming rule in codegen/naming.py"
+            )
         clash = seen.get(argument.python_name)
         if clash is not None or argument.python_name == "self":
             raise SurfaceError(

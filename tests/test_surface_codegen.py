@@ -150,8 +150,24 @@ def test_inline_request_and_response_schemas_get_the_generators_models(
     facts_source = (hostile_build / "spec_facts.py").read_text()
     assert "body_model='AddNoteBody'" in facts_source.replace('"', "'")
     assert "response_model='AddNoteResponse201'" in facts_source.replace('"', "'")
-    source = (hostile_build / "operations.py").read_text()
-    assert "def add_note(self, text: str) -> AddNoteResponse201:" in source
+    tree = ast.parse((hostile_build / "operations.py").read_text())
+    sync = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "SyncOperations")
+    method = next(n for n in sync.body if isinstance(n, ast.FunctionDef) and n.name == "add_note")
+    assert [(a.arg, ast.unparse(a.annotation or ast.Constant(None))) for a in method.args.args] == [
+        ("self", "None"),
+        ("text", "str"),
+    ]
+    assert ast.unparse(method.returns or ast.Constant(None)) == "AddNoteResponse201"
+
+
+@pytest.mark.parametrize("option", ["extra_headers", "timeout"])
+def test_a_spec_argument_named_like_a_per_call_option_fails_generation(option: str) -> None:
+    spec = copy.deepcopy(FROZEN)
+    spec["paths"]["/service/v1/apps"]["get"]["parameters"] = [
+        {"name": option, "in": "query", "required": False, "schema": {"type": "integer"}}
+    ]
+    with pytest.raises(surface.SurfaceError, match="per-call option"):
+        surface.surface(_working(spec))
 
 
 @pytest.mark.parametrize("name", sorted(surface.RESERVED_METHOD_NAMES))

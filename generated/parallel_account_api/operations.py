@@ -11,14 +11,76 @@ and maps errors. Arguments reach `_call` under the spec's own names.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import TYPE_CHECKING, Any
+import datetime
+from collections.abc import Awaitable, Mapping
+from typing import TYPE_CHECKING, Any, Final, Protocol, TypeVar
 from uuid import UUID
+
+import httpx
 
 if TYPE_CHECKING:
     from .models import AppItem, BalanceResponse, CreateAppResponseModel, CreateKeyResponse
 
-__all__ = ["AsyncOperations", "SyncOperations"]
+__all__ = [
+    "NOT_GIVEN",
+    "AsyncOperations",
+    "AsyncRawOperations",
+    "NotGiven",
+    "RawResponse",
+    "SyncOperations",
+    "SyncRawOperations",
+]
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class NotGiven:
+    """The default of an option left out (for `timeout`, None already means "no timeout")."""
+
+    _only: NotGiven | None = None
+
+    def __new__(cls) -> NotGiven:
+        if cls._only is None:
+            cls._only = super().__new__(cls)
+        return cls._only
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __reduce__(self) -> str:
+        return "NOT_GIVEN"
+
+
+NOT_GIVEN: Final = NotGiven()
+
+
+class RawResponse(Protocol[T_co]):
+    """The final HTTP answer of one call, as `client.with_raw_response.<method>` returns it.
+
+    `parse()` gives what the plain method returns (and raises what it would raise
+    reading the answer); an error answer raises as the plain method does, so a
+    RawResponse is always a success.
+    """
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> httpx.Headers: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+    @property
+    def elapsed(self) -> datetime.timedelta: ...
+
+    @property
+    def retries_taken(self) -> int: ...
+
+    def parse(self) -> T_co: ...
 
 
 class SyncOperations:
@@ -29,12 +91,27 @@ class SyncOperations:
     retries; APIConnectionError or APITimeoutError when no answer came
     (`.outcome_unknown` says whether it may have been carried out); APIError when a
     success answer does not match the spec. All derive from ParallelAccountError.
+
+    Every method also takes, keyword-only, the per-call options `extra_headers` (a
+    mapping of header names to values, over the client's `default_headers`) and
+    `timeout` (seconds, an httpx.Timeout, or None for none; default: the client's).
     """
 
-    def _call(self, operation: str, arguments: dict[str, Any]) -> Any:
+    def _call(
+        self,
+        operation: str,
+        arguments: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | httpx.Timeout | None | NotGiven,
+    ) -> Any:
         raise NotImplementedError
 
-    def list_apps(self) -> list[AppItem]:
+    def list_apps(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> list[AppItem]:
         """List Apps.
 
         List all apps for the authenticated organization
@@ -53,9 +130,15 @@ class SyncOperations:
             Retried after rate limits, server errors and lost answers, up to `max_retries` (GET
             is idempotent).
         """
-        return self._call("list_apps", {})
+        return self._call("list_apps", {}, extra_headers, timeout)
 
-    def create_app(self, app_name: str) -> CreateAppResponseModel:
+    def create_app(
+        self,
+        app_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> CreateAppResponseModel:
         """Create App.
 
         Create a new app for the authenticated organization
@@ -78,9 +161,15 @@ class SyncOperations:
             Not retried once the request may have reached the server (repeating it could do the
             work twice); retried only when it surely never left.
         """
-        return self._call("create_app", {"app_name": app_name})
+        return self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
 
-    def delete_app(self, app_id: str | UUID) -> None:
+    def delete_app(
+        self,
+        app_id: str | UUID,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> None:
         """Delete App.
 
         Delete an app from the authenticated organization
@@ -104,9 +193,16 @@ class SyncOperations:
             Retried after rate limits, server errors and lost answers, up to `max_retries`
             (DELETE is idempotent).
         """
-        return self._call("delete_app", {"app_id": app_id})
+        return self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
 
-    def create_key(self, app_id: str | UUID, api_key_name: str) -> CreateKeyResponse:
+    def create_key(
+        self,
+        app_id: str | UUID,
+        api_key_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> CreateKeyResponse:
         """Create Key.
 
         Create a new API key for an app
@@ -131,9 +227,18 @@ class SyncOperations:
             Not retried once the request may have reached the server (repeating it could do the
             work twice); retried only when it surely never left.
         """
-        return self._call("create_key", {"app_id": app_id, "api_key_name": api_key_name})
+        return self._call(
+            "create_key", {"app_id": app_id, "api_key_name": api_key_name}, extra_headers, timeout
+        )
 
-    def delete_key(self, app_id: str | UUID, api_key_id: str) -> None:
+    def delete_key(
+        self,
+        app_id: str | UUID,
+        api_key_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> None:
         """Delete Key.
 
         Delete an API key from an app
@@ -158,9 +263,16 @@ class SyncOperations:
             Retried after rate limits, server errors and lost answers, up to `max_retries`
             (DELETE is idempotent).
         """
-        return self._call("delete_key", {"app_id": app_id, "api_key_id": api_key_id})
+        return self._call(
+            "delete_key", {"app_id": app_id, "api_key_id": api_key_id}, extra_headers, timeout
+        )
 
-    def get_balance(self) -> BalanceResponse:
+    def get_balance(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> BalanceResponse:
         """Get Balance.
 
         Get the authenticated organization's prepaid credit balance
@@ -179,10 +291,15 @@ class SyncOperations:
             Retried after rate limits, server errors and lost answers, up to `max_retries` (GET
             is idempotent).
         """
-        return self._call("get_balance", {})
+        return self._call("get_balance", {}, extra_headers, timeout)
 
     def add_balance(
-        self, amount_cents: int, *, idempotency_key: str | None = None
+        self,
+        amount_cents: int,
+        *,
+        idempotency_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
     ) -> BalanceResponse:
         """Add to Balance.
 
@@ -218,44 +335,290 @@ class SyncOperations:
             carries `.idempotency_key`.
         """
         return self._call(
-            "add_balance", {"amount_cents": amount_cents, "idempotency_key": idempotency_key}
+            "add_balance",
+            {"amount_cents": amount_cents, "idempotency_key": idempotency_key},
+            extra_headers,
+            timeout,
         )
 
 
 class AsyncOperations:
     """The same methods as coroutines; each documents itself by its blocking twin."""
 
-    def _call(self, operation: str, arguments: dict[str, Any]) -> Awaitable[Any]:
+    def _call(
+        self,
+        operation: str,
+        arguments: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | httpx.Timeout | None | NotGiven,
+    ) -> Awaitable[Any]:
         raise NotImplementedError
 
-    async def list_apps(self) -> list[AppItem]:
+    async def list_apps(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> list[AppItem]:
         """List Apps. Awaitable form of `AccountClient.list_apps`."""
-        return await self._call("list_apps", {})
+        return await self._call("list_apps", {}, extra_headers, timeout)
 
-    async def create_app(self, app_name: str) -> CreateAppResponseModel:
+    async def create_app(
+        self,
+        app_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> CreateAppResponseModel:
         """Create App. Awaitable form of `AccountClient.create_app`."""
-        return await self._call("create_app", {"app_name": app_name})
+        return await self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
 
-    async def delete_app(self, app_id: str | UUID) -> None:
+    async def delete_app(
+        self,
+        app_id: str | UUID,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> None:
         """Delete App. Awaitable form of `AccountClient.delete_app`."""
-        return await self._call("delete_app", {"app_id": app_id})
+        return await self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
 
-    async def create_key(self, app_id: str | UUID, api_key_name: str) -> CreateKeyResponse:
+    async def create_key(
+        self,
+        app_id: str | UUID,
+        api_key_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> CreateKeyResponse:
         """Create Key. Awaitable form of `AccountClient.create_key`."""
-        return await self._call("create_key", {"app_id": app_id, "api_key_name": api_key_name})
+        return await self._call(
+            "create_key", {"app_id": app_id, "api_key_name": api_key_name}, extra_headers, timeout
+        )
 
-    async def delete_key(self, app_id: str | UUID, api_key_id: str) -> None:
+    async def delete_key(
+        self,
+        app_id: str | UUID,
+        api_key_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> None:
         """Delete Key. Awaitable form of `AccountClient.delete_key`."""
-        return await self._call("delete_key", {"app_id": app_id, "api_key_id": api_key_id})
+        return await self._call(
+            "delete_key", {"app_id": app_id, "api_key_id": api_key_id}, extra_headers, timeout
+        )
 
-    async def get_balance(self) -> BalanceResponse:
+    async def get_balance(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> BalanceResponse:
         """Get Balance. Awaitable form of `AccountClient.get_balance`."""
-        return await self._call("get_balance", {})
+        return await self._call("get_balance", {}, extra_headers, timeout)
 
     async def add_balance(
-        self, amount_cents: int, *, idempotency_key: str | None = None
+        self,
+        amount_cents: int,
+        *,
+        idempotency_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
     ) -> BalanceResponse:
         """Add to Balance. Awaitable form of `AccountClient.add_balance`."""
         return await self._call(
-            "add_balance", {"amount_cents": amount_cents, "idempotency_key": idempotency_key}
+            "add_balance",
+            {"amount_cents": amount_cents, "idempotency_key": idempotency_key},
+            extra_headers,
+            timeout,
+        )
+
+
+class SyncRawOperations:
+    """`AccountClient.with_raw_response`: each method as a RawResponse of its answer.
+
+    The same arguments, checks, retries and errors as the plain methods.
+    """
+
+    def _call(
+        self,
+        operation: str,
+        arguments: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | httpx.Timeout | None | NotGiven,
+    ) -> Any:
+        raise NotImplementedError
+
+    def list_apps(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[list[AppItem]]:
+        """List Apps. The raw answer of `AccountClient.list_apps`."""
+        return self._call("list_apps", {}, extra_headers, timeout)
+
+    def create_app(
+        self,
+        app_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[CreateAppResponseModel]:
+        """Create App. The raw answer of `AccountClient.create_app`."""
+        return self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
+
+    def delete_app(
+        self,
+        app_id: str | UUID,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[None]:
+        """Delete App. The raw answer of `AccountClient.delete_app`."""
+        return self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
+
+    def create_key(
+        self,
+        app_id: str | UUID,
+        api_key_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[CreateKeyResponse]:
+        """Create Key. The raw answer of `AccountClient.create_key`."""
+        return self._call(
+            "create_key", {"app_id": app_id, "api_key_name": api_key_name}, extra_headers, timeout
+        )
+
+    def delete_key(
+        self,
+        app_id: str | UUID,
+        api_key_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[None]:
+        """Delete Key. The raw answer of `AccountClient.delete_key`."""
+        return self._call(
+            "delete_key", {"app_id": app_id, "api_key_id": api_key_id}, extra_headers, timeout
+        )
+
+    def get_balance(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[BalanceResponse]:
+        """Get Balance. The raw answer of `AccountClient.get_balance`."""
+        return self._call("get_balance", {}, extra_headers, timeout)
+
+    def add_balance(
+        self,
+        amount_cents: int,
+        *,
+        idempotency_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[BalanceResponse]:
+        """Add to Balance. The raw answer of `AccountClient.add_balance`."""
+        return self._call(
+            "add_balance",
+            {"amount_cents": amount_cents, "idempotency_key": idempotency_key},
+            extra_headers,
+            timeout,
+        )
+
+
+class AsyncRawOperations:
+    """`AsyncAccountClient.with_raw_response`: the coroutine twins of `SyncRawOperations`."""
+
+    def _call(
+        self,
+        operation: str,
+        arguments: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: float | httpx.Timeout | None | NotGiven,
+    ) -> Awaitable[Any]:
+        raise NotImplementedError
+
+    async def list_apps(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[list[AppItem]]:
+        """List Apps. The raw answer of `AccountClient.list_apps`."""
+        return await self._call("list_apps", {}, extra_headers, timeout)
+
+    async def create_app(
+        self,
+        app_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[CreateAppResponseModel]:
+        """Create App. The raw answer of `AccountClient.create_app`."""
+        return await self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
+
+    async def delete_app(
+        self,
+        app_id: str | UUID,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[None]:
+        """Delete App. The raw answer of `AccountClient.delete_app`."""
+        return await self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
+
+    async def create_key(
+        self,
+        app_id: str | UUID,
+        api_key_name: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[CreateKeyResponse]:
+        """Create Key. The raw answer of `AccountClient.create_key`."""
+        return await self._call(
+            "create_key", {"app_id": app_id, "api_key_name": api_key_name}, extra_headers, timeout
+        )
+
+    async def delete_key(
+        self,
+        app_id: str | UUID,
+        api_key_id: str,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[None]:
+        """Delete Key. The raw answer of `AccountClient.delete_key`."""
+        return await self._call(
+            "delete_key", {"app_id": app_id, "api_key_id": api_key_id}, extra_headers, timeout
+        )
+
+    async def get_balance(
+        self,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[BalanceResponse]:
+        """Get Balance. The raw answer of `AccountClient.get_balance`."""
+        return await self._call("get_balance", {}, extra_headers, timeout)
+
+    async def add_balance(
+        self,
+        amount_cents: int,
+        *,
+        idempotency_key: str | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+    ) -> RawResponse[BalanceResponse]:
+        """Add to Balance. The raw answer of `AccountClient.add_balance`."""
+        return await self._call(
+            "add_balance",
+            {"amount_cents": amount_cents, "idempotency_key": idempotency_key},
+            extra_headers,
+            timeout,
         )

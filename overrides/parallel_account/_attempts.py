@@ -1,7 +1,8 @@
 """The attempt loop, written once, without I/O, for both clients.
 
 `attempts()` is a generator: it yields `Send` (send this request) or `Sleep`
-(wait this long) and is sent back the response or the transport error. The
+(wait this long) and is sent back the response or the transport error; it
+returns the success answer, unread, as a `RawHTTPResponse`. The
 sync client drives it with `httpx.Client.send` and `time.sleep`, the async one
 with `await`. So validation, retry decisions, backoff, logging and error
 mapping have a single implementation; only the two drivers differ.
@@ -9,6 +10,7 @@ mapping have a single implementation; only the two drivers differ.
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from parallel_account._errors import (
     status_error,
 )
 from parallel_account._logging import logger
+from parallel_account._raw import RawHTTPResponse
 from parallel_account._request import Call
 from parallel_account._retry import NEVER_SENT, RetryPolicy
 from parallel_account_api.spec_facts import OperationFacts
@@ -51,7 +54,7 @@ def attempts(
     request: httpx.Request,
     policy: RetryPolicy,
     monotonic: Callable[[], float] = time.monotonic,
-) -> Generator[Step, Outcome, T]:
+) -> Generator[Step, Outcome, RawHTTPResponse[T]]:
     """Send `request` (the same one, body and idempotency key included) until done.
 
     A driver answers each Send with the response or the httpx.RequestError, and
@@ -73,6 +76,13 @@ def attempts(
             moves_money=operation.moves_money,
         )
 
+    def read(response: httpx.Response) -> T:
+        try:
+            return call.parse(response)
+        except ParallelAccountError as exc:
+            # The server did the work (2xx) but its answer is unreadable.
+            raise annotated(exc, True) from None
+
     def unknown() -> bool:
         # Only where repeating matters: a charge (keyed) or a non-idempotent create.
         return may_have_happened and (key is not None or not operation.idempotent)
@@ -93,15 +103,18 @@ def attempts(
                 )
                 raise annotated(error, unknown()) from exc
             assert outcome is not None  # a driver always answers a Send
-            _log_attempt(operation, outcome, attempt, monotonic() - started)
+            seconds = monotonic() - started
+            _log_attempt(operation, outcome, attempt, seconds)
             if isinstance(outcome, httpx.Response) and (
                 outcome.is_success or _already_deleted(operation.method, outcome, may_have_happened)
             ):
-                try:
-                    return call.parse(outcome)
-                except ParallelAccountError as exc:
-                    # The server did the work (2xx) but its answer is unreadable.
-                    raise annotated(exc, True) from None
+                return RawHTTPResponse(
+                    operation.name,
+                    outcome,
+                    read,
+                    retries_taken=attempt - 1,
+                    elapsed=datetime.timedelta(seconds=seconds),
+                )
             may_have_happened = may_have_happened or _may_have_happened(outcome)
             decision = policy.decide(operation, attempt, outcome)
             if not decision.retry:

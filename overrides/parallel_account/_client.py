@@ -11,6 +11,7 @@ arguments to `_call`, under the spec's own names.
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -22,7 +23,9 @@ import httpx
 from parallel_account._attempts import Sleep, attempts
 from parallel_account._auth import TokenProvider, resolve_auth
 from parallel_account._errors import InvalidRequestError
+from parallel_account._headers import CLIENT_OWNED, ENV_VAR, checked, from_env, layered
 from parallel_account._logging import configure_from_env
+from parallel_account._raw import RawHTTPResponse
 from parallel_account._reading import (
     ACCEPT_ENCODING,
     DEFAULT_MAX_RESPONSE_BYTES,
@@ -33,16 +36,23 @@ from parallel_account._request import Call, build, call_arguments, operation_nam
 from parallel_account._retry import RetryPolicy
 from parallel_account._urls import api_base_url, is_loopback
 from parallel_account._version import __version__
-from parallel_account_api.operations import AsyncOperations, SyncOperations
+from parallel_account_api.operations import (
+    NOT_GIVEN,
+    AsyncOperations,
+    AsyncRawOperations,
+    NotGiven,
+    SyncOperations,
+    SyncRawOperations,
+)
 from parallel_account_api.spec_facts import SPEC_SHA256
 
 T = TypeVar("T")
 Token = str | Callable[[], str] | httpx.Auth | TokenProvider | None
+Timeout = float | httpx.Timeout | None
 USER_AGENT = (
     f"parallel-account-client/{__version__} "
     f"(python {'.'.join(map(str, sys.version_info[:3]))}; spec {SPEC_SHA256[:8]})"
 )
-_UNSET: Any = object()
 DEFAULT_MAX_RETRIES = 2
 MAX_TIMEOUT = 86_400.0
 
@@ -89,8 +99,13 @@ class _ClientBase:
         max_retries: int | None,
         policy: RetryPolicy | None,
         max_response_bytes: int,
+        default_headers: Mapping[str, str] | None,
     ) -> None:
         configure_from_env()
+        # Checked before anything else is set up: a bad header fails here, not at a call.
+        self._headers = layered(
+            from_env(os.environ.get(ENV_VAR)), checked("default_headers", default_headers)
+        )
         if (
             isinstance(max_response_bytes, bool)
             or not isinstance(max_response_bytes, int)
@@ -122,17 +137,46 @@ class _ClientBase:
     def max_retries(self) -> int:
         return self._policy.max_retries
 
-    def _copy_with(self, timeout: Any, max_retries: Any) -> Self:
-        """A client sharing this one's connection pool and credentials, with other options."""
-        timeout = self._timeout if timeout is _UNSET else timeout
-        max_retries = self._policy.max_retries if max_retries is _UNSET else max_retries
-        _check_options(timeout, max_retries)
+    def with_options(
+        self,
+        *,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+        max_retries: int | NotGiven = NOT_GIVEN,
+        default_headers: Mapping[str, str] | None = None,
+    ) -> Self:
+        """A client with other options, sharing this one's connection pool and credentials.
+
+        `timeout` and `max_retries` as for the client (left out: this client's);
+        `default_headers` are added over this client's (the same name replaces it).
+        Closing the new client leaves the pool open; close the original.
+        """
+        timeout = self._timeout if isinstance(timeout, NotGiven) else timeout
+        retries = self._policy.max_retries if isinstance(max_retries, NotGiven) else max_retries
+        _check_options(timeout, retries)
+        headers = checked("default_headers", default_headers)
         clone = object.__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
-        clone._policy = dataclasses.replace(self._policy, max_retries=max_retries)
+        clone._policy = dataclasses.replace(self._policy, max_retries=retries)
+        clone._headers = layered(list(self._headers.multi_items()), headers)
         clone._owns_http = False  # the pool belongs to the client it was derived from
         return clone
+
+    def _prepare(
+        self,
+        operation: str,
+        arguments: Mapping[str, object],
+        extra_headers: Mapping[str, str] | None,
+        timeout: Timeout | NotGiven,
+    ) -> tuple[Self, Call[Any], list[tuple[str, str]]]:
+        """Everything checked before any request: the arguments and the per-call options.
+
+        Returns the client to send with (this one, or one with the call's timeout), the
+        built call and the call's extra headers.
+        """
+        headers = checked("extra_headers", extra_headers)
+        client = self if isinstance(timeout, NotGiven) else self.with_options(timeout=timeout)
+        return client, build(operation_named(operation), arguments), headers
 
     def _own_client_options(self) -> dict[str, Any]:
         """Options of the httpx client we create (a caller's own client is used as given).
@@ -148,14 +192,19 @@ class _ClientBase:
         seconds = attempt_seconds(self._timeout)
         return None if seconds is None else time.monotonic() + seconds
 
-    def _build(self, call: Call[Any]) -> httpx.Request:
+    def _build(self, call: Call[Any], extra_headers: list[tuple[str, str]]) -> httpx.Request:
         kwargs = dict(call.request_kwargs)
-        headers = {
-            **kwargs.pop("headers", {}),
-            "User-Agent": USER_AGENT,
-            "Accept": "application/json",
-            "Accept-Encoding": ACCEPT_ENCODING,
-        }
+        # Lowest first: environment and default_headers, this call's, the request's own
+        # (Content-Type), then the client's.
+        own = dict(
+            zip(CLIENT_OWNED, (USER_AGENT, "application/json", ACCEPT_ENCODING), strict=True)
+        )
+        headers = layered(
+            list(self._headers.multi_items()),
+            extra_headers,
+            list(kwargs.pop("headers", {}).items()),
+            list(own.items()),
+        )
         return self._http.build_request(
             kwargs.pop("method").upper(),
             self._base_url + kwargs.pop("url"),
@@ -197,25 +246,35 @@ class AccountClient(_ClientBase, SyncOperations):
         sleep: Callable[[float], None] = time.sleep,
         policy: RetryPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.Client):
             raise InvalidRequestError(
                 f"http_client: got {type(http_client).__name__}; expected an httpx.Client "
                 "(use AsyncAccountClient for an httpx.AsyncClient)"
             )
-        self._configure(token, base_url, timeout, max_retries, policy, max_response_bytes)
+        self._configure(
+            token, base_url, timeout, max_retries, policy, max_response_bytes, default_headers
+        )
         self._owns_http = http_client is None
         self._http = (
             http_client if http_client is not None else httpx.Client(**self._own_client_options())
         )
         self._sleep = sleep
 
-    def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
-        """A client with other options, sharing this one's connection pool."""
-        return self._copy_with(timeout, max_retries)
+    @property
+    def with_raw_response(self) -> SyncRawOperations:
+        """Every method, returning the answer's RawResponse; `.parse()` gives the result.
+
+        `client.with_raw_response.get_balance().request_id`; error answers raise as usual.
+        """
+        return _SyncRaw(self)
 
     def _run(self, call: Call[T]) -> T:
-        flow = attempts(call, self._build(call), self._policy)
+        return self._answer(call, []).parse()
+
+    def _answer(self, call: Call[T], extra_headers: list[tuple[str, str]]) -> RawHTTPResponse[T]:
+        flow = attempts(call, self._build(call, extra_headers), self._policy)
         step = next(flow)
         try:
             while True:
@@ -232,8 +291,8 @@ class AccountClient(_ClientBase, SyncOperations):
                     raise  # not reached: the loop re-raises
                 step = flow.send(outcome)
         except StopIteration as done:
-            result: T = done.value
-            return result
+            answer: RawHTTPResponse[T] = done.value
+            return answer
 
     def _receive(self, request: httpx.Request) -> httpx.Response:
         """One attempt: send, then read the body within the size limit and the deadline."""
@@ -250,17 +309,41 @@ class AccountClient(_ClientBase, SyncOperations):
         finally:
             response.close()
 
-    def _call(self, operation: str, arguments: dict[str, Any]) -> Any:
-        return self._run(build(operation_named(operation), arguments))
+    def _call(
+        self,
+        operation: str,
+        arguments: Mapping[str, object],
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
+        return client._answer(call, headers).parse()
 
-    def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
+    def _call_raw(
+        self,
+        operation: str,
+        arguments: Mapping[str, object],
+        extra_headers: Mapping[str, str] | None,
+        timeout: Timeout | NotGiven,
+    ) -> RawHTTPResponse[Any]:
+        client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
+        return client._answer(call, headers)
+
+    def call(
+        self,
+        operation: str,
+        arguments: Mapping[str, object] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> Any:
         """Call any operation of the pinned spec by name, arguments keyed by the spec's names.
 
-        The same checks, retries and errors as the typed methods (`client.call("get_balance")`
-        is `client.get_balance()`); for tools that work from the spec, such as
-        `parallel-account api`. Unknown names raise InvalidRequestError.
+        The same checks, retries, per-call options and errors as the typed methods
+        (`client.call("get_balance")` is `client.get_balance()`); for tools that work from
+        the spec, such as `parallel-account api`. Unknown names raise InvalidRequestError.
         """
-        return self._run(build(operation_named(operation), call_arguments(arguments)))
+        return self._call(operation, call_arguments(arguments), extra_headers, timeout)
 
     def close(self) -> None:
         if self._owns_http:
@@ -294,13 +377,16 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         sleep: Callable[[float], Awaitable[None]] | None = None,
         policy: RetryPolicy | None = None,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        default_headers: Mapping[str, str] | None = None,
     ) -> None:
         if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
             raise InvalidRequestError(
                 f"http_client: got {type(http_client).__name__}; expected an httpx.AsyncClient "
                 "(use AccountClient for an httpx.Client)"
             )
-        self._configure(token, base_url, timeout, max_retries, policy, max_response_bytes)
+        self._configure(
+            token, base_url, timeout, max_retries, policy, max_response_bytes, default_headers
+        )
         self._owns_http = http_client is None
         self._http = (
             http_client
@@ -309,12 +395,18 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         )
         self._sleep: Callable[[float], Awaitable[None]] = sleep or _asyncio_sleep
 
-    def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
-        """A client with other options, sharing this one's connection pool."""
-        return self._copy_with(timeout, max_retries)
+    @property
+    def with_raw_response(self) -> AsyncRawOperations:
+        """Every method as a coroutine of the answer's RawResponse; see `AccountClient`'s."""
+        return _AsyncRaw(self)
 
     async def _run(self, call: Call[T]) -> T:
-        flow = attempts(call, self._build(call), self._policy)
+        return (await self._answer(call, [])).parse()
+
+    async def _answer(
+        self, call: Call[T], extra_headers: list[tuple[str, str]]
+    ) -> RawHTTPResponse[T]:
+        flow = attempts(call, self._build(call, extra_headers), self._policy)
         step = next(flow)
         try:
             while True:
@@ -331,8 +423,8 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
                     raise  # not reached: the loop re-raises
                 step = flow.send(outcome)
         except StopIteration as done:
-            result: T = done.value
-            return result
+            answer: RawHTTPResponse[T] = done.value
+            return answer
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:
         """One attempt, as in `AccountClient._receive`; here the deadline covers the headers too."""
@@ -358,12 +450,36 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
                 "no whole answer within the attempt's timeout", request=request
             ) from None
 
-    def _call(self, operation: str, arguments: dict[str, Any]) -> Awaitable[Any]:
-        return self._run(build(operation_named(operation), arguments))
+    async def _call(
+        self,
+        operation: str,
+        arguments: Mapping[str, object],
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> Any:
+        client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
+        return (await client._answer(call, headers)).parse()
 
-    async def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
+    async def _call_raw(
+        self,
+        operation: str,
+        arguments: Mapping[str, object],
+        extra_headers: Mapping[str, str] | None,
+        timeout: Timeout | NotGiven,
+    ) -> RawHTTPResponse[Any]:
+        client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
+        return await client._answer(call, headers)
+
+    async def call(
+        self,
+        operation: str,
+        arguments: Mapping[str, object] | None = None,
+        *,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: Timeout | NotGiven = NOT_GIVEN,
+    ) -> Any:
         """Call any operation of the pinned spec by name; see `AccountClient.call`."""
-        return await self._run(build(operation_named(operation), call_arguments(arguments)))
+        return await self._call(operation, call_arguments(arguments), extra_headers, timeout)
 
     async def aclose(self) -> None:
         if self._owns_http:
@@ -382,3 +498,35 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         tb: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+class _SyncRaw(SyncRawOperations):
+    """`AccountClient.with_raw_response`: the generated methods, answered unread."""
+
+    def __init__(self, client: AccountClient) -> None:
+        self._client = client
+
+    def _call(
+        self,
+        operation: str,
+        arguments: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: Timeout | NotGiven,
+    ) -> RawHTTPResponse[Any]:
+        return self._client._call_raw(operation, arguments, extra_headers, timeout)
+
+
+class _AsyncRaw(AsyncRawOperations):
+    """`AsyncAccountClient.with_raw_response`, likewise."""
+
+    def __init__(self, client: AsyncAccountClient) -> None:
+        self._client = client
+
+    def _call(
+        self,
+        operation: str,
+        arguments: dict[str, Any],
+        extra_headers: Mapping[str, str] | None,
+        timeout: Timeout | NotGiven,
+    ) -> Awaitable[RawHTTPResponse[Any]]:
+        return self._client._call_raw(operation, arguments, extra_headers, timeout)
