@@ -48,7 +48,6 @@ from parallel_account_api.spec_facts import SPEC_SHA256
 
 T = TypeVar("T")
 Token = str | Callable[[], str] | httpx.Auth | TokenProvider | None
-Timeout = float | httpx.Timeout | None
 USER_AGENT = (
     f"parallel-account-client/{__version__} "
     f"(python {'.'.join(map(str, sys.version_info[:3]))}; spec {SPEC_SHA256[:8]})"
@@ -140,7 +139,7 @@ class _ClientBase:
     def with_options(
         self,
         *,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
     ) -> Self:
@@ -167,7 +166,7 @@ class _ClientBase:
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None,
-        timeout: Timeout | NotGiven,
+        timeout: float | httpx.Timeout | None | NotGiven,
     ) -> tuple[Self, Call[Any], list[tuple[str, str]]]:
         """Everything checked before any request: the arguments and the per-call options.
 
@@ -314,7 +313,7 @@ class AccountClient(_ClientBase, SyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None = None,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
     ) -> Any:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return client._answer(call, headers).parse()
@@ -324,7 +323,7 @@ class AccountClient(_ClientBase, SyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None,
-        timeout: Timeout | NotGiven,
+        timeout: float | httpx.Timeout | None | NotGiven,
     ) -> RawHTTPResponse[Any]:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return client._answer(call, headers)
@@ -335,7 +334,7 @@ class AccountClient(_ClientBase, SyncOperations):
         arguments: Mapping[str, object] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
     ) -> Any:
         """Call any operation of the pinned spec by name, arguments keyed by the spec's names.
 
@@ -455,7 +454,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None = None,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
     ) -> Any:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return (await client._answer(call, headers)).parse()
@@ -465,7 +464,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None,
-        timeout: Timeout | NotGiven,
+        timeout: float | httpx.Timeout | None | NotGiven,
     ) -> RawHTTPResponse[Any]:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return await client._answer(call, headers)
@@ -476,7 +475,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         arguments: Mapping[str, object] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: Timeout | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
     ) -> Any:
         """Call any operation of the pinned spec by name; see `AccountClient.call`."""
         return await self._call(operation, call_arguments(arguments), extra_headers, timeout)
@@ -511,7 +510,7 @@ class _SyncRaw(SyncRawOperations):
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: Timeout | NotGiven,
+        timeout: float | httpx.Timeout | None | NotGiven,
     ) -> RawHTTPResponse[Any]:
         return self._client._call_raw(operation, arguments, extra_headers, timeout)
 
@@ -527,6 +526,6 @@ class _AsyncRaw(AsyncRawOperations):
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: Timeout | NotGiven,
+        timeout: float | httpx.Timeout | None | NotGiven,
     ) -> Awaitable[RawHTTPResponse[Any]]:
         return self._client._call_raw(operation, arguments, extra_headers, timeout)
