@@ -223,7 +223,7 @@ def test_with_options_has_a_typed_signature(cls: type[Any]) -> None:
     signature = inspect.signature(cls.with_options)
     shown = str(signature)
     assert "object at 0x" not in shown and "Any" not in shown
-    assert "timeout: 'float | httpx.Timeout | None | NotGiven' = NOT_GIVEN" in shown
+    assert "timeout: 'float | httpx.Timeout | NotGiven | None' = NOT_GIVEN" in shown
     assert "max_retries: 'int | NotGiven' = NOT_GIVEN" in shown
     hints = typing.get_type_hints(cls.with_options)
     assert set(typing.get_args(hints["timeout"])) == {float, httpx.Timeout, type(None), NotGiven}

@@ -102,7 +102,7 @@ class SyncOperations:
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> Any:
         raise NotImplementedError
 
@@ -110,7 +110,7 @@ class SyncOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> list[AppItem]:
         """List Apps.
 
@@ -137,7 +137,7 @@ class SyncOperations:
         app_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> CreateAppResponseModel:
         """Create App.
 
@@ -168,7 +168,7 @@ class SyncOperations:
         app_id: str | UUID,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete App.
 
@@ -201,7 +201,7 @@ class SyncOperations:
         api_key_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> CreateKeyResponse:
         """Create Key.
 
@@ -237,7 +237,7 @@ class SyncOperations:
         api_key_id: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete Key.
 
@@ -271,7 +271,7 @@ class SyncOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> BalanceResponse:
         """Get Balance.
 
@@ -299,7 +299,7 @@ class SyncOperations:
         *,
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> BalanceResponse:
         """Add to Balance.
 
@@ -350,7 +350,7 @@ class AsyncOperations:
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> Awaitable[Any]:
         raise NotImplementedError
 
@@ -358,7 +358,7 @@ class AsyncOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> list[AppItem]:
         """List Apps. Awaitable form of `AccountClient.list_apps`."""
         return await self._call("list_apps", {}, extra_headers, timeout)
@@ -368,7 +368,7 @@ class AsyncOperations:
         app_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> CreateAppResponseModel:
         """Create App. Awaitable form of `AccountClient.create_app`."""
         return await self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
@@ -378,7 +378,7 @@ class AsyncOperations:
         app_id: str | UUID,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete App. Awaitable form of `AccountClient.delete_app`."""
         return await self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
@@ -389,7 +389,7 @@ class AsyncOperations:
         api_key_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> CreateKeyResponse:
         """Create Key. Awaitable form of `AccountClient.create_key`."""
         return await self._call(
@@ -402,7 +402,7 @@ class AsyncOperations:
         api_key_id: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> None:
         """Delete Key. Awaitable form of `AccountClient.delete_key`."""
         return await self._call(
@@ -413,7 +413,7 @@ class AsyncOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> BalanceResponse:
         """Get Balance. Awaitable form of `AccountClient.get_balance`."""
         return await self._call("get_balance", {}, extra_headers, timeout)
@@ -424,7 +424,7 @@ class AsyncOperations:
         *,
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> BalanceResponse:
         """Add to Balance. Awaitable form of `AccountClient.add_balance`."""
         return await self._call(
@@ -446,7 +446,7 @@ class SyncRawOperations:
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> Any:
         raise NotImplementedError
 
@@ -454,7 +454,7 @@ class SyncRawOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[list[AppItem]]:
         """List Apps. The raw answer of `AccountClient.list_apps`."""
         return self._call("list_apps", {}, extra_headers, timeout)
@@ -464,7 +464,7 @@ class SyncRawOperations:
         app_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[CreateAppResponseModel]:
         """Create App. The raw answer of `AccountClient.create_app`."""
         return self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
@@ -474,7 +474,7 @@ class SyncRawOperations:
         app_id: str | UUID,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[None]:
         """Delete App. The raw answer of `AccountClient.delete_app`."""
         return self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
@@ -485,7 +485,7 @@ class SyncRawOperations:
         api_key_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[CreateKeyResponse]:
         """Create Key. The raw answer of `AccountClient.create_key`."""
         return self._call(
@@ -498,7 +498,7 @@ class SyncRawOperations:
         api_key_id: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[None]:
         """Delete Key. The raw answer of `AccountClient.delete_key`."""
         return self._call(
@@ -509,7 +509,7 @@ class SyncRawOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[BalanceResponse]:
         """Get Balance. The raw answer of `AccountClient.get_balance`."""
         return self._call("get_balance", {}, extra_headers, timeout)
@@ -520,7 +520,7 @@ class SyncRawOperations:
         *,
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[BalanceResponse]:
         """Add to Balance. The raw answer of `AccountClient.add_balance`."""
         return self._call(
@@ -539,7 +539,7 @@ class AsyncRawOperations:
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> Awaitable[Any]:
         raise NotImplementedError
 
@@ -547,7 +547,7 @@ class AsyncRawOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[list[AppItem]]:
         """List Apps. The raw answer of `AccountClient.list_apps`."""
         return await self._call("list_apps", {}, extra_headers, timeout)
@@ -557,7 +557,7 @@ class AsyncRawOperations:
         app_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[CreateAppResponseModel]:
         """Create App. The raw answer of `AccountClient.create_app`."""
         return await self._call("create_app", {"app_name": app_name}, extra_headers, timeout)
@@ -567,7 +567,7 @@ class AsyncRawOperations:
         app_id: str | UUID,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[None]:
         """Delete App. The raw answer of `AccountClient.delete_app`."""
         return await self._call("delete_app", {"app_id": app_id}, extra_headers, timeout)
@@ -578,7 +578,7 @@ class AsyncRawOperations:
         api_key_name: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[CreateKeyResponse]:
         """Create Key. The raw answer of `AccountClient.create_key`."""
         return await self._call(
@@ -591,7 +591,7 @@ class AsyncRawOperations:
         api_key_id: str,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[None]:
         """Delete Key. The raw answer of `AccountClient.delete_key`."""
         return await self._call(
@@ -602,7 +602,7 @@ class AsyncRawOperations:
         self,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[BalanceResponse]:
         """Get Balance. The raw answer of `AccountClient.get_balance`."""
         return await self._call("get_balance", {}, extra_headers, timeout)
@@ -613,7 +613,7 @@ class AsyncRawOperations:
         *,
         idempotency_key: str | None = None,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> RawResponse[BalanceResponse]:
         """Add to Balance. The raw answer of `AccountClient.add_balance`."""
         return await self._call(

@@ -32,6 +32,7 @@ from parallel_account._idempotency import idempotency_key_for
 from parallel_account._retry import RetryPolicy
 from parallel_account._spec import SPEC_SHA256, spec, spec_text
 from parallel_account._version import __version__
+from parallel_account_api.operations import NOT_GIVEN, NotGiven, RawResponse
 
 if TYPE_CHECKING:
     from parallel_account_api.models import (
@@ -61,6 +62,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
+    "NOT_GIVEN",
     "SPEC_SHA256",
     "APIConnectionError",
     "APIError",
@@ -79,9 +81,11 @@ __all__ = [
     "InternalServerError",
     "InvalidRequestError",
     "NotFoundError",
+    "NotGiven",
     "ParallelAccountError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "RetryPolicy",
     "TokenProvider",
     "UnprocessableEntityError",

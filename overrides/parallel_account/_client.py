@@ -139,7 +139,7 @@ class _ClientBase:
     def with_options(
         self,
         *,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
         max_retries: int | NotGiven = NOT_GIVEN,
         default_headers: Mapping[str, str] | None = None,
     ) -> Self:
@@ -166,7 +166,7 @@ class _ClientBase:
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> tuple[Self, Call[Any], list[tuple[str, str]]]:
         """Everything checked before any request: the arguments and the per-call options.
 
@@ -230,6 +230,11 @@ class AccountClient(_ClientBase, SyncOperations):
     httpx.Timeout; None for none). `max_retries`: retries after the first attempt (default 2, or `policy.max_retries`).
     `http_client`: an httpx.Client to use (proxies, transports, tests); it is not
     closed by `close()`. `sleep` and `policy` are for tests and tuning.
+    `default_headers`: sent with every request, over `$PARALLEL_ACCOUNT_CUSTOM_HEADERS`
+    and under a call's `extra_headers` (`parallel_account._headers` has the rules).
+
+    Every result carries the server's request id as `._request_id` (None and bare
+    values excepted); `with_raw_response` gives the answer itself.
     """
 
     _http: httpx.Client
@@ -313,7 +318,7 @@ class AccountClient(_ClientBase, SyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return client._answer(call, headers).parse()
@@ -323,7 +328,7 @@ class AccountClient(_ClientBase, SyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> RawHTTPResponse[Any]:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return client._answer(call, headers)
@@ -334,7 +339,7 @@ class AccountClient(_ClientBase, SyncOperations):
         arguments: Mapping[str, object] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
         """Call any operation of the pinned spec by name, arguments keyed by the spec's names.
 
@@ -454,7 +459,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return (await client._answer(call, headers)).parse()
@@ -464,7 +469,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         operation: str,
         arguments: Mapping[str, object],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> RawHTTPResponse[Any]:
         client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
         return await client._answer(call, headers)
@@ -475,7 +480,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         arguments: Mapping[str, object] | None = None,
         *,
         extra_headers: Mapping[str, str] | None = None,
-        timeout: float | httpx.Timeout | None | NotGiven = NOT_GIVEN,
+        timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
         """Call any operation of the pinned spec by name; see `AccountClient.call`."""
         return await self._call(operation, call_arguments(arguments), extra_headers, timeout)
@@ -510,7 +515,7 @@ class _SyncRaw(SyncRawOperations):
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> RawHTTPResponse[Any]:
         return self._client._call_raw(operation, arguments, extra_headers, timeout)
 
@@ -526,6 +531,6 @@ class _AsyncRaw(AsyncRawOperations):
         operation: str,
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | None | NotGiven,
+        timeout: float | httpx.Timeout | NotGiven | None,
     ) -> Awaitable[RawHTTPResponse[Any]]:
         return self._client._call_raw(operation, arguments, extra_headers, timeout)

@@ -26,6 +26,12 @@ In process, as an httpx transport (no sockets)::
     assert fake.charges_for("order-1234") == 1
     assert fake.balance.credit_balance_cents == 1_500
 
+This package's own clients on the fake, in process, retrying without waiting
+(`NO_BACKOFF`: the same retry rules and count, every delay 0 s)::
+
+    with fake.client() as client:  # fake.async_client() for AsyncAccountClient
+        client.get_balance()
+
 Pass `fake.transport()` as `transport=` to any httpx client (sync or async), or
 serve it on loopback for tests in other languages::
 
@@ -56,7 +62,7 @@ idempotency rules), `_spec` (routing and validation from the spec facts),
 `_sample` (answers built from the spec's response schemas, for operations
 `_state` does not model), `_faults` (fault injection), `_outcome` (what the fake
 decided for one request), `_transport` (the httpx transport), `_server` (HTTP on
-loopback), `_main` (the command line).
+loopback), `_clients` (this package's clients on the fake), `_main` (the command line).
 """
 
 from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI
