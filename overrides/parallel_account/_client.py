@@ -53,6 +53,9 @@ USER_AGENT = (
     f"(python {'.'.join(map(str, sys.version_info[:3]))}; spec {SPEC_SHA256[:8]})"
 )
 DEFAULT_MAX_RETRIES = 2
+_OWN_HEADERS = dict(
+    zip(CLIENT_OWNED, (USER_AGENT, "application/json", ACCEPT_ENCODING), strict=True)
+)
 MAX_TIMEOUT = 86_400.0
 
 
@@ -193,17 +196,19 @@ class _ClientBase:
 
     def _build(self, call: Call[Any], extra_headers: list[tuple[str, str]]) -> httpx.Request:
         kwargs = dict(call.request_kwargs)
-        # Lowest first: environment and default_headers, this call's, the request's own
-        # (Content-Type), then the client's.
-        own = dict(
-            zip(CLIENT_OWNED, (USER_AGENT, "application/json", ACCEPT_ENCODING), strict=True)
-        )
-        headers = layered(
-            list(self._headers.multi_items()),
-            extra_headers,
-            list(kwargs.pop("headers", {}).items()),
-            list(own.items()),
-        )
+        request_own: dict[str, str] = kwargs.pop("headers", {})  # Content-Type, if a body
+        headers: dict[str, str] | httpx.Headers
+        if self._headers or extra_headers:
+            # Lowest first: environment and default_headers, this call's, the request's
+            # own, then the client's.
+            headers = layered(
+                list(self._headers.multi_items()),
+                extra_headers,
+                list(request_own.items()),
+                list(_OWN_HEADERS.items()),
+            )
+        else:  # the common case, without merging
+            headers = {**request_own, **_OWN_HEADERS}
         return self._http.build_request(
             kwargs.pop("method").upper(),
             self._base_url + kwargs.pop("url"),
