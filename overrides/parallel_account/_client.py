@@ -325,8 +325,7 @@ class AccountClient(_ClientBase, SyncOperations):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
-        client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
-        return client._answer(call, headers).parse()
+        return self._call_raw(operation, arguments, extra_headers, timeout).parse()
 
     def _call_raw(
         self,
@@ -466,8 +465,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
-        client, call, headers = self._prepare(operation, arguments, extra_headers, timeout)
-        return (await client._answer(call, headers)).parse()
+        return (await self._call_raw(operation, arguments, extra_headers, timeout)).parse()
 
     async def _call_raw(
         self,
@@ -509,10 +507,10 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         await self.aclose()
 
 
-class _SyncRaw(SyncRawOperations):
-    """`AccountClient.with_raw_response`: the generated methods, answered unread."""
+class _Raw:
+    """`with_raw_response` of either client: the generated methods, answered unread."""
 
-    def __init__(self, client: AccountClient) -> None:
+    def __init__(self, client: AccountClient | AsyncAccountClient) -> None:
         self._client = client
 
     def _call(
@@ -521,21 +519,13 @@ class _SyncRaw(SyncRawOperations):
         arguments: dict[str, Any],
         extra_headers: Mapping[str, str] | None,
         timeout: float | httpx.Timeout | NotGiven | None,
-    ) -> RawHTTPResponse[Any]:
+    ) -> Any:
         return self._client._call_raw(operation, arguments, extra_headers, timeout)
 
 
-class _AsyncRaw(AsyncRawOperations):
-    """`AsyncAccountClient.with_raw_response`, likewise."""
+class _SyncRaw(_Raw, SyncRawOperations):
+    pass
 
-    def __init__(self, client: AsyncAccountClient) -> None:
-        self._client = client
 
-    def _call(
-        self,
-        operation: str,
-        arguments: dict[str, Any],
-        extra_headers: Mapping[str, str] | None,
-        timeout: float | httpx.Timeout | NotGiven | None,
-    ) -> Awaitable[RawHTTPResponse[Any]]:
-        return self._client._call_raw(operation, arguments, extra_headers, timeout)
+class _AsyncRaw(_Raw, AsyncRawOperations):
+    pass
