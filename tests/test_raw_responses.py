@@ -96,5 +96,6 @@ def test_no_token_in_a_raw_answer_even_when_the_server_echoes_it(face: str) -> N
     answers = SpecAnswers(before=[echoed])
     raw = run(face, answers, _raw(name))
     assert TOKEN not in repr(raw) and TOKEN not in repr(raw.headers)
+    assert TOKEN not in repr(pa.AccountClient(TOKEN).with_raw_response)
     # The request it answered no longer holds the token either.
     assert "authorization" not in raw._response.request.headers

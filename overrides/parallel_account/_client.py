@@ -513,6 +513,9 @@ class _Raw:
     def __init__(self, client: AccountClient | AsyncAccountClient) -> None:
         self._client = client
 
+    def __repr__(self) -> str:
+        return f"{self._client!r}.with_raw_response"
+
     def _call(
         self,
         operation: str,
