@@ -8,10 +8,11 @@ Three sources, later ones winning for the same (case-insensitive) name:
    client's own);
 3. `extra_headers=` of one call.
 
-The client's own headers win over all three: `User-Agent`, `Accept` and
-`Accept-Encoding` (the body reader inflates only what it asked for). Headers that
-would change what the request means or who makes it are refused, before any
-request, with an error naming the parameter: `Authorization` and
+Headers the client sets itself, and headers that would change what the request
+means or who makes it, are refused before any request, with an error naming the
+parameter (refused, not silently dropped, so a caller never believes a header was
+sent that was not): `User-Agent`, `Accept` and `Accept-Encoding` (the body reader
+inflates only what the client asked for), `Authorization` and
 `Proxy-Authorization` (use `token=`), `Content-Type`, `Content-Length`,
 `Transfer-Encoding` and `Host` (the client frames the body), and the idempotency
 key (a body field, `idempotency_key=` of the method; as a header the server would
@@ -37,6 +38,9 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FOLD = str.maketrans("_", "-")
 
 _WHY_REFUSED = {
+    "user-agent": "the client identifies itself (parallel-account-client/VERSION)",
+    "accept": "the client asks for JSON, the only answer it parses",
+    "accept-encoding": "the body reader inflates only the encodings the client asks for itself",
     "authorization": "the client sends the token given as token= (or from the environment)",
     "proxy-authorization": "credentials belong in token= or in the http_client's proxy",
     "content-type": "the client sends the body as JSON and says so itself",
@@ -55,7 +59,7 @@ for _operation in OPERATIONS.values():
             _WHY_REFUSED["idempotency-key"],
         )
 
-#: Headers the client sets on every request, over any a caller gives.
+#: Headers the client sets on every request (a caller's are refused, above).
 CLIENT_OWNED = ("User-Agent", "Accept", "Accept-Encoding")
 
 
