@@ -20,13 +20,15 @@ import tomllib
 import zipfile
 from email.parser import Parser
 from pathlib import Path
+from typing import Any
 
 import pytest
+from ruamel.yaml import YAML
 
 import parallel_account
 from parallel_account.cli._parser import version_line
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, clean_make_env, scratch_repo
+from tests.support import ROOT, clean_make_env, make, scratch_repo
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 DISTRIBUTION = PYPROJECT["project"]["name"]
@@ -203,3 +205,120 @@ def test_make_dist_is_reproducible_and_the_wheel_runs_in_a_fresh_venv(tmp_path: 
         check=True,
     )
     assert Path(where.stdout.strip()).is_relative_to(fresh)
+
+
+# --- the release workflow -----------------------------------------------------------------
+
+
+def _release_flow() -> Any:
+    return YAML(typ="safe").load((ROOT / ".github" / "workflows" / "release.yml").read_text())
+
+
+def _step(job: str, name: str) -> dict[str, Any]:
+    steps = _release_flow()["jobs"][job]["steps"]
+    step: dict[str, Any] = next(step for step in steps if step.get("name") == name)
+    return step
+
+
+def _run_script(
+    step: dict[str, Any], tmp_path: Path, cwd: Path = ROOT, **extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Run a step's script as the runner does (bash -e, from the checkout), `gh` faked: it logs
+    its arguments, and `gh release view` succeeds only when RELEASE_EXISTS is set."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "gh"
+    fake.write_text(
+        '#!/bin/bash\nprintf "%s\\n" "$*" >> "$GH_LOG"\n'
+        'if [ "$1 $2" = "release view" ] && [ -z "$RELEASE_EXISTS" ]; then exit 1; fi\n'
+    )
+    fake.chmod(0o755)
+    env = {
+        **os.environ,
+        **{key: str(value) for key, value in step.get("env", {}).items()},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GH_LOG": str(tmp_path / "gh.log"),
+        "RELEASE_EXISTS": "",
+        **extra,
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-c", step["run"]],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_release_workflow_runs_on_version_tags_and_checks_before_it_builds() -> None:
+    flow = _release_flow()
+    assert flow["on"] == {"push": {"tags": ["v*"]}}
+    assert flow["permissions"] == {"contents": "read"}  # write only where a job needs it
+    runs = [step.get("run", step.get("uses", "")) for step in flow["jobs"]["build"]["steps"]]
+    order = ["TAG", "bash .ci/run", "make dist", ".ci/smoke-wheel"]
+    where = [next(i for i, run in enumerate(runs) if marker in run) for marker in order]
+    assert where == sorted(where), runs
+
+
+@pytest.mark.parametrize("matches", [True, False], ids=["tag-is-version", "tag-differs"])
+def test_release_workflow_refuses_a_tag_that_is_not_the_version(
+    tmp_path: Path, matches: bool
+) -> None:
+    tag = (
+        f"v{parallel_account.__version__}" if matches else f"v{parallel_account.__version__}.post9"
+    )
+    done = _run_script(_step("build", "The tag is the package's version"), tmp_path, TAG=tag)
+    assert (done.returncode == 0) is matches, done.stdout + done.stderr
+    if not matches:
+        assert f"::error::tag {tag} does not match the package version" in done.stdout
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["creates", "adds-to-existing"])
+def test_release_workflow_attaches_the_files_to_the_tags_release(
+    tmp_path: Path, exists: bool
+) -> None:
+    flow = _release_flow()
+    job = flow["jobs"]["github-release"]
+    assert job["permissions"] == {"contents": "write"} and job["needs"] == "build"
+    step = _step("github-release", "Attach the files to the tag's release")
+    downloaded = tmp_path / "work" / "dist"
+    downloaded.mkdir(parents=True)
+    files = ["a-1.2.3-py3-none-any.whl", "a-1.2.3.tar.gz", "mock.pyz"]
+    for name in files:
+        (downloaded / name).write_bytes(b"x")
+    done = _run_script(
+        step, tmp_path, cwd=downloaded.parent, TAG="v1.2.3", RELEASE_EXISTS="yes" if exists else ""
+    )
+    assert done.returncode == 0, done.stderr
+    log = (tmp_path / "gh.log").read_text().splitlines()
+    attached = " ".join(f"dist/{name}" for name in files)  # every file in dist/
+    if exists:
+        assert log[-1] == f"release upload v1.2.3 {attached} --clobber"
+    else:
+        assert log[-1].startswith(f"release create v1.2.3 {attached} --verify-tag")
+
+
+def test_release_workflow_publishes_to_pypi_only_when_configured() -> None:
+    flow = _release_flow()
+    job = flow["jobs"]["pypi"]
+    assert job["if"] == "vars.PYPI_PUBLISH == 'true'"
+    assert job["needs"] == "build" and job["environment"]["name"] == "pypi"
+    assert job["permissions"] == {"id-token": "write"}  # trusted publishing: no token
+    uses = [step["uses"] for step in job["steps"]]
+    assert uses[-1].startswith("pypa/gh-action-pypi-publish@")
+    download = job["steps"][0]
+    assert download["with"]["name"] == "python-dist"  # sdist and wheel only
+    build_steps = flow["jobs"]["build"]["steps"]
+    [python_dist] = [s for s in build_steps if s.get("with", {}).get("name") == "python-dist"]
+    assert python_dist["with"]["path"].split() == ["dist/*.tar.gz", "dist/*.whl"]
+
+
+def test_lint_workflows_covers_the_release_workflow(tmp_path: Path) -> None:
+    repo = scratch_repo(tmp_path / "repo")
+    assert make(repo, "lint-workflows").returncode == 0
+    release = repo / ".github" / "workflows" / "release.yml"
+    release.write_text(release.read_text().replace("runs-on:", "run-on:"))
+    result = make(repo, "lint-workflows")
+    assert result.returncode != 0 and "release.yml" in result.stdout + result.stderr
