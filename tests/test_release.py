@@ -28,7 +28,7 @@ from ruamel.yaml import YAML
 import parallel_account
 from parallel_account.cli._parser import version_line
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, clean_make_env, make, scratch_repo
+from tests.support import ROOT, clean_make_env, make, run_workflow_step, scratch_repo
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 DISTRIBUTION = PYPROJECT["project"]["name"]
@@ -221,35 +221,12 @@ def _step(job: str, name: str) -> dict[str, Any]:
 
 
 def _run_script(
-    step: dict[str, Any], tmp_path: Path, cwd: Path = ROOT, **extra: str
+    step: dict[str, Any], tmp_path: Path, cwd: Path = ROOT, **env: str
 ) -> subprocess.CompletedProcess[str]:
-    """Run a step's script as the runner does (bash -e, from the checkout), `gh` faked: it logs
-    its arguments, and `gh release view` succeeds only when RELEASE_EXISTS is set."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir(exist_ok=True)
-    fake = bin_dir / "gh"
-    fake.write_text(
-        '#!/bin/bash\nprintf "%s\\n" "$*" >> "$GH_LOG"\n'
-        'if [ "$1 $2" = "release view" ] && [ -z "$RELEASE_EXISTS" ]; then exit 1; fi\n'
-    )
-    fake.chmod(0o755)
-    env = {
-        **os.environ,
-        **{key: str(value) for key, value in step.get("env", {}).items()},
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "GH_LOG": str(tmp_path / "gh.log"),
-        "RELEASE_EXISTS": "",
-        **extra,
-    }
-    return subprocess.run(
-        ["bash", "--noprofile", "--norc", "-e", "-c", step["run"]],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    """Run a step's script (see run_workflow_step); the fake `gh release view` succeeds
+    only when RELEASE_EXISTS is set."""
+    gh = 'if [ "$1 $2" = "release view" ] && [ -z "$RELEASE_EXISTS" ]; then exit 1; fi'
+    return run_workflow_step(step, tmp_path, gh=gh, cwd=cwd, env={"RELEASE_EXISTS": "", **env})
 
 
 def test_release_workflow_runs_on_version_tags_and_checks_before_it_builds() -> None:
