@@ -67,6 +67,14 @@ unit: $(VENV_STAMP)  ## pytest only
 
 test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
 
+# Release files (codegen/dist.py): built from a clean copy of the files git knows, every
+# timestamp SOURCE_DATE_EPOCH (the last commit's time unless set), so two runs give the
+# same bytes. Only dist/*.tar.gz and dist/*.whl are replaced; build/ is removed.
+.PHONY: dist
+dist: $(VENV_STAMP)  ## build the sdist and wheel into dist/, reproducibly (same bytes every run)
+	rm -rf build
+	$(PY) -m codegen.dist --out dist
+
 bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same run
 	$(PY) -m tests.bench
 

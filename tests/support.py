@@ -153,6 +153,35 @@ def make(
     )
 
 
+def run_workflow_step(
+    step: dict[str, Any], tmp_path: Path, *, gh: str, env: dict[str, str], cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    """Run a GitHub workflow step's script as the runner does (bash -e), with its `env:` and
+    `env`, and a fake `gh` on PATH that logs its arguments to tmp_path/gh.log, then runs the
+    bash in `gh` (to answer or fail as a test needs)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    fake = bin_dir / "gh"
+    fake.write_text(f'#!/bin/bash\nprintf "%s\\n" "$*" >> "$GH_LOG"\n{gh}\n')
+    fake.chmod(0o755)
+    full_env = {
+        **os.environ,
+        **{key: str(value) for key, value in step.get("env", {}).items()},
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "GH_LOG": str(tmp_path / "gh.log"),
+        **env,
+    }
+    return subprocess.run(
+        ["bash", "--noprofile", "--norc", "-e", "-c", step["run"]],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
 def tree_bytes(root: Path) -> dict[str, bytes]:
     """Every file under root, by relative path (to prove a tree is byte-identical)."""
     return {

@@ -13,7 +13,6 @@ import contextlib
 import copy
 import datetime
 import json
-import os
 import re
 import shutil
 import socket
@@ -36,6 +35,7 @@ from tests.support import (
     answer,
     clean_make_env,
     make,
+    run_workflow_step,
     scratch_repo,
     serve,
     tree_bytes,
@@ -662,33 +662,18 @@ def test_every_workflow_script_is_valid_bash() -> None:
 def _run_step(step: dict[str, Any], tmp_path: Path, open_issues: str) -> list[str]:
     """Run a workflow step's script as the runner would (bash -e), with a fake `gh` that
     logs its arguments and lists `open_issues`; return the log."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    fake = bin_dir / "gh"
-    fake.write_text(
-        '#!/bin/bash\nprintf "%s\\n" "$*" >> "$GH_LOG"\n'
-        'if [ "$1 $2" = "issue list" ]; then printf "%s" "$OPEN_ISSUES"; fi\n'
-    )
-    fake.chmod(0o755)
-    env = {
-        **os.environ,
-        **{key: str(value) for key, value in step.get("env", {}).items()},
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
-        "GH_LOG": str(tmp_path / "gh.log"),
-        "OPEN_ISSUES": open_issues,
-        "RUNNER_TEMP": str(tmp_path),
-        "RUN_URL": "https://github.test/runs/1",
-        "FAILED_STEP": "tests",
-        "VERSION": "9.9.9",
-        "BREAKING": "true",
-    }
-    done = subprocess.run(
-        ["bash", "--noprofile", "--norc", "-e", "-c", step["run"]],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    done = run_workflow_step(
+        step,
+        tmp_path,
+        gh='if [ "$1 $2" = "issue list" ]; then printf "%s" "$OPEN_ISSUES"; fi',
+        env={
+            "OPEN_ISSUES": open_issues,
+            "RUNNER_TEMP": str(tmp_path),
+            "RUN_URL": "https://github.test/runs/1",
+            "FAILED_STEP": "tests",
+            "VERSION": "9.9.9",
+            "BREAKING": "true",
+        },
     )
     assert done.returncode == 0, done.stderr
     return (tmp_path / "gh.log").read_text().splitlines()

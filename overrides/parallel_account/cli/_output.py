@@ -11,7 +11,8 @@ Rules kept here so every command follows them:
   name cannot move the cursor, recolour the screen, set the window title or
   reorder a line, and every line can be encoded. Multi-line text keeps its
   real line breaks (`safe_lines`).
-* JSON field names are the API models' own; money stays in integer cents.
+* JSON field names are the API models' own; money stays in integer cents; times are
+  ISO 8601 in UTC (`_times`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 from parallel_account._device_flow import terminal_lines, terminal_safe
 from parallel_account._errors import APIStatusError
 from parallel_account.cli._money import format_cents
+from parallel_account.cli._times import utc_times
 
 if TYPE_CHECKING:  # the curated commands' models; a spec that drops one breaks only them
     from parallel_account_api.models import AppItem, BalanceResponse
@@ -54,9 +56,12 @@ def one_line(text: object) -> str:
 
 
 def model_dict(model: _Model) -> dict[str, Any]:
-    """The model's documented fields only: extra server fields would make the shape unstable."""
+    """The model's documented fields only (extra server fields would make the shape unstable),
+    times in ISO 8601 UTC (`_times`)."""
     extra = set(model.additional_properties)
-    return {k: v for k, v in model.to_dict().items() if k not in extra}
+    documented = {k: v for k, v in model.to_dict().items() if k not in extra}
+    times: dict[str, Any] = utc_times(documented)
+    return times
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

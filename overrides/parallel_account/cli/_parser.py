@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import math
+import sys
 from typing import Any, NoReturn
 
 from parallel_account._device_flow import DEFAULT_SCOPE
@@ -28,6 +29,26 @@ from parallel_account._errors import InvalidRequestError
 from parallel_account._version import __version__
 
 PROG = "parallel-account"
+
+
+def version_line() -> str:
+    """What `--version` prints: the package version and the sha256 of the spec it was built from."""
+    from parallel_account._spec import SPEC_SHA256  # only when asked: commands start faster
+
+    return f"{PROG} {__version__} (Account API spec sha256 {SPEC_SHA256})"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`: like argparse's own, with the spec's sha256 read only when asked."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> NoReturn:
+        if sys.stdout is not None:  # None when the program started with stdout closed
+            sys.stdout.write(version_line() + "\n")
+        parser.exit()
+
 
 EXIT_OK = 0
 EXIT_API_ERROR = 1
@@ -203,7 +224,9 @@ def build_parser() -> Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[_global_options()],
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--version", action=_VersionAction, help="show the version and the spec's sha256, then exit"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     _add_sign_in_commands(commands)
