@@ -1,0 +1,224 @@
+"""The drift checker's command line (also `parallel-account spec`).
+
+    python -m parallel_account_drift diff OLD NEW [--format F] [--ignore FILE]
+    python -m parallel_account_drift check [URL] [--against FILE] [--format F] [--ignore FILE]
+    python -m parallel_account_drift rules
+
+Exit statuses are those of codegen.drift (`diff`) and codegen.workflow (`check`):
+  diff:  0 no changes, 1 non-breaking only, 2 breaking, 3 unreadable input or bad usage
+  check: 0 no changes, 1 non-breaking only, 2 breaking, 3 URL unreachable,
+         4 fetched or pinned document unusable, 64 bad usage
+Changes accepted by an --ignore file are listed as ignored and never count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Final, NoReturn
+
+from parallel_account_drift import spec_file
+from parallel_account_drift._compare import compare
+from parallel_account_drift._model import Change, SpecError
+from parallel_account_drift.ignore import IgnoreFileError, load_ignore
+from parallel_account_drift.render import FORMATS, Format, Ignored, exit_code, render, summarize
+from parallel_account_drift.rules import LEVELS, REGISTRY
+
+EXIT_ERROR: Final = 3  # diff: unreadable input or bad usage
+EXIT_UNREACHABLE: Final = 3  # check
+EXIT_UNUSABLE: Final = 4  # check
+EXIT_USAGE: Final = 64  # check, rules, and the command group itself
+
+DIFF_DESCRIPTION: Final = "Classify the changes between two OpenAPI 3.x JSON documents."
+DIFF_EPILOG: Final = (
+    "Exit status: 0 no changes, 1 non-breaking changes only, 2 breaking changes, 3 error."
+)
+CHECK_EPILOG: Final = (
+    "Exit status: 0 no changes, 1 non-breaking changes only, 2 breaking changes, "
+    "3 URL unreachable, 4 fetched or pinned document unusable, 64 bad usage."
+)
+_IGNORE_HELP: Final = "accept known changes: lines of `RULE_ID LOCATION  # reason`"
+
+PinnedSpec = Callable[[], str]
+
+
+def _parser_exiting_with(status: int) -> type[argparse.ArgumentParser]:
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            # argparse's own status 2 would read as "breaking change found".
+            self.exit(status, f"{self.prog}: error: {message}\n")
+
+    return _Parser
+
+
+def _add_diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("old", help="the previous document (e.g. the pinned openapi.json)")
+    parser.add_argument("new", help="the candidate document")
+    _add_report_arguments(parser)
+
+
+def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format", choices=FORMATS, default="text", help="report format (default: text)"
+    )
+    parser.add_argument("--ignore", metavar="FILE", default=None, help=_IGNORE_HELP)
+
+
+def _report(
+    changes: list[Change], fmt: Format, ignore: str | None, source: str
+) -> tuple[str, int, list[str]]:
+    """The rendered report, its exit status and warnings; raises IgnoreFileError."""
+    ignored: list[Ignored] | None = None
+    warnings: list[str] = []
+    if ignore is not None:
+        entries = load_ignore(ignore)
+        changes, ignored, unused = entries.split(changes)
+        warnings = [
+            f"{entries.path}:{e.line}: matched no change ({e.rule} {e.location})" for e in unused
+        ]
+    return render(changes, fmt, ignored=ignored, source=source), exit_code(changes), warnings
+
+
+def _emit(prog: str, text: str, warnings: list[str]) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+    for warning in warnings:
+        print(f"{prog}: warning: {warning}", file=sys.stderr)
+
+
+def diff_main(argv: Sequence[str] | None = None, prog: str = "parallel-account spec diff") -> int:
+    """`diff OLD NEW`: the report on stdout, the exit status of codegen.drift."""
+    parser = _parser_exiting_with(EXIT_ERROR)(
+        prog=prog, description=DIFF_DESCRIPTION, epilog=DIFF_EPILOG
+    )
+    _add_diff_arguments(parser)
+    return _diff(parser.prog, parser.parse_args(argv))
+
+
+def _diff(prog: str, args: argparse.Namespace) -> int:
+    try:
+        changes = compare(spec_file.load(args.old), spec_file.load(args.new))
+        text, status, warnings = _report(changes, args.format, args.ignore, str(args.new))
+    except (SpecError, IgnoreFileError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    _emit(prog, text, warnings)
+    return status
+
+
+def _check(prog: str, args: argparse.Namespace, pinned: PinnedSpec) -> int:
+    try:
+        ignore = load_ignore(args.ignore) if args.ignore is not None else None
+    except IgnoreFileError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        new = spec_file.fetch(args.url)
+    except spec_file.SpecUnreachableError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_UNREACHABLE
+    except SpecError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    try:
+        if args.against is not None:
+            old = spec_file.load(args.against)
+            against = str(args.against)
+        else:
+            old = spec_file.parse(pinned(), "the pinned spec")
+            against = "the pinned spec"
+        changes = compare(old, new)
+    except (SpecError, OSError) as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return EXIT_UNUSABLE
+    ignored: list[Ignored] = []
+    warnings: list[str] = []
+    if ignore is not None:
+        changes, ignored, unused = ignore.split(changes)
+        warnings = [
+            f"{ignore.path}:{e.line}: matched no change ({e.rule} {e.location})" for e in unused
+        ]
+    text = render(
+        changes, args.format, ignored=ignored if ignore is not None else None, source=args.url
+    )
+    _emit(prog, text, warnings)
+    counts = summarize(changes)
+    summary = ", ".join(f"{counts[level]} {level}" for level in LEVELS)
+    # On stderr, so `--format json` output stays one JSON document.
+    print(f"{prog}: {against} vs {args.url}: {summary}", file=sys.stderr)
+    return exit_code(changes)
+
+
+def _rules() -> int:
+    width = max(len(rule_id) for rule_id in REGISTRY)
+    for rule in sorted(REGISTRY.values(), key=lambda r: (r.area, LEVELS.index(r.level), r.id)):
+        print(f"{rule.id:<{width}}  {rule.level:<12}  {rule.area:<14}  {rule.meaning}")
+    return 0
+
+
+def _pinned_from_wheel() -> str:
+    from importlib import resources
+
+    return resources.files("parallel_account_api").joinpath("openapi.json").read_text("utf-8")
+
+
+_COMMANDS: Final = {
+    "diff": "compare two OpenAPI JSON files",
+    "check": "compare the live spec (URL) with the pinned one",
+    "rules": "list the rule ids with their level, area and meaning",
+}
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    prog: str = "python -m parallel_account_drift",
+    pinned: PinnedSpec = _pinned_from_wheel,
+) -> int:
+    """The command group: diff, check, rules (see the module docstring).
+
+    Each command has its own parser, so each keeps its own usage-error status.
+    """
+    args = list(sys.argv[1:] if argv is None else argv)
+    command = args[0] if args else ""
+    if command == "diff":
+        return diff_main(args[1:], prog=f"{prog} diff")
+    if command == "check":
+        return _check_main(args[1:], f"{prog} check", pinned)
+    if command == "rules":
+        rules = _parser_exiting_with(EXIT_USAGE)(
+            prog=f"{prog} rules", description=_COMMANDS["rules"]
+        )
+        rules.parse_args(args[1:])
+        return _rules()
+    listing = "\n".join(f"  {name:<7} {text}" for name, text in _COMMANDS.items())
+    group = _parser_exiting_with(EXIT_USAGE)(
+        prog=prog,
+        usage=f"{prog} {{diff,check,rules}} ...",
+        description=f"OpenAPI drift reports.\n\ncommands:\n{listing}",
+        epilog=f"diff: {DIFF_EPILOG}\ncheck: {CHECK_EPILOG}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group.add_argument("command", choices=list(_COMMANDS), metavar="COMMAND")
+    group.parse_args(args[:1])  # --help, or a usage error naming the choices
+    return EXIT_USAGE  # not reached: a known command returned above
+
+
+def _check_main(argv: Sequence[str], prog: str, pinned: PinnedSpec) -> int:
+    check = _parser_exiting_with(EXIT_USAGE)(
+        prog=prog,
+        description="Fetch the live spec and compare it with the spec this package pins.",
+        epilog=CHECK_EPILOG,
+    )
+    check.add_argument(
+        "url",
+        nargs="?",
+        default=spec_file.LIVE_SPEC_URL,
+        metavar="URL",
+        help=f"http(s):// or file:// (default: {spec_file.LIVE_SPEC_URL})",
+    )
+    check.add_argument(
+        "--against", metavar="FILE", default=None, help="compare with FILE, not the pinned spec"
+    )
+    _add_report_arguments(check)
+    return _check(prog, check.parse_args(argv), pinned)
