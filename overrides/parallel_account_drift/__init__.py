@@ -17,7 +17,7 @@ schema, and a component used both ways is judged both ways, once per operation.
 
 Modules: `rules` (the registry), one module per area of checks (`_paths`,
 `_parameters`, `_bodies`, `_content`, `_responses`, `_schemas`, `_security`,
-`_document`, `_docs`), `_compare` (all areas together), `render` (report formats),
+`_document`, `_docs`), `_compare` (all areas together), `report` (report formats),
 `ignore` (ignore files), `jsondoc` (JSON helpers shared with codegen), `cli` (the
 command line: `python -m parallel_account_drift` and `parallel-account spec`).
 
@@ -32,7 +32,7 @@ from typing import Final
 
 from parallel_account_drift._compare import compare
 from parallel_account_drift._model import Change, Direction, SpecError, sort_changes
-from parallel_account_drift.render import (
+from parallel_account_drift.report import (
     EXIT_BREAKING,
     EXIT_CHANGES,
     EXIT_NO_CHANGES,

@@ -2,7 +2,7 @@
 
     python -m parallel_account_drift diff OLD NEW [--format F] [--ignore FILE]
     python -m parallel_account_drift check [URL] [--against FILE] [--format F] [--ignore FILE]
-    python -m parallel_account_drift rules
+    python -m parallel_account_drift rules | schema
 
 Exit statuses are those of codegen.drift (`diff`) and codegen.workflow (`check`):
   diff:  0 no changes, 1 non-breaking only, 2 breaking, 3 unreadable input or bad usage
@@ -21,8 +21,16 @@ from typing import Final, NoReturn
 from parallel_account_drift import spec_file
 from parallel_account_drift._compare import compare
 from parallel_account_drift._model import Change, SpecError
-from parallel_account_drift.ignore import IgnoreFileError, load_ignore
-from parallel_account_drift.render import FORMATS, Format, Ignored, exit_code, render, summarize
+from parallel_account_drift.ignore import IgnoreFileError, IgnoreList, load_ignore
+from parallel_account_drift.report import (
+    FORMATS,
+    Format,
+    Ignored,
+    exit_code,
+    render,
+    report_schema_text,
+    summarize,
+)
 from parallel_account_drift.rules import LEVELS, REGISTRY
 
 EXIT_ERROR: Final = 3  # diff: unreadable input or bad usage
@@ -65,89 +73,83 @@ def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore", metavar="FILE", default=None, help=_IGNORE_HELP)
 
 
-def _report(
-    changes: list[Change], fmt: Format, ignore: str | None, source: str
-) -> tuple[str, int, list[str]]:
-    """The rendered report, its exit status and warnings; raises IgnoreFileError."""
+def _fail(prog: str, exc: Exception, status: int) -> int:
+    print(f"{prog}: error: {exc}", file=sys.stderr)
+    return status
+
+
+def _emit(
+    prog: str, changes: list[Change], fmt: Format, ignore: IgnoreList | None, source: str
+) -> list[Change]:
+    """Print the report, with the ignore file's changes set apart; return those still counted."""
     ignored: list[Ignored] | None = None
-    warnings: list[str] = []
     if ignore is not None:
-        entries = load_ignore(ignore)
-        changes, ignored, unused = entries.split(changes)
-        warnings = [
-            f"{entries.path}:{e.line}: matched no change ({e.rule} {e.location})" for e in unused
-        ]
-    return render(changes, fmt, ignored=ignored, source=source), exit_code(changes), warnings
-
-
-def _emit(prog: str, text: str, warnings: list[str]) -> None:
-    sys.stdout.write(text)
+        changes, ignored, unused = ignore.split(changes)
+        for entry in unused:  # perhaps stale; not an error, the change may come back
+            print(
+                f"{prog}: warning: {ignore.path}:{entry.line}: matched no change "
+                f"({entry.rule} {entry.location})",
+                file=sys.stderr,
+            )
+    sys.stdout.write(render(changes, fmt, ignored=ignored, source=source))
     sys.stdout.flush()
-    for warning in warnings:
-        print(f"{prog}: warning: {warning}", file=sys.stderr)
+    return changes
+
+
+def _returning_status(run: Callable[[], int]) -> int:
+    """argparse ends --help and usage errors with SystemExit; return its status instead,
+    so a caller in the same process (the `parallel-account` CLI, tests) gets a number."""
+    try:
+        return run()
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
 
 
 def diff_main(argv: Sequence[str] | None = None, prog: str = "parallel-account spec diff") -> int:
     """`diff OLD NEW`: the report on stdout, the exit status of codegen.drift."""
+    return _returning_status(lambda: _diff_main(argv, prog))
+
+
+def _diff_main(argv: Sequence[str] | None, prog: str) -> int:
     parser = _parser_exiting_with(EXIT_ERROR)(
         prog=prog, description=DIFF_DESCRIPTION, epilog=DIFF_EPILOG
     )
     _add_diff_arguments(parser)
-    return _diff(parser.prog, parser.parse_args(argv))
-
-
-def _diff(prog: str, args: argparse.Namespace) -> int:
+    args = parser.parse_args(argv)
     try:
+        ignore = load_ignore(args.ignore) if args.ignore is not None else None
         changes = compare(spec_file.load(args.old), spec_file.load(args.new))
-        text, status, warnings = _report(changes, args.format, args.ignore, str(args.new))
     except (SpecError, IgnoreFileError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    _emit(prog, text, warnings)
-    return status
+        return _fail(prog, exc, EXIT_ERROR)
+    return exit_code(_emit(prog, changes, args.format, ignore, str(args.new)))
 
 
 def _check(prog: str, args: argparse.Namespace, pinned: PinnedSpec) -> int:
     try:
         ignore = load_ignore(args.ignore) if args.ignore is not None else None
     except IgnoreFileError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(prog, exc, EXIT_USAGE)
     try:
         new = spec_file.fetch(args.url)
     except spec_file.SpecUnreachableError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_UNREACHABLE
+        return _fail(prog, exc, EXIT_UNREACHABLE)
     except SpecError as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
+        return _fail(prog, exc, EXIT_UNUSABLE)
+    against = str(args.against) if args.against is not None else "the pinned spec"
     try:
         if args.against is not None:
             old = spec_file.load(args.against)
-            against = str(args.against)
         else:
-            old = spec_file.parse(pinned(), "the pinned spec")
-            against = "the pinned spec"
+            old = spec_file.parse(pinned(), against)
         changes = compare(old, new)
     except (SpecError, OSError) as exc:
-        print(f"{prog}: error: {exc}", file=sys.stderr)
-        return EXIT_UNUSABLE
-    ignored: list[Ignored] = []
-    warnings: list[str] = []
-    if ignore is not None:
-        changes, ignored, unused = ignore.split(changes)
-        warnings = [
-            f"{ignore.path}:{e.line}: matched no change ({e.rule} {e.location})" for e in unused
-        ]
-    text = render(
-        changes, args.format, ignored=ignored if ignore is not None else None, source=args.url
-    )
-    _emit(prog, text, warnings)
-    counts = summarize(changes)
+        return _fail(prog, exc, EXIT_UNUSABLE)
+    kept = _emit(prog, changes, args.format, ignore, args.url)
+    counts = summarize(kept)
     summary = ", ".join(f"{counts[level]} {level}" for level in LEVELS)
     # On stderr, so `--format json` output stays one JSON document.
     print(f"{prog}: {against} vs {args.url}: {summary}", file=sys.stderr)
-    return exit_code(changes)
+    return exit_code(kept)
 
 
 def _rules() -> int:
@@ -167,6 +169,7 @@ _COMMANDS: Final = {
     "diff": "compare two OpenAPI JSON files",
     "check": "compare the live spec (URL) with the pinned one",
     "rules": "list the rule ids with their level, area and meaning",
+    "schema": "print the JSON Schema of the json report",
 }
 
 
@@ -175,26 +178,33 @@ def main(
     prog: str = "python -m parallel_account_drift",
     pinned: PinnedSpec = _pinned_from_wheel,
 ) -> int:
-    """The command group: diff, check, rules (see the module docstring).
+    """The command group: diff, check, rules, schema (see the module docstring).
 
     Each command has its own parser, so each keeps its own usage-error status.
     """
+    return _returning_status(lambda: _main(argv, prog, pinned))
+
+
+def _main(argv: Sequence[str] | None, prog: str, pinned: PinnedSpec) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     command = args[0] if args else ""
     if command == "diff":
         return diff_main(args[1:], prog=f"{prog} diff")
     if command == "check":
         return _check_main(args[1:], f"{prog} check", pinned)
-    if command == "rules":
-        rules = _parser_exiting_with(EXIT_USAGE)(
-            prog=f"{prog} rules", description=_COMMANDS["rules"]
+    if command in ("rules", "schema"):
+        bare = _parser_exiting_with(EXIT_USAGE)(
+            prog=f"{prog} {command}", description=_COMMANDS[command]
         )
-        rules.parse_args(args[1:])
+        bare.parse_args(args[1:])
+        if command == "schema":
+            sys.stdout.write(report_schema_text())
+            return 0
         return _rules()
     listing = "\n".join(f"  {name:<7} {text}" for name, text in _COMMANDS.items())
     group = _parser_exiting_with(EXIT_USAGE)(
         prog=prog,
-        usage=f"{prog} {{diff,check,rules}} ...",
+        usage=f"{prog} {{{','.join(_COMMANDS)}}} ...",
         description=f"OpenAPI drift reports.\n\ncommands:\n{listing}",
         epilog=f"diff: {DIFF_EPILOG}\ncheck: {CHECK_EPILOG}",
         formatter_class=argparse.RawDescriptionHelpFormatter,

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Final
 
 from parallel_account_drift._model import Change
-from parallel_account_drift.render import Ignored
+from parallel_account_drift.report import Ignored
 from parallel_account_drift.rules import REGISTRY
 
 MAX_IGNORE_BYTES: Final = 1024 * 1024

@@ -35,6 +35,17 @@ class Ignored:
     reason: str
 
 
+def report_schema_text() -> str:
+    """The JSON Schema (draft 2020-12) of the `json` report, as shipped in the package."""
+    from importlib import resources
+
+    return (
+        resources.files(__package__ or "parallel_account_drift")
+        .joinpath("report.schema.json")
+        .read_text("utf-8")
+    )
+
+
 def summarize(changes: Iterable[Change]) -> dict[Level, int]:
     counts: dict[Level, int] = dict.fromkeys(LEVELS, 0)
     for change in changes:
