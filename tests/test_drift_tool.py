@@ -282,7 +282,7 @@ def test_an_ignored_change_is_listed_and_does_not_count(
     line = len(breaking) + 3
     assert f"{ignore}:{line}: matched no change" in err  # stale entries are named
     status, out, _ = _spec_cli(capsys, "diff", str(old), str(new), "--ignore", str(ignore))
-    assert status == 1
+    assert status == 1 and "No changes" not in out
     assert [line.split()[:2] for line in out.splitlines() if line.startswith("IGNORED")] == [
         ["IGNORED", "BREAKING"]
     ] * len(breaking)
@@ -405,6 +405,18 @@ def test_registry_is_the_rules_table_codegen_drift_always_had() -> None:
     assert all(r.area and r.meaning and "\n" not in r.meaning for r in REGISTRY.values())
 
 
+def test_spec_rules_lists_every_rule_with_its_level_and_area(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status, out, _ = _spec_cli(capsys, "rules")
+    listed = {line.split()[0]: line.split()[1:3] for line in out.splitlines()}
+    assert status == 0
+    assert listed == {r.id: [r.level, r.area] for r in REGISTRY.values()}
+    capsys.readouterr()
+    assert cli_main(["-v", "spec", "rules"]) == 0  # global options before `spec` too
+    assert capsys.readouterr().out == out
+
+
 def test_every_registered_rule_is_emitted_by_some_corpus_case() -> None:
     emitted = {rule for case in CASES for rule, _, _ in case.expected}
     assert emitted == set(REGISTRY)
@@ -452,3 +464,15 @@ def test_rule_ids_are_constants_beside_the_code_that_emits_them() -> None:
                     ast.unparse(call),
                 )
     assert set(registered_in) == set(REGISTRY)
+
+
+def test_a_report_whose_every_change_is_ignored_says_so_and_exits_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old, new, changes = _breaking_and_info(tmp_path)
+    ignore = tmp_path / "all"
+    ignore.write_text("".join(f"{c.id} {c.location}\n" for c in changes), encoding="utf-8")
+    status, out, err = _spec_cli(capsys, "diff", str(old), str(new), "--ignore", str(ignore))
+    assert (status, err) == (0, "")
+    assert out.splitlines()[0] == "No changes besides the ignored ones."
+    assert len(out.splitlines()) == 1 + len(changes)

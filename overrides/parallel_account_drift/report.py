@@ -117,12 +117,15 @@ def render(
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
+_NONE_IGNORED: Final = "No changes besides the ignored ones."
+
+
 def _line(change: Change) -> str:
     return f"{change.level.upper()} {change.id} {change.location}: {change.message}"
 
 
 def _render_text(changes: list[Change], ignored: Sequence[Ignored] | None) -> str:
-    lines = [_line(c) for c in changes] or ["No changes."]
+    lines = [_line(c) for c in changes] or [_NONE_IGNORED if ignored else "No changes."]
     for item in _sort_ignored(ignored or ()):
         reason = f" ({item.reason})" if item.reason else ""
         lines.append(f"IGNORED {_line(item.change)}{reason}")
@@ -142,7 +145,7 @@ def _render_markdown(changes: list[Change], ignored: Sequence[Ignored] | None) -
     counts = summarize(changes)
     lines = ["## OpenAPI drift report", ""]
     if not changes:
-        lines.append("No changes.")
+        lines.append(_NONE_IGNORED if ignored else "No changes.")
     else:
         lines.append(
             f"**{counts['breaking']} breaking**, {counts['non-breaking']} non-breaking, "
