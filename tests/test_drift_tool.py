@@ -60,13 +60,15 @@ def _case_files(tmp_path: Path, case: Case) -> tuple[Path, Path]:
 
 
 def _breaking_and_info(tmp_path: Path) -> tuple[Path, Path, list[Change]]:
-    """The frozen spec, and a copy with its first operation removed and a summary changed."""
+    """The frozen spec, and a copy where a path with two operations loses one and the
+    other's summary changes."""
     old: dict[str, Any] = json.loads(FROZEN_SPEC.read_text("utf-8"))
     new = copy.deepcopy(old)
-    path = next(iter(new["paths"]))
-    methods = [m for m in new["paths"][path] if m in ("get", "post", "put", "delete", "patch")]
-    new["paths"][path][methods[0]]["summary"] = "Renamed for the test"
-    new["paths"][path].pop(methods[-1]) if len(methods) > 1 else new["paths"].pop(path)
+    verbs = ("get", "post", "put", "delete", "patch")
+    item = next(i for i in new["paths"].values() if sum(v in i for v in verbs) > 1)
+    kept, removed = [v for v in verbs if v in item][:2]
+    item[kept]["summary"] = "Renamed for the test"
+    del item[removed]
     changes = compare(old, new)
     assert {c.level for c in changes} >= {"breaking", "info"}
     return _write(tmp_path, "old.json", old), _write(tmp_path, "new.json", new), changes
