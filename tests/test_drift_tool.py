@@ -226,6 +226,8 @@ def test_githubactions_escapes_percent_newlines_and_property_separators() -> Non
         "dir,1/spec:v2.json",
         tricky.location + ": " + tricky.message,
     )
+    (_, props, _), _summary = _parse_github(render([tricky], "githubactions", source="http://h/x"))
+    assert "file" not in props  # a URL is no file of the repository
     assert escape_data("a%\r\n") == "a%25%0D%0A"
     assert escape_property("a%:,\n") == "a%25%3A%2C%0A"
 

@@ -205,6 +205,8 @@ def _command(name: str, properties: Mapping[str, str], message: str) -> str:
 
 
 def _render_github(changes: list[Change], ignored: Sequence[Ignored], source: str) -> str:
+    # `file` names a file of the repository; a fetched spec (a URL) has none.
+    source = "" if "://" in source else source
     lines = [
         _command(
             _COMMANDS[c.level],
