@@ -170,6 +170,13 @@ def _pinned_from_wheel() -> str:
         path = Path(directory) / "openapi.json"
         if path.is_file():
             return path.read_text("utf-8")
+    if found is not None:  # not a plain directory (a zip archive): ask the package's loader
+        from importlib import resources
+
+        try:
+            return resources.files("parallel_account_api").joinpath("openapi.json").read_text()
+        except (ImportError, OSError):
+            pass
     raise SpecError(
         "no pinned spec installed (parallel_account_api/openapi.json); use --against FILE"
     )
