@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from parallel_account_drift.jsondoc import ref_name
+
 from codegen.surface import Operation, deref
 
 CONSTRAINT_KEYS = {
@@ -173,7 +175,7 @@ def shape(schema: Any) -> Any:
         if key == "properties":
             kept[key] = {name: shape(sub) for name, sub in value.items()}
         elif key == "$ref":
-            kept[key] = value.rsplit("/", 1)[-1]  # components are all in SCHEMAS
+            kept[key] = ref_name(value)  # components are all in SCHEMAS
         else:
             kept[key] = shape(value)
     return kept

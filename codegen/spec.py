@@ -23,6 +23,13 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from parallel_account_drift.jsondoc import (
+    PointerError,
+    canonical_numbers,
+    escape_token,
+    resolve_pointer,
+)
+
 FETCH_TIMEOUT_S = 30.0
 MAX_SPEC_BYTES = 20 * 1024 * 1024
 
@@ -43,19 +50,9 @@ class SpecUnreachableError(SpecError):
     exit_status = EXIT_UNREACHABLE
 
 
-def _canonical_numbers(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {key: _canonical_numbers(value) for key, value in node.items()}
-    if isinstance(node, list):
-        return [_canonical_numbers(value) for value in node]
-    if isinstance(node, float) and node.is_integer():
-        return int(node)
-    return node
-
-
 def normalise(document: dict[str, Any]) -> dict[str, Any]:
     """Return the document with numbers in canonical form (keys are sorted on output)."""
-    result: dict[str, Any] = _canonical_numbers(document)
+    result: dict[str, Any] = canonical_numbers(document)
     return result
 
 
@@ -130,27 +127,23 @@ def _broken_refs(node: Any, root: dict[str, Any], where: str = "") -> list[str]:
     found: list[str] = []
     if isinstance(node, dict):
         ref = node.get("$ref")
-        if isinstance(ref, str) and _resolve_pointer(root, ref) is None:
+        if isinstance(ref, str) and not _resolves(root, ref):
             found.append(f"{ref} (at {where or '/'})")
         for key, value in node.items():
-            escaped = str(key).replace("~", "~0").replace("/", "~1")
-            found += _broken_refs(value, root, f"{where}/{escaped}")
+            found += _broken_refs(value, root, f"{where}/{escape_token(str(key))}")
     elif isinstance(node, list):
         for index, value in enumerate(node):
             found += _broken_refs(value, root, f"{where}/{index}")
     return found
 
 
-def _resolve_pointer(root: dict[str, Any], ref: str) -> Any:
-    if not ref.startswith("#/"):
-        return None  # only local references are allowed in a pinned, self-contained spec
-    node: Any = root
-    for raw in ref[2:].split("/"):
-        part = raw.replace("~1", "/").replace("~0", "~")
-        if not isinstance(node, dict) or part not in node:
-            return None
-        node = node[part]
-    return node
+def _resolves(root: dict[str, Any], ref: str) -> bool:
+    # Only local references are allowed in a pinned, self-contained spec.
+    try:
+        resolve_pointer(root, ref)
+    except PointerError:
+        return False
+    return True
 
 
 def check_openapi(document: Any, source: str) -> None:

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openapi_python_client.strings import ClassName, PythonIdentifier
+from parallel_account_drift.jsondoc import ref_name, resolve_pointer
 
 from codegen.naming import operations
 
@@ -112,10 +113,7 @@ def deref(node: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
         seen += 1
         if seen > 64:
             raise SurfaceError(f"$ref chain too long at {node['$ref']!r}")
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
+        node = resolve_pointer(document, node["$ref"])
     return node
 
 
@@ -140,7 +138,7 @@ def unwrap_optional(schema: dict[str, Any], document: dict[str, Any]) -> dict[st
 
 def _ref_class(schema: dict[str, Any]) -> str | None:
     ref = schema.get("$ref")
-    return str(ClassName(ref.rsplit("/", 1)[-1], _PREFIX)) if isinstance(ref, str) else None
+    return str(ClassName(ref_name(ref), _PREFIX)) if isinstance(ref, str) else None
 
 
 def _schema_type(schema: dict[str, Any]) -> str | None:

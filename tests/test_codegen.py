@@ -373,3 +373,22 @@ def test_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
     from parallel_account import __version__
 
     assert out == [__version__, "True"]
+    # The drift tool works from the wheel alone: no repository, no codegen.
+    pinned = tmp_path / "pinned.json"
+    pinned.write_text(spec.dumps(PINNED))
+    tool = subprocess.run(
+        [str(venv / "bin" / "parallel-account"), "spec", "diff", str(pinned), str(pinned)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert (tool.returncode, tool.stdout) == (0, "No changes.\n"), tool.stderr
+    schema = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "parallel_account_drift", "schema"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert json.loads(schema.stdout)["title"] == "OpenAPI drift report"

@@ -118,8 +118,12 @@ def _report(exc: BaseException, out: Output, verbose: bool) -> int:
 def run(argv: list[str], out: Output) -> int:
     """Run one command line; every failure becomes a message and an exit status."""
     verbose = False
+    if argv[:1] == ["spec"]:
+        return _run_spec(argv[1:])
     try:
         args = parse_args(argv)
+        if args.command == "spec":  # global options given before `spec`
+            return _run_spec(args.spec_args)
         out.json_mode = args.json
         verbose = args.verbose
         _configure_logging(verbose)
@@ -133,6 +137,12 @@ def run(argv: list[str], out: Output) -> int:
         raise  # nobody is reading: nothing more can be reported
     except (Exception, KeyboardInterrupt) as exc:
         return _report(exc, out, verbose)
+
+
+def _run_spec(argv: list[str]) -> int:
+    from parallel_account.cli._spec_cmd import run_spec  # lazy: only `spec` needs the checker
+
+    return run_spec(argv)
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> NoReturn:

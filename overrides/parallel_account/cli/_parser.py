@@ -249,6 +249,12 @@ def build_parser() -> Parser:
     )
     api.add_argument("--body", metavar="JSON", help="body fields as one JSON object")
 
+    # Listed for --help; `spec ...` runs with its own parser (cli/_spec_cmd.py, lazy).
+    spec = commands.add_parser(
+        "spec", help="OpenAPI drift report: spec diff OLD NEW | spec check [URL] | spec rules"
+    )
+    spec.add_argument("spec_args", nargs=argparse.REMAINDER, metavar="...")
+
     mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
     mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
     mock.add_argument("--token", metavar="T", default=None, help="bearer token it accepts")

@@ -1,0 +1,25 @@
+"""`parallel-account spec diff|check|rules`: the drift report (parallel_account_drift).
+
+Its own argument parser and exit statuses, those of codegen.drift and codegen.workflow
+(see parallel_account_drift.cli): 2 means "breaking change found" there, so a usage
+error is 3 (`diff`) or 64 (`check`), not the CLI's usual 2. Imported only when a
+`spec` command runs; the checker needs neither a token nor the generated client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+PROG = "parallel-account spec"
+
+
+def _pinned_spec() -> str:
+    from parallel_account._spec import spec_text
+
+    return spec_text()
+
+
+def run_spec(argv: Sequence[str]) -> int:
+    from parallel_account_drift.cli import main
+
+    return main(argv, prog=PROG, pinned=_pinned_spec)

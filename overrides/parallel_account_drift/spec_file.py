@@ -1,0 +1,70 @@
+"""Reading the documents to compare: a local file (`load`) or a URL (`fetch`)."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Final
+
+from parallel_account_drift._model import SpecError
+from parallel_account_drift.jsondoc import Json
+
+# Where the Account API publishes its spec (the Makefile's SPEC_URL default, checked by a test).
+LIVE_SPEC_URL: Final = "https://api.parallel.ai/account/service/openapi.json"
+FETCH_TIMEOUT_S: Final = 30.0
+MAX_SPEC_BYTES: Final = 20 * 1024 * 1024
+
+
+class SpecUnreachableError(SpecError):
+    """The URL could not be reached at all (as opposed to answering badly)."""
+
+
+def load(path: str | Path) -> dict[str, Json]:
+    """Read an OpenAPI 3.x JSON document, or raise SpecError with a one-line reason."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise SpecError(f"cannot read {path}: {reason}") from None
+    return parse(text, str(path))
+
+
+def parse(text: str, source: str) -> dict[str, Json]:
+    """An OpenAPI 3.x JSON document from its text, or SpecError naming `source`."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
+        raise SpecError(f"{source}: not an OpenAPI 3.x document (no 'openapi: 3.x' field)")
+    return document
+
+
+def fetch(url: str) -> dict[str, Json]:
+    """The OpenAPI 3.x document at an http(s):// or file:// URL: bounded in time and size.
+
+    Raises SpecUnreachableError when the host cannot be reached, SpecError for any
+    unusable answer (HTTP error, HTML, not JSON, not OpenAPI 3.x), naming the URL.
+    """
+    if not url.startswith(("http://", "https://", "file://")):
+        raise SpecError(f"{url}: unsupported URL; use http://, https:// or file:///absolute/path")
+    try:
+        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (scheme checked above)
+            body: bytes = answer.read(MAX_SPEC_BYTES + 1)
+            content_type = answer.headers.get("Content-Type", "") or ""
+    except urllib.error.HTTPError as exc:
+        raise SpecError(f"{url}: server answered HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        if url.startswith("file://"):
+            raise SpecError(f"{url}: cannot read file ({exc.reason})") from None
+        raise SpecUnreachableError(f"{url}: cannot reach host ({exc.reason})") from None
+    except (TimeoutError, ConnectionError, OSError) as exc:
+        raise SpecUnreachableError(f"{url}: cannot reach host ({exc})") from None
+    if len(body) > MAX_SPEC_BYTES:
+        raise SpecError(f"{url}: document larger than {MAX_SPEC_BYTES} bytes")
+    text = body.decode("utf-8", errors="replace")
+    if "html" in content_type.lower() or text.lstrip()[:1] == "<":
+        raise SpecError(f"{url}: got an HTML page, not an OpenAPI JSON document")
+    return parse(text, url)
