@@ -121,7 +121,7 @@ def _field(
             args.append(f"{py_key}={tuple(value)!r}")
         elif isinstance(value, str | int | float) and not isinstance(value, bool):
             args.append(f"{py_key}={value!r}")
-    if schema.get("format") == "password" or schema.get("writeOnly") is True:
+    if is_secret(schema):
         args.append("secret=True")
     if python_name is not None and python_name != name:
         args.append(f"python_name={python_name!r}")
@@ -133,12 +133,17 @@ def _object_fields(schema: dict[str, Any]) -> list[str]:
     return [_field(n, s, n in required) for n, s in schema.get("properties", {}).items()]
 
 
+def is_secret(schema: dict[str, Any]) -> bool:
+    """A value the spec marks `format: password` or `writeOnly`: never shown in a repr."""
+    return schema.get("format") == "password" or schema.get("writeOnly") is True
+
+
 def secret_fields(document: dict[str, Any]) -> dict[str, list[str]]:
     """Component schema name -> its properties marked `format: password` or `writeOnly`."""
     found: dict[str, list[str]] = {}
     for model, schema in document.get("components", {}).get("schemas", {}).items():
         for name, prop in schema.get("properties", {}).items():
-            if prop.get("format") == "password" or prop.get("writeOnly") is True:
+            if is_secret(prop):
                 found.setdefault(model, []).append(name)
     return found
 

@@ -9,8 +9,9 @@ Steps, all inside a temporary directory:
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
 4. `spec_facts.py` (codegen.facts) and a copy of openapi.json for importlib.resources;
 5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
-6. a header naming the spec's sha256 on every Python file; stray files removed.
-Only then is the tree compared with, and swapped into, generated/.
+6. a header naming the spec's sha256 on every Python file; stray files removed;
+7. the API reference `api.md` (codegen.reference), from the same surface as the methods.
+Only then are the tree and api.md compared with, and swapped into, generated/ and the root.
 """
 
 from __future__ import annotations
@@ -30,13 +31,15 @@ from typing import Any
 
 import jinja2
 
-from codegen import facts, naming, surface
+from codegen import facts, naming, reference, surface
 from codegen.spec import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.json"
 PACKAGE = "parallel_account_api"
 TARGET = ROOT / "generated" / PACKAGE
+# The API reference, beside README.md (written by generation, diffed by --check).
+API_MD = ROOT / "api.md"
 CONFIG = ROOT / "codegen" / "config.yml"
 TEMPLATES = ROOT / "codegen" / "templates"
 STRAY = {".ruff_cache", "__pycache__", ".gitignore", "README.md", ".mypy_cache"}
@@ -104,17 +107,21 @@ def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
                 raise GenerationError(f"{op.name}: the generator wrote no model named {name}")
 
 
-def render_operations(found: list[surface.Operation]) -> str:
-    """`operations.py`: both clients' typed methods, from codegen/templates/operations.py.jinja."""
-    env = jinja2.Environment(
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 (renders Python, not HTML; spec text is escaped by surface)
+        # Renders Python and Markdown, not HTML; spec text is escaped by surface and reference.
+        autoescape=False,  # noqa: S701
     )
-    template = env.get_template("operations.py.jinja")
+
+
+def render_operations(found: list[surface.Operation]) -> str:
+    """`operations.py`: both clients' typed methods, from codegen/templates/operations.py.jinja."""
+    template = _templates().get_template("operations.py.jinja")
     return template.render(
         operations=found,
         models=sorted({name for op in found for name in op.model_names}),
@@ -127,7 +134,7 @@ def render_operations(found: list[surface.Operation]) -> str:
 
 
 def build(workdir: Path, spec_text: str) -> Path:
-    """Generate the whole package under `workdir`; return its path."""
+    """Generate the whole package under `workdir`, and `workdir/api.md`; return the package."""
     document: dict[str, Any] = json.loads(spec_text)
     spec_sha = sha256_of(spec_text)
     try:
@@ -174,6 +181,7 @@ def build(workdir: Path, spec_text: str) -> Path:
     (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)
     (out / "py.typed").write_text("")
+    (workdir / API_MD.name).write_text(reference.render(_templates(), found, working, spec_sha))
     for args in (["check", "--fix-only", "--extend-select=I", "--quiet"], ["format", "--quiet"]):
         _run([_tool("ruff"), *args, "--isolated", "--no-cache", "--line-length=100", "."], cwd=out)
     for path in sorted(out.rglob("*")):
@@ -186,6 +194,8 @@ def build(workdir: Path, spec_text: str) -> Path:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
+    if root.is_file():
+        return {"": root.read_bytes()}
     if not root.exists():
         return {}
     return {
@@ -195,7 +205,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def tree_diff(old_root: Path, new_root: Path) -> list[str]:
+def tree_diff(old_root: Path, new_root: Path, prefix: str = f"generated/{PACKAGE}/") -> list[str]:
     """Unified diffs (one per differing file) from old_root to new_root."""
     old, new = _tree(old_root), _tree(new_root)
     lines: list[str] = []
@@ -204,7 +214,7 @@ def tree_diff(old_root: Path, new_root: Path) -> list[str]:
             continue
         before = old.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
         after = new.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        label = f"generated/{PACKAGE}/{name}"
+        label = f"{prefix}{name}"
         lines.append(f"differs: {label}\n")
         lines += difflib.unified_diff(before, after, f"a/{label}", f"b/{label}")
     return lines
@@ -242,7 +252,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        diff = tree_diff(TARGET, out)
+        written = Path(tmp) / API_MD.name
+        reference_diff = tree_diff(API_MD, written, prefix=API_MD.name)
+        package_diff = tree_diff(TARGET, out)
+        diff = package_diff + reference_diff
         if args.check:
             if diff:
                 sys.stdout.writelines(diff)
@@ -255,15 +268,21 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            print("check-generated: generated/ matches openapi.json and codegen/")
+            print("check-generated: generated/ and api.md match openapi.json and codegen/")
             return 0
-        if diff:
+        if package_diff:
             _swap_in(out)
+        if reference_diff:
+            # Staged beside it, then renamed: never half a file.
+            staged = API_MD.with_name(f".{API_MD.name}.staged")
+            shutil.copyfile(written, staged)
+            os.replace(staged, API_MD)
         operations = len(naming.operations(json.loads(spec_text)))
         models = len(list((out / "models").glob("[!_]*.py")))
     print(
         f"generate: {operations} operations, {models} models, spec sha256 {sha256_of(spec_text)[:12]}, "
-        f"generated/ {'changed' if diff else 'unchanged'} ({time.perf_counter() - started:.2f} s)"
+        f"generated/ {'changed' if package_diff else 'unchanged'}"
+        f"{', api.md changed' if reference_diff else ''} ({time.perf_counter() - started:.2f} s)"
     )
     return 0
 
