@@ -112,14 +112,17 @@ class _ClientBase:
 
     @property
     def base_url(self) -> str:
+        """The API root every request goes to (read-only)."""
         return self._base_url
 
     @property
     def timeout(self) -> httpx.Timeout:
+        """The timeout of each attempt (read-only; `with_options(timeout=...)` changes it)."""
         return self._timeout
 
     @property
     def max_retries(self) -> int:
+        """Retries after the first attempt (read-only; `with_options(max_retries=...)`)."""
         return self._policy.max_retries
 
     def _copy_with(self, timeout: Any, max_retries: Any) -> Self:
@@ -174,14 +177,27 @@ class _ClientBase:
 class AccountClient(_ClientBase, SyncOperations):
     """Blocking client for Parallel's Account API.
 
-    `token`: a str; a callable returning one (called before each request, so
-    short-lived tokens rotate; asked once more after a 401); an `httpx.Auth`; or
-    None for $PARALLEL_ACCOUNT_TOKEN, then the stored `parallel-account login`.
-    `base_url`: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
-    plain http:// only to loopback hosts. `timeout` in seconds (or an
-    httpx.Timeout; None for none). `max_retries`: retries after the first attempt (default 2, or `policy.max_retries`).
-    `http_client`: an httpx.Client to use (proxies, transports, tests); it is not
-    closed by `close()`. `sleep` and `policy` are for tests and tuning.
+    Args:
+        token: a str; a callable returning one (called before each request, so
+            short-lived tokens rotate; asked once more after a 401); a `TokenProvider`;
+            an `httpx.Auth`; or None for $PARALLEL_ACCOUNT_TOKEN, then the stored
+            `parallel-account login` (no token at all: AuthenticationError at the
+            first call, before any request).
+        base_url: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
+            plain http:// only to loopback hosts.
+        timeout: seconds per attempt (positive, at most a day), an httpx.Timeout, or
+            None for none.
+        max_retries: retries after the first attempt, an int >= 0 (default 2, or
+            `policy.max_retries`).
+        http_client: an httpx.Client to use (proxies, transports, tests); `close()`
+            leaves it open.
+        sleep: how to wait between attempts (a no-op makes retries instant in tests).
+        policy: a RetryPolicy (backoff, jitter, Retry-After cap).
+        max_response_bytes: the largest answer read, after decompression (int >= 1).
+
+    Raises:
+        InvalidRequestError: an option is not allowed (named in the message); nothing
+            was sent.
     """
 
     _http: httpx.Client
@@ -211,7 +227,18 @@ class AccountClient(_ClientBase, SyncOperations):
         self._sleep = sleep
 
     def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
-        """A client with other options, sharing this one's connection pool."""
+        """A client with other options, sharing this one's connection pool and credentials.
+
+        Args:
+            timeout: as the constructor's; omitted: this client's.
+            max_retries: as the constructor's; omitted: this client's.
+
+        Returns:
+            A new client of the same class; closing it leaves the shared pool open.
+
+        Raises:
+            InvalidRequestError: an option is not allowed (named in the message).
+        """
         return self._copy_with(timeout, max_retries)
 
     def _run(self, call: Call[T]) -> T:
@@ -258,15 +285,32 @@ class AccountClient(_ClientBase, SyncOperations):
 
         The same checks, retries and errors as the typed methods (`client.call("get_balance")`
         is `client.get_balance()`); for tools that work from the spec, such as
-        `parallel-account api`. Unknown names raise InvalidRequestError.
+        `parallel-account api`.
+
+        Args:
+            operation: the operation's name, as the typed method is named.
+            arguments: the operation's arguments keyed by the spec's names (None: none).
+
+        Returns:
+            What the typed method returns.
+
+        Raises:
+            InvalidRequestError: an unknown operation, or arguments that are not a
+                mapping of names or break the spec's rules; nothing was sent.
+            APIError: as the typed method (see its docstring or api.md).
         """
         return self._run(build(operation_named(operation), call_arguments(arguments)))
 
     def close(self) -> None:
+        """Close the connection pool this client made; an `http_client` passed in stays open.
+
+        Never raises for a pool already closed.
+        """
         if self._owns_http:
             self._http.close()
 
     def __enter__(self) -> Self:
+        """`with AccountClient() as client:` closes the client on leaving the block."""
         return self
 
     def __exit__(
@@ -279,7 +323,21 @@ class AccountClient(_ClientBase, SyncOperations):
 
 
 class AsyncAccountClient(_ClientBase, AsyncOperations):
-    """The same client with coroutine methods; see `AccountClient` for the options."""
+    """The same client with coroutine methods; the options are `AccountClient`'s.
+
+    Args:
+        token: as for AccountClient (str, callable, TokenProvider, httpx.Auth or None).
+        base_url: as for AccountClient.
+        timeout: as for AccountClient; the deadline covers waiting for the headers too.
+        max_retries: as for AccountClient.
+        http_client: an httpx.AsyncClient to use; `aclose()` leaves it open.
+        sleep: an async callable to wait between attempts (default asyncio.sleep).
+        policy: as for AccountClient.
+        max_response_bytes: as for AccountClient.
+
+    Raises:
+        InvalidRequestError: an option is not allowed (named in the message).
+    """
 
     _http: httpx.AsyncClient
 
@@ -310,7 +368,18 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         self._sleep: Callable[[float], Awaitable[None]] = sleep or _asyncio_sleep
 
     def with_options(self, *, timeout: Any = _UNSET, max_retries: Any = _UNSET) -> Self:
-        """A client with other options, sharing this one's connection pool."""
+        """A client with other options, sharing this one's pool; see AccountClient.with_options.
+
+        Args:
+            timeout: as the constructor's; omitted: this client's.
+            max_retries: as the constructor's; omitted: this client's.
+
+        Returns:
+            A new AsyncAccountClient; closing it leaves the shared pool open.
+
+        Raises:
+            InvalidRequestError: an option is not allowed (named in the message).
+        """
         return self._copy_with(timeout, max_retries)
 
     async def _run(self, call: Call[T]) -> T:
@@ -362,17 +431,32 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         return self._run(build(operation_named(operation), arguments))
 
     async def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
-        """Call any operation of the pinned spec by name; see `AccountClient.call`."""
+        """Call any operation of the pinned spec by name, awaitable; see `AccountClient.call`.
+
+        Args:
+            operation: the operation's name, as the typed method is named.
+            arguments: the operation's arguments keyed by the spec's names (None: none).
+
+        Returns:
+            What the typed method returns.
+
+        Raises:
+            InvalidRequestError: an unknown operation or bad arguments; nothing was sent.
+            APIError: as the typed method.
+        """
         return await self._run(build(operation_named(operation), call_arguments(arguments)))
 
     async def aclose(self) -> None:
+        """Close the connection pool this client made; an `http_client` passed in stays open."""
         if self._owns_http:
             await self._http.aclose()
 
     async def close(self) -> None:
+        """The same as `aclose()` (awaitable), for code written against either client."""
         await self.aclose()
 
     async def __aenter__(self) -> Self:
+        """`async with AsyncAccountClient() as client:` closes the client on leaving."""
         return self
 
     async def __aexit__(

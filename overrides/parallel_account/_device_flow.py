@@ -93,7 +93,12 @@ Clock = Callable[[], float]
 
 
 class DeviceFlowError(ParallelAccountError):
-    """The platform refused a device-flow step; `.error` is the OAuth error code, if any."""
+    """The platform refused a device-flow step.
+
+    Args:
+        message: what went wrong (never a token or device code).
+        error: the OAuth error code the platform sent, if any (`.error`).
+    """
 
     def __init__(self, message: str, *, error: str | None = None) -> None:
         super().__init__(message)
@@ -117,7 +122,7 @@ class _TooLarge(Exception):
 
 
 class SignInExpiredError(AuthenticationError):
-    """The stored sign-in can no longer be refreshed; the message says to log in again."""
+    """The stored sign-in can no longer be refreshed; the `message` says to log in again."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, response=None)
@@ -132,7 +137,16 @@ def interruptible_sleep(seconds: float) -> None:
 
 @dataclass(frozen=True)
 class DeviceCode:
-    """What to show the user; `device_code` (the poll secret) stays out of repr."""
+    """What to show the user; `device_code` (the poll secret) stays out of repr.
+
+    Attributes:
+        user_code: the code the user enters on the platform.
+        verification_uri: where to enter it.
+        verification_uri_complete: a link with the code filled in, if the platform sent one.
+        expires_in: seconds until the code expires.
+        interval: seconds to wait between polls.
+        device_code: the secret the client polls with.
+    """
 
     user_code: str
     verification_uri: str
