@@ -188,6 +188,21 @@ def _tuple(items: list[str]) -> str:
     return f"({''.join(item + ', ' for item in items)})"
 
 
+def render_charges(found: list[Operation]) -> str:
+    """The text of `charges.py`: operations that move money but carry no idempotency key.
+
+    Computed here, not at import: `import parallel_account` reads this one tuple and
+    refuses to load when it is not empty, without loading the whole of spec_facts.
+    """
+    unkeyed = tuple(op.name for op in found if op.moves_money and op.idempotency_key_field is None)
+    return (
+        '"""Operations that move money (codegen/curated.toml) but whose request carries no\n'
+        "idempotency key: a retry could charge twice. `parallel_account` refuses to load\n"
+        'while this is not empty."""\n\n'
+        f"UNKEYED_CHARGES: tuple[str, ...] = {unkeyed!r}\n"
+    )
+
+
 def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -> str:
     """The text of `spec_facts.py` for a working copy (friendly operationIds) of the spec."""
     entries = []

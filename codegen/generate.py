@@ -7,7 +7,8 @@ Steps, all inside a temporary directory:
 1. working copy of the spec with friendly operationIds (codegen.naming);
 2. openapi-python-client (pinned) with --fail-on-warning, our config and templates;
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
-4. `spec_facts.py` (codegen.facts) and a copy of openapi.json for importlib.resources;
+4. `spec_facts.py` and `charges.py` (codegen.facts) and a copy of openapi.json for
+   importlib.resources;
 5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
 6. a header naming the spec's sha256 on every Python file; stray files removed;
 7. the API reference `api.md` (codegen.reference), from the same surface as the methods.
@@ -98,7 +99,7 @@ def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
     """Every model class the surface names is one the generator wrote (same naming rules)."""
     exported = set(
         re.findall(
-            r"^from \.\S+ import (\w+)$", (package / "models" / "__init__.py").read_text(), re.M
+            r"^\s*from \.\S+ import (\w+)$", (package / "models" / "__init__.py").read_text(), re.M
         )
     )
     for op in found:
@@ -178,6 +179,7 @@ def build(workdir: Path, spec_text: str) -> Path:
             file=sys.stderr,
         )
     (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
+    (out / "charges.py").write_text(facts.render_charges(found))
     (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)
     (out / "py.typed").write_text("")

@@ -9,6 +9,7 @@ mapping have a single implementation; only the two drivers differ.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
@@ -93,7 +94,8 @@ def attempts(
                 )
                 raise annotated(error, unknown()) from exc
             assert outcome is not None  # a driver always answers a Send
-            _log_attempt(operation, outcome, attempt, monotonic() - started)
+            if logger.isEnabledFor(logging.DEBUG):  # skip building the line when nobody reads it
+                _log_attempt(operation, outcome, attempt, monotonic() - started)
             if isinstance(outcome, httpx.Response) and (
                 outcome.is_success or _already_deleted(operation.method, outcome, may_have_happened)
             ):

@@ -45,6 +45,7 @@ USER_AGENT = (
 _UNSET: Any = object()
 DEFAULT_MAX_RETRIES = 2
 MAX_TIMEOUT = 86_400.0
+_URL_CACHE_SIZE = 256
 
 
 def _check_options(timeout: object, max_retries: object) -> None:
@@ -151,6 +152,16 @@ class _ClientBase:
         seconds = attempt_seconds(self._timeout)
         return None if seconds is None else time.monotonic() + seconds
 
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of `path` under base_url, parsed once per path (a URL is immutable)."""
+        urls: dict[str, httpx.URL] = self.__dict__.setdefault("_urls", {})
+        url = urls.get(path)
+        if url is None:
+            if len(urls) >= _URL_CACHE_SIZE:  # ids in paths vary without end: stay bounded
+                urls.clear()
+            url = urls[path] = httpx.URL(self._base_url + path)
+        return url
+
     def _build(self, call: Call[Any]) -> httpx.Request:
         kwargs = dict(call.request_kwargs)
         headers = {
@@ -161,7 +172,7 @@ class _ClientBase:
         }
         return self._http.build_request(
             kwargs.pop("method").upper(),
-            self._base_url + kwargs.pop("url"),
+            self._url(kwargs.pop("url")),
             headers=headers,
             timeout=self._timeout,
             **kwargs,

@@ -30,7 +30,6 @@ import dataclasses
 import math
 import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -51,21 +50,11 @@ from parallel_account._errors import (
 )
 from parallel_account._logging import logger
 from parallel_account._reading import BoundedBody, ResponseTooLarge
+from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._token_store import MAX_EPOCH, SignInRecord
 from parallel_account._urls import is_loopback, platform_base_url
 from parallel_account._version import __version__
 
-DEFAULT_SCOPES: tuple[str, ...] = (
-    "keys:read",
-    "keys:create",
-    "keys:delete",
-    "apps:read",
-    "apps:create",
-    "apps:delete",
-    "balance:read",
-    "balance:add",
-)
-DEFAULT_SCOPE = " ".join(DEFAULT_SCOPES)
 CLIENT_NAME = "parallel-account-client"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0  # RFC 8628 3.2 and Parallel's own CLI, when the answer has none
@@ -487,28 +476,6 @@ def _scrubbed(error: APIError) -> APIError:
     if isinstance(error, APIStatusError):
         error.response = None
     return error
-
-
-def terminal_safe(text: object) -> str:
-    """`text` with control, format and surrogate characters shown escaped (`\\x1b`, `\\u202e`).
-
-    For anything a server sent that goes to a terminal: it cannot move the cursor,
-    set the window title, recolour the screen or reorder a line, and it always encodes.
-    """
-    return "".join(
-        ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(ch) in _UNSAFE_CATEGORIES
-        else ch
-        for ch in str(text)
-    )
-
-
-def terminal_lines(text: object) -> str:
-    """`terminal_safe` for each line, keeping the line breaks themselves."""
-    return "\n".join(terminal_safe(line) for line in str(text).split("\n"))
-
-
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _is_bare_token(value: object) -> TypeGuard[str]:

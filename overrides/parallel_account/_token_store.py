@@ -30,13 +30,10 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-
-import filelock
 
 from parallel_account import _json
 from parallel_account._errors import InvalidRequestError, ParallelAccountError
@@ -219,6 +216,8 @@ class TokenStore:
         Raises:
             TokenStoreError: the lock stayed held for `timeout` seconds.
         """
+        import filelock  # on first use: commands with a token from the environment never lock
+
         self._ensure_directory()
         lock = filelock.FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
         try:
@@ -305,6 +304,8 @@ class TokenStore:
                 f"the sign-in is too large to store in {self.path} ({len(data)} bytes)",
                 path=self.path,
             )
+        import tempfile  # on first use, like filelock: only signing in writes the file
+
         self._ensure_directory()
         fd, temp_name = tempfile.mkstemp(
             dir=self.directory, prefix=f".{self.profile}.json.", suffix=".tmp"

@@ -41,8 +41,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from parallel_account._device_flow import (
-    DEFAULT_SCOPE,
-    DEFAULT_SCOPES,
     LOGIN_HINT,
     POLL_SAFETY_MARGIN,
     AccessDeniedError,
@@ -56,9 +54,10 @@ from parallel_account._device_flow import (
     Sleep,
     interruptible_sleep,
     poll_for_grant,
-    terminal_safe,
 )
 from parallel_account._errors import AuthenticationError, ParallelAccountError
+from parallel_account._scopes import DEFAULT_SCOPE, DEFAULT_SCOPES
+from parallel_account._terminal import terminal_safe
 from parallel_account._token_store import (
     LOCK_TIMEOUT,
     CorruptTokenFileError,

@@ -23,8 +23,8 @@ import contextlib
 import math
 from typing import Any, NoReturn
 
-from parallel_account._device_flow import DEFAULT_SCOPE
 from parallel_account._errors import InvalidRequestError
+from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._version import __version__
 
 PROG = "parallel-account"
