@@ -87,19 +87,18 @@ _MODELS = ("AppItem", "BalanceResponse", "CreateAppResponseModel", "CreateKeyRes
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is not None:
-        value = getattr(import_module(home), name)
-    elif name in _MODELS:
+    if name in _MODELS:  # looked up every time, in the generated package as it is
         found = getattr(import_module("parallel_account_api.models"), name, None)
         if found is None:
             raise AttributeError(
                 f"parallel_account.{name}: the spec this version was generated from has no "
                 f"model {name}; see parallel_account_api.models for the ones it has"
             )
-        value = found
-    else:
+        return found
+    home = _HOMES.get(name)
+    if home is None:
         raise AttributeError(f"module 'parallel_account' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
     globals()[name] = value  # later lookups skip this function
     return value
 
