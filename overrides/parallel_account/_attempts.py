@@ -12,8 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import httpx
 
@@ -33,13 +32,13 @@ T = TypeVar("T")
 E = TypeVar("E", bound=ParallelAccountError)
 
 
-@dataclass(frozen=True)
-class Send:
+# NamedTuples rather than frozen dataclasses: as immutable, and made in a tenth of the
+# time when the module loads (every command line start pays for it).
+class Send(NamedTuple):
     request: httpx.Request
 
 
-@dataclass(frozen=True)
-class Sleep:
+class Sleep(NamedTuple):
     seconds: float
 
 

@@ -20,6 +20,8 @@ from parallel_account._errors import AuthenticationError, InvalidRequestError
 
 T = TypeVar("T")
 TOKEN_ENV = "PARALLEL_ACCOUNT_TOKEN"  # noqa: S105 (a variable name, not a secret)
+# Which stored sign-in a client without a token uses (read by `_token_store`).
+PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
 
 
 @runtime_checkable

@@ -18,8 +18,7 @@ import datetime
 import importlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import httpx
 
@@ -44,8 +43,7 @@ refuse_unkeyed_charges(
 )
 
 
-@dataclass(frozen=True)
-class Call(Generic[T]):
+class Call(NamedTuple, Generic[T]):  # not a dataclass: made at import, a tenth of the time
     """A checked, built request for one operation, and how to read its success."""
 
     operation: OperationFacts

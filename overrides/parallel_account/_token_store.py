@@ -36,9 +36,9 @@ from pathlib import Path
 from typing import Any
 
 from parallel_account import _json
+from parallel_account._auth import PROFILE_ENV
 from parallel_account._errors import InvalidRequestError, ParallelAccountError
 
-PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
 DEFAULT_PROFILE = "default"
 APP_DIR_NAME = "parallel-account"
 FORMAT_VERSION = 1

@@ -31,7 +31,6 @@ from parallel_account._auth import (
 from parallel_account._client import AccountClient
 from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._idempotency import new_idempotency_key
-from parallel_account._token_store import resolve_profile
 from parallel_account._validation import check_field
 from parallel_account.cli._curated import curated_operation
 from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
@@ -79,6 +78,7 @@ class OutputLost(ParallelAccountError):
 
 
 def _not_signed_in(profile: str | None) -> NotSignedInError:
+    from parallel_account._token_store import resolve_profile
     from parallel_account.signin import NotSignedInError
 
     login_hint = f"run `{PROG} login" + (f" --profile {profile}`" if profile else "`")

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 from typing import Any, NoReturn
 
@@ -142,6 +143,7 @@ def _port(text: str) -> int:
     return int(text)
 
 
+@functools.cache  # one parent for every subcommand: argparse copies its actions into each
 def _global_options() -> Parser:
     parent = Parser(add_help=False)
     group = parent.add_argument_group("global options")
