@@ -52,23 +52,6 @@ if TYPE_CHECKING:
         CreateKeyResponse,
     )
 
-_ERRORS = (
-    "APIConnectionError",
-    "APIError",
-    "APIResponseValidationError",
-    "APIStatusError",
-    "APITimeoutError",
-    "AuthenticationError",
-    "BadRequestError",
-    "ConflictError",
-    "InternalServerError",
-    "InvalidRequestError",
-    "NotFoundError",
-    "ParallelAccountError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "UnprocessableEntityError",
-)
 # Exported name -> the module that defines it.
 _HOMES: dict[str, str] = {
     "TokenProvider": "parallel_account._auth",
@@ -79,11 +62,16 @@ _HOMES: dict[str, str] = {
     "SPEC_SHA256": "parallel_account._spec",
     "spec": "parallel_account._spec",
     "spec_text": "parallel_account._spec",
-    **dict.fromkeys(_ERRORS, "parallel_account._errors"),
 }
 # The curated methods' result models: if a spec update drops one, `import
 # parallel_account` still works and only that name fails, saying why.
 _MODELS = ("AppItem", "BalanceResponse", "CreateAppResponseModel", "CreateKeyResponse")
+
+
+def _home(name: str) -> str | None:
+    if name.endswith("Error") and name in __all__:  # the exception classes
+        return "parallel_account._errors"
+    return _HOMES.get(name)
 
 
 def __getattr__(name: str) -> Any:
@@ -95,7 +83,7 @@ def __getattr__(name: str) -> Any:
                 f"model {name}; see parallel_account_api.models for the ones it has"
             )
         return found
-    home = _HOMES.get(name)
+    home = _home(name)
     if home is None:
         raise AttributeError(f"module 'parallel_account' has no attribute {name!r}")
     value = getattr(import_module(home), name)

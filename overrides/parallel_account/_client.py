@@ -444,16 +444,9 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
     async def call(self, operation: str, arguments: Mapping[str, object] | None = None) -> Any:
         """Call any operation of the pinned spec by name, awaitable; see `AccountClient.call`.
 
-        Args:
-            operation: the operation's name, as the typed method is named.
-            arguments: the operation's arguments keyed by the spec's names (None: none).
-
-        Returns:
-            What the typed method returns.
-
-        Raises:
-            InvalidRequestError: an unknown operation or bad arguments; nothing was sent.
-            APIError: as the typed method.
+        `operation` is named as the typed method is; `arguments` are keyed by the spec's
+        names. Returns what the typed method returns; raises InvalidRequestError before
+        sending anything (unknown operation, bad arguments), else as the typed method.
         """
         return await self._run(build(operation_named(operation), call_arguments(arguments)))
 
