@@ -204,6 +204,16 @@ def bench_import(rounds: int = 21) -> tuple[float, float, float]:
     )
 
 
+def bench_import_client(rounds: int = 21) -> tuple[float, float, float]:
+    """What a service pays to get the client class (the lazy package defers the rest)."""
+    python = sys.executable
+    return _process_ratio(
+        [python, "-c", "from parallel_account import AccountClient"],
+        [python, "-c", "import httpx"],
+        rounds,
+    )
+
+
 # What a service's one-off script would write to read the balance with httpx alone.
 BARE_BALANCE_SCRIPT = textwrap.dedent(
     """
@@ -267,6 +277,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     ratio_row("import parallel_account vs import httpx (process)", bench_import(), 1.15, unit="ms")
     ratio_row("get_balance, httpx.MockTransport (per call)", bench_mock_transport(), 1.1)
+    ours, bare, ratio = bench_import_client()
+    rows.append(
+        (
+            "from parallel_account import AccountClient vs import httpx (process)",
+            f"{ours * 1e3:.1f} ms",
+            f"{bare * 1e3:.1f} ms",
+            f"{ratio:.2f}",
+            "(no target; what the lazy import defers)",
+        )
+    )
     if only_targets:
         _print(rows)
         return 0

@@ -192,8 +192,7 @@ class AccountClient(_ClientBase, SyncOperations):
         token: a str; a callable returning one (called before each request, so
             short-lived tokens rotate; asked once more after a 401); a `TokenProvider`;
             an `httpx.Auth`; or None for $PARALLEL_ACCOUNT_TOKEN, then the stored
-            `parallel-account login` (no token at all: AuthenticationError at the
-            first call, before any request).
+            `parallel-account login`.
         base_url: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
             plain http:// only to loopback hosts.
         timeout: seconds per attempt (positive, at most a day), an httpx.Timeout, or
@@ -207,8 +206,10 @@ class AccountClient(_ClientBase, SyncOperations):
         max_response_bytes: the largest answer read, after decompression (int >= 1).
 
     Raises:
-        InvalidRequestError: an option is not allowed (named in the message); nothing
-            was sent.
+        InvalidRequestError: an option is not allowed (named in the message).
+        AuthenticationError: no token given, none in the environment, no stored sign-in.
+        TokenStoreError: a stored sign-in exists but cannot be used (its file is
+            corrupt or readable by others).
     """
 
     _http: httpx.Client
