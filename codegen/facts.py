@@ -123,7 +123,7 @@ def _field(
             args.append(f"{py_key}={tuple(value)!r}")
         elif isinstance(value, str | int | float) and not isinstance(value, bool):
             args.append(f"{py_key}={value!r}")
-    if schema.get("format") == "password" or schema.get("writeOnly") is True:
+    if is_secret(schema):
         args.append("secret=True")
     if python_name is not None and python_name != name:
         args.append(f"python_name={python_name!r}")
@@ -135,12 +135,17 @@ def _object_fields(schema: dict[str, Any]) -> list[str]:
     return [_field(n, s, n in required) for n, s in schema.get("properties", {}).items()]
 
 
+def is_secret(schema: dict[str, Any]) -> bool:
+    """A value the spec marks `format: password` or `writeOnly`: never shown in a repr."""
+    return schema.get("format") == "password" or schema.get("writeOnly") is True
+
+
 def secret_fields(document: dict[str, Any]) -> dict[str, list[str]]:
     """Component schema name -> its properties marked `format: password` or `writeOnly`."""
     found: dict[str, list[str]] = {}
     for model, schema in document.get("components", {}).get("schemas", {}).items():
         for name, prop in schema.get("properties", {}).items():
-            if prop.get("format") == "password" or prop.get("writeOnly") is True:
+            if is_secret(prop):
                 found.setdefault(model, []).append(name)
     return found
 
@@ -183,6 +188,21 @@ def shape(schema: Any) -> Any:
 
 def _tuple(items: list[str]) -> str:
     return f"({''.join(item + ', ' for item in items)})"
+
+
+def render_charges(found: list[Operation]) -> str:
+    """The text of `charges.py`: operations that move money but carry no idempotency key.
+
+    Computed here, not at import: `import parallel_account` reads this one tuple and
+    refuses to load when it is not empty, without loading the whole of spec_facts.
+    """
+    unkeyed = tuple(op.name for op in found if op.moves_money and op.idempotency_key_field is None)
+    return (
+        '"""Operations that move money (codegen/curated.toml) but whose request carries no\n'
+        "idempotency key: a retry could charge twice. `parallel_account` refuses to load\n"
+        'while this is not empty."""\n\n'
+        f"UNKEYED_CHARGES: tuple[str, ...] = {unkeyed!r}\n"
+    )
 
 
 def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -> str:

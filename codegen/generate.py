@@ -7,10 +7,12 @@ Steps, all inside a temporary directory:
 1. working copy of the spec with friendly operationIds (codegen.naming);
 2. openapi-python-client (pinned) with --fail-on-warning, our config and templates;
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
-4. `spec_facts.py` (codegen.facts) and a copy of openapi.json for importlib.resources;
+4. `spec_facts.py` and `charges.py` (codegen.facts) and a copy of openapi.json for
+   importlib.resources;
 5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
-6. a header naming the spec's sha256 on every Python file; stray files removed.
-Only then is the tree compared with, and swapped into, generated/.
+6. a header naming the spec's sha256 on every Python file; stray files removed;
+7. the API reference `api.md` (codegen.reference), from the same surface as the methods.
+Only then are the tree and api.md compared with, and swapped into, generated/ and the root.
 """
 
 from __future__ import annotations
@@ -30,13 +32,15 @@ from typing import Any
 
 import jinja2
 
-from codegen import facts, naming, surface
+from codegen import facts, naming, reference, surface
 from codegen.spec import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.json"
 PACKAGE = "parallel_account_api"
 TARGET = ROOT / "generated" / PACKAGE
+# The API reference, beside README.md (written by generation, diffed by --check).
+API_MD = ROOT / "api.md"
 CONFIG = ROOT / "codegen" / "config.yml"
 TEMPLATES = ROOT / "codegen" / "templates"
 STRAY = {".ruff_cache", "__pycache__", ".gitignore", "README.md", ".mypy_cache"}
@@ -123,11 +127,31 @@ def _add_request_id_field(package: Path) -> None:
         path.write_text(text.replace(anchor, "\n" + REQUEST_ID_FIELD + anchor))
 
 
+_CLIENT_IMPORT = "from ...client import AuthenticatedClient, Client\n"
+
+
+def _client_classes_for_typing_only(package: Path) -> None:
+    """Endpoint modules name the client classes in annotations only: import them so.
+
+    The hand-written layer calls `_get_kwargs` alone; importing the attrs client classes
+    with every endpoint module cost each command line start milliseconds for nothing.
+    """
+    for path in sorted((package / "api").glob("*/*.py")):
+        text = path.read_text()
+        if _CLIENT_IMPORT not in text:
+            continue
+        text = text.replace(_CLIENT_IMPORT, "")
+        path.write_text(
+            "from __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\n"
+            f"if TYPE_CHECKING:\n    {_CLIENT_IMPORT}\n{text}"
+        )
+
+
 def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
     """Every model class the surface names is one the generator wrote (same naming rules)."""
     exported = set(
         re.findall(
-            r"^from \.\S+ import (\w+)$", (package / "models" / "__init__.py").read_text(), re.M
+            r"^\s*from \.\S+ import (\w+)$", (package / "models" / "__init__.py").read_text(), re.M
         )
     )
     for op in found:
@@ -136,17 +160,21 @@ def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
                 raise GenerationError(f"{op.name}: the generator wrote no model named {name}")
 
 
-def render_operations(found: list[surface.Operation]) -> str:
-    """`operations.py`: both clients' typed methods, from codegen/templates/operations.py.jinja."""
-    env = jinja2.Environment(
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
-        autoescape=False,  # noqa: S701 (renders Python, not HTML; spec text is escaped by surface)
+        # Renders Python and Markdown, not HTML; spec text is escaped by surface and reference.
+        autoescape=False,  # noqa: S701
     )
-    template = env.get_template("operations.py.jinja")
+
+
+def render_operations(found: list[surface.Operation]) -> str:
+    """`operations.py`: both clients' typed methods, from codegen/templates/operations.py.jinja."""
+    template = _templates().get_template("operations.py.jinja")
     return template.render(
         operations=found,
         models=sorted({name for op in found for name in op.model_names}),
@@ -159,7 +187,7 @@ def render_operations(found: list[surface.Operation]) -> str:
 
 
 def build(workdir: Path, spec_text: str) -> Path:
-    """Generate the whole package under `workdir`; return its path."""
+    """Generate the whole package under `workdir`, and `workdir/api.md`; return the package."""
     document: dict[str, Any] = json.loads(spec_text)
     spec_sha = sha256_of(spec_text)
     try:
@@ -185,6 +213,7 @@ def build(workdir: Path, spec_text: str) -> Path:
     )  # fmt: skip
     _hide_secrets_from_repr(out, facts.secret_fields(working))
     _add_request_id_field(out)
+    _client_classes_for_typing_only(out)
     try:
         found = surface.with_modules(surface.surface(working), out)
     except surface.SurfaceError as exc:
@@ -204,9 +233,11 @@ def build(workdir: Path, spec_text: str) -> Path:
             file=sys.stderr,
         )
     (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
+    (out / "charges.py").write_text(facts.render_charges(found))
     (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)
     (out / "py.typed").write_text("")
+    (workdir / API_MD.name).write_text(reference.render(_templates(), found, working, spec_sha))
     for args in (["check", "--fix-only", "--extend-select=I", "--quiet"], ["format", "--quiet"]):
         _run([_tool("ruff"), *args, "--isolated", "--no-cache", "--line-length=100", "."], cwd=out)
     for path in sorted(out.rglob("*")):
@@ -219,6 +250,8 @@ def build(workdir: Path, spec_text: str) -> Path:
 
 
 def _tree(root: Path) -> dict[str, bytes]:
+    if root.is_file():
+        return {"": root.read_bytes()}
     if not root.exists():
         return {}
     return {
@@ -228,7 +261,7 @@ def _tree(root: Path) -> dict[str, bytes]:
     }
 
 
-def tree_diff(old_root: Path, new_root: Path) -> list[str]:
+def tree_diff(old_root: Path, new_root: Path, prefix: str = f"generated/{PACKAGE}/") -> list[str]:
     """Unified diffs (one per differing file) from old_root to new_root."""
     old, new = _tree(old_root), _tree(new_root)
     lines: list[str] = []
@@ -237,7 +270,7 @@ def tree_diff(old_root: Path, new_root: Path) -> list[str]:
             continue
         before = old.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
         after = new.get(name, b"").decode("utf-8", "replace").splitlines(keepends=True)
-        label = f"generated/{PACKAGE}/{name}"
+        label = f"{prefix}{name}"
         lines.append(f"differs: {label}\n")
         lines += difflib.unified_diff(before, after, f"a/{label}", f"b/{label}")
     return lines
@@ -275,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 1
-        diff = tree_diff(TARGET, out)
+        written = Path(tmp) / API_MD.name
+        reference_diff = tree_diff(API_MD, written, prefix=API_MD.name)
+        package_diff = tree_diff(TARGET, out)
+        diff = package_diff + reference_diff
         if args.check:
             if diff:
                 sys.stdout.writelines(diff)
@@ -288,15 +324,21 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
                 return 1
-            print("check-generated: generated/ matches openapi.json and codegen/")
+            print("check-generated: generated/ and api.md match openapi.json and codegen/")
             return 0
-        if diff:
+        if package_diff:
             _swap_in(out)
+        if reference_diff:
+            # Staged beside it, then renamed: never half a file.
+            staged = API_MD.with_name(f".{API_MD.name}.staged")
+            shutil.copyfile(written, staged)
+            os.replace(staged, API_MD)
         operations = len(naming.operations(json.loads(spec_text)))
         models = len(list((out / "models").glob("[!_]*.py")))
     print(
         f"generate: {operations} operations, {models} models, spec sha256 {sha256_of(spec_text)[:12]}, "
-        f"generated/ {'changed' if diff else 'unchanged'} ({time.perf_counter() - started:.2f} s)"
+        f"generated/ {'changed' if package_diff else 'unchanged'}"
+        f"{', api.md changed' if reference_diff else ''} ({time.perf_counter() - started:.2f} s)"
     )
     return 0
 

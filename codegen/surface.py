@@ -39,6 +39,13 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRAC
 
 # Keyword-only options every method takes after the spec's arguments (see the template).
 PER_CALL_OPTIONS = ("extra_headers", "timeout")
+# How each method's docstring describes them (the same text for every operation).
+PER_CALL_OPTION_DOCS = (
+    "    extra_headers: headers for this call only, over the client's default_headers "
+    "(Authorization, Content-Type and the idempotency key cannot be set this way).",
+    "    timeout: seconds for this call's attempts, an httpx.Timeout, or None for none; "
+    "omitted: the client's.",
+)
 
 
 class SurfaceError(Exception):
@@ -173,7 +180,7 @@ def argument_annotation(schema: dict[str, Any], document: dict[str, Any]) -> str
     return "dict[str, Any]" if kind == "object" or "properties" in schema else "Any"
 
 
-def _value_annotation(schema: dict[str, Any], models: set[str]) -> str:
+def value_annotation(schema: dict[str, Any], models: set[str]) -> str:
     """The Python type the generated models use for a value of this (response) schema."""
     name = _ref_class(schema)
     if name is not None:
@@ -181,7 +188,7 @@ def _value_annotation(schema: dict[str, Any], models: set[str]) -> str:
         return name
     kind = _schema_type(schema)
     if kind == "array":
-        return f"list[{_value_annotation(schema.get('items', {}), models)}]"
+        return f"list[{value_annotation(schema.get('items', {}), models)}]"
     if kind == "string" and schema.get("format") == "date-time":
         return "datetime.datetime"
     if kind == "string" and schema.get("format") == "date":
@@ -295,13 +302,13 @@ def _returns(
                 f"curated.toml: {name} returns_field {returns_field!r}, but its success body "
                 "is not a model with that field; update codegen/curated.toml"
             )
-        return response_class, False, _value_annotation(prop, models)
+        return response_class, False, value_annotation(prop, models)
     if not resolved:
         return None, False, "None"
     if response_class is not None:
         models.add(response_class)
         return response_class, array, f"list[{response_class}]" if array else response_class
-    return None, False, _value_annotation(resolved, models)
+    return None, False, value_annotation(resolved, models)
 
 
 # Names the clients already use for themselves: an operation named so would be shadowed.
@@ -423,9 +430,9 @@ def wrap(text: str, indent: str, width: int = 84) -> str:
     )
 
 
-def _argument_doc(argument: Argument) -> str:
+def bounds(schema: dict[str, Any]) -> list[str]:
+    """The spec's rules for a value, in words: `> 0`, `8 to 128 characters`, `format uuid`."""
     rules = []
-    schema = argument.schema
     for key, words in (
         ("minimum", ">="),
         ("exclusiveMinimum", ">"),
@@ -440,6 +447,12 @@ def _argument_doc(argument: Argument) -> str:
         rules.append("one of " + ", ".join(repr(v) for v in schema["enum"]))
     if isinstance(schema.get("format"), str):
         rules.append(f"format {schema['format']}")
+    return rules
+
+
+def _argument_doc(argument: Argument) -> str:
+    schema = argument.schema
+    rules = bounds(schema)
     text = f"{argument.location} {'parameter' if argument.location != 'body' else 'field'}"
     text += f" `{argument.name}`" if argument.name != argument.python_name else ""
     if rules:
@@ -454,7 +467,7 @@ def _argument_doc(argument: Argument) -> str:
     return text
 
 
-def _errors(op: Operation) -> list[str]:
+def raises(op: Operation) -> list[str]:
     errors = ["InvalidRequestError: an argument breaks the spec's rules; nothing was sent."]
     if op.requires_auth:
         errors.append("AuthenticationError: 401, the token is missing, invalid or expired.")
@@ -469,7 +482,7 @@ def _errors(op: Operation) -> list[str]:
     return errors
 
 
-def _retries(op: Operation) -> str:
+def retry_rule(op: Operation) -> str:
     if op.idempotency_key_field:
         return (
             f"Retried with the same `{op.idempotency_key_field}` after rate limits, server "
@@ -493,17 +506,17 @@ def docstring(op: Operation, indent: str = "        ") -> str:
     if op.description.strip():
         parts.append(docstring_text(wrap(op.description, "")))
     parts.append(f"`{op.method} {docstring_text(op.path)}`.")
-    if op.arguments:
-        lines = [
-            f"    {a.python_name}: {docstring_text(_argument_doc(a))}".rstrip(".") + "."
-            for a in op.arguments
-        ]
-        parts.append("Args:\n" + "\n".join(wrap(line, "        ") for line in lines))
+    lines = [
+        f"    {a.python_name}: {docstring_text(_argument_doc(a))}".rstrip(".") + "."
+        for a in op.arguments
+    ]
+    lines.extend(PER_CALL_OPTION_DOCS)
+    parts.append("Args:\n" + "\n".join(wrap(line, "        ") for line in lines))
     returns = op.return_annotation
     if op.returns_field:
         returns += f" (the `{op.returns_field}` field of {op.response_class})"
     parts.append(f"Returns:\n    {returns}")
-    parts.append("Raises:\n" + "\n".join(wrap(f"    {e}", "        ") for e in _errors(op)))
-    parts.append("Retries:\n    " + wrap(_retries(op), "    "))
+    parts.append("Raises:\n" + "\n".join(wrap(f"    {e}", "        ") for e in raises(op)))
+    parts.append("Retries:\n    " + wrap(retry_rule(op), "    "))
     text = "\n\n".join(parts)
     return "\n".join(indent + line if line else "" for line in text.split("\n")).lstrip()

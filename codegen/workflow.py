@@ -512,7 +512,7 @@ def _update_files(
 ) -> _Outcome:
     previous = signal.signal(signal.SIGTERM, _interrupt)
     with tempfile.TemporaryDirectory(prefix="spec-update-") as store:
-        saved = Snapshot([SPEC, GENERATED, CHANGELOG, VERSION_FILE], Path(store))
+        saved = Snapshot([SPEC, GENERATED, generate.API_MD, CHANGELOG, VERSION_FILE], Path(store))
         try:
             outcome = _apply(new_text, changes, version, test_cmd)
         except BaseException:

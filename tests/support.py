@@ -90,6 +90,7 @@ REPO_ITEMS = (
     "requirements-dev.txt",
     "openapi.json",
     "README.md",
+    "api.md",
     "codegen",
     "generated",
     "overrides",

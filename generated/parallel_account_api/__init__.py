@@ -4,11 +4,25 @@
 
 Use `parallel_account` (the hand-written layer) instead: it adds authentication,
 validation, retries with idempotency and typed errors on top of this package.
+
+`Client` and `AuthenticatedClient` are imported on first use: the hand-written
+layer never uses them, and importing them (attrs classes) would slow every start.
 """
 
-from .client import AuthenticatedClient, Client
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .client import AuthenticatedClient, Client
 
 __all__ = (
     "AuthenticatedClient",
     "Client",
 )
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from . import client
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -118,6 +118,13 @@ class SyncOperations:
 
         `GET /service/v1/apps`.
 
+        Args:
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
+
         Returns:
             list[AppItem] (the `apps` field of GetAppsForOrgResponseModel)
 
@@ -147,6 +154,11 @@ class SyncOperations:
 
         Args:
             app_name: body field. App name.
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
 
         Returns:
             CreateAppResponseModel
@@ -178,6 +190,11 @@ class SyncOperations:
 
         Args:
             app_id: path parameter; format uuid. App Id.
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
 
         Returns:
             None
@@ -212,6 +229,11 @@ class SyncOperations:
         Args:
             app_id: path parameter; format uuid. App Id.
             api_key_name: body field. API Key Name.
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
 
         Returns:
             CreateKeyResponse
@@ -248,6 +270,11 @@ class SyncOperations:
         Args:
             app_id: path parameter; format uuid. App Id.
             api_key_id: path parameter. Api Key Id.
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
 
         Returns:
             None
@@ -278,6 +305,13 @@ class SyncOperations:
         Get the authenticated organization's prepaid credit balance
 
         `GET /service/v1/balance`.
+
+        Args:
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
 
         Returns:
             BalanceResponse
@@ -318,6 +352,11 @@ class SyncOperations:
                 submitted again for the same org (see
                 https://docs.stripe.com/api/idempotent_requests). Pick a high-entropy value
                 (e.g. a UUID) so distinct agent attempts do not collide.
+            extra_headers: headers for this call only, over the client's default_headers
+                (Authorization, Content-Type and the idempotency key cannot be set this
+                way).
+            timeout: seconds for this call's attempts, an httpx.Timeout, or None for none;
+                omitted: the client's.
 
         Returns:
             BalanceResponse

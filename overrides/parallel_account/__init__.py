@@ -5,60 +5,98 @@ from parallel_account import AccountClient, idempotency_key_for
 with AccountClient() as client:          # token from $PARALLEL_ACCOUNT_TOKEN or `parallel-account login`
     print(client.get_balance().credit_balance_cents)
     client.add_balance(2500, idempotency_key=idempotency_key_for("invoice", 1042))
+
+Every name below is imported on first use (PEP 562), so `import parallel_account` and a
+command line that needs only part of the package start fast; `from parallel_account
+import AccountClient` works, and type checkers see the real types.
 """
 
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from parallel_account._auth import TokenProvider
-from parallel_account._client import AccountClient, AsyncAccountClient
-from parallel_account._errors import (
-    APIConnectionError,
-    APIError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    AuthenticationError,
-    BadRequestError,
-    ConflictError,
-    InternalServerError,
-    InvalidRequestError,
-    NotFoundError,
-    ParallelAccountError,
-    PermissionDeniedError,
-    RateLimitError,
-    UnprocessableEntityError,
-)
-from parallel_account._idempotency import idempotency_key_for
-from parallel_account._retry import RetryPolicy
-from parallel_account._spec import SPEC_SHA256, spec, spec_text
+from parallel_account._charges import refuse_unkeyed_charges
 from parallel_account._version import __version__
-from parallel_account_api.operations import NOT_GIVEN, NotGiven, RawResponse
+from parallel_account_api.charges import UNKEYED_CHARGES
+
+# Precomputed by `make generate`: a spec update that took the idempotency key away from
+# a charge makes the package refuse to load, before any client exists.
+refuse_unkeyed_charges(UNKEYED_CHARGES)
 
 if TYPE_CHECKING:
+    from parallel_account._auth import TokenProvider
+    from parallel_account._client import AccountClient, AsyncAccountClient
+    from parallel_account._errors import (
+        APIConnectionError,
+        APIError,
+        APIResponseValidationError,
+        APIStatusError,
+        APITimeoutError,
+        AuthenticationError,
+        BadRequestError,
+        ConflictError,
+        InternalServerError,
+        InvalidRequestError,
+        NotFoundError,
+        ParallelAccountError,
+        PermissionDeniedError,
+        RateLimitError,
+        UnprocessableEntityError,
+    )
+    from parallel_account._idempotency import idempotency_key_for
+    from parallel_account._retry import RetryPolicy
+    from parallel_account._spec import SPEC_SHA256, spec, spec_text
     from parallel_account_api.models import (
         AppItem,
         BalanceResponse,
         CreateAppResponseModel,
         CreateKeyResponse,
     )
+    from parallel_account_api.operations import NOT_GIVEN, NotGiven, RawResponse
 
-# The curated methods' result models, re-exported on first use: if a spec update drops
-# one, `import parallel_account` still works and only that name fails, saying why.
+# Exported name -> the module that defines it.
+_HOMES: dict[str, str] = {
+    "TokenProvider": "parallel_account._auth",
+    "AccountClient": "parallel_account._client",
+    "AsyncAccountClient": "parallel_account._client",
+    "idempotency_key_for": "parallel_account._idempotency",
+    "RetryPolicy": "parallel_account._retry",
+    "SPEC_SHA256": "parallel_account._spec",
+    "spec": "parallel_account._spec",
+    "spec_text": "parallel_account._spec",
+    "NOT_GIVEN": "parallel_account_api.operations",
+    "NotGiven": "parallel_account_api.operations",
+    "RawResponse": "parallel_account_api.operations",
+}
+# The curated methods' result models: if a spec update drops one, `import
+# parallel_account` still works and only that name fails, saying why.
 _MODELS = ("AppItem", "BalanceResponse", "CreateAppResponseModel", "CreateKeyResponse")
 
 
-def __getattr__(name: str) -> Any:
-    if name in _MODELS:
-        from parallel_account_api import models
+def _home(name: str) -> str | None:
+    if name.endswith("Error") and name in __all__:  # the exception classes
+        return "parallel_account._errors"
+    return _HOMES.get(name)
 
-        found = getattr(models, name, None)
+
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:  # looked up every time, in the generated package as it is
+        found = getattr(import_module("parallel_account_api.models"), name, None)
         if found is None:
             raise AttributeError(
                 f"parallel_account.{name}: the spec this version was generated from has no "
                 f"model {name}; see parallel_account_api.models for the ones it has"
             )
         return found
-    raise AttributeError(f"module 'parallel_account' has no attribute {name!r}")
+    home = _home(name)
+    if home is None:
+        raise AttributeError(f"module 'parallel_account' has no attribute {name!r}")
+    value = getattr(import_module(home), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 __all__ = [

@@ -20,6 +20,8 @@ from parallel_account._errors import AuthenticationError, InvalidRequestError
 
 T = TypeVar("T")
 TOKEN_ENV = "PARALLEL_ACCOUNT_TOKEN"  # noqa: S105 (a variable name, not a secret)
+# Which stored sign-in a client without a token uses (read by `_token_store`).
+PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
 
 
 @runtime_checkable
@@ -100,9 +102,15 @@ class BearerAuth(httpx.Auth):
 
     def __init__(self, provider: TokenProvider) -> None:
         self.provider = provider
+        # The last token that passed check_token: a provider handing out the same str
+        # object again (a static token, a cached one) is not checked on every request.
+        self._checked: str | None = None
 
     def _token(self) -> str:
-        return check_token(self.provider.get_token(), source="the token provider")
+        token = self.provider.get_token()
+        if token is not self._checked or type(token) is not str:
+            token = self._checked = check_token(token, source="the token provider")
+        return token
 
     def _fresh_token(self, rejected: str) -> str | None:
         fresh = self.provider.refresh_token(rejected)

@@ -57,6 +57,7 @@ _OWN_HEADERS = dict(
     zip(CLIENT_OWNED, (USER_AGENT, "application/json", ACCEPT_ENCODING), strict=True)
 )
 MAX_TIMEOUT = 86_400.0
+_URL_CACHE_SIZE = 256
 
 
 def _check_options(timeout: object, max_retries: object) -> None:
@@ -129,14 +130,17 @@ class _ClientBase:
 
     @property
     def base_url(self) -> str:
+        """The API root every request goes to (read-only)."""
         return self._base_url
 
     @property
     def timeout(self) -> httpx.Timeout:
+        """The timeout of each attempt (read-only; `with_options(timeout=...)` changes it)."""
         return self._timeout
 
     @property
     def max_retries(self) -> int:
+        """Retries after the first attempt (read-only; `with_options(max_retries=...)`)."""
         return self._policy.max_retries
 
     def with_options(
@@ -148,9 +152,17 @@ class _ClientBase:
     ) -> Self:
         """A client with other options, sharing this one's connection pool and credentials.
 
-        `timeout` and `max_retries` as for the client (left out: this client's);
-        `default_headers` are added over this client's (the same name replaces it).
-        Closing the new client leaves the pool open; close the original.
+        Args:
+            timeout: as the constructor's; omitted: this client's.
+            max_retries: as the constructor's; omitted: this client's.
+            default_headers: added over this client's (the same name replaces it).
+
+        Returns:
+            A new client of the same class; closing it leaves the shared pool open (close
+            the original).
+
+        Raises:
+            InvalidRequestError: an option or header is not allowed (named in the message).
         """
         timeout = self._timeout if isinstance(timeout, NotGiven) else timeout
         retries = self._policy.max_retries if isinstance(max_retries, NotGiven) else max_retries
@@ -194,6 +206,16 @@ class _ClientBase:
         seconds = attempt_seconds(self._timeout)
         return None if seconds is None else time.monotonic() + seconds
 
+    def _url(self, path: str) -> httpx.URL:
+        """The parsed URL of `path` under base_url, parsed once per path (a URL is immutable)."""
+        urls: dict[str, httpx.URL] = self.__dict__.setdefault("_urls", {})
+        url = urls.get(path)
+        if url is None:
+            if len(urls) >= _URL_CACHE_SIZE:  # ids in paths vary without end: stay bounded
+                urls.clear()
+            url = urls[path] = httpx.URL(self._base_url + path)
+        return url
+
     def _build(self, call: Call[Any], extra_headers: list[tuple[str, str]]) -> httpx.Request:
         kwargs = dict(call.request_kwargs)
         request_own: dict[str, str] = kwargs.pop("headers", {})  # Content-Type, if a body
@@ -211,7 +233,7 @@ class _ClientBase:
             headers = {**request_own, **_OWN_HEADERS}
         return self._http.build_request(
             kwargs.pop("method").upper(),
-            self._base_url + kwargs.pop("url"),
+            self._url(kwargs.pop("url")),
             headers=headers,
             timeout=self._timeout,
             **kwargs,
@@ -227,19 +249,33 @@ class _ClientBase:
 class AccountClient(_ClientBase, SyncOperations):
     """Blocking client for Parallel's Account API.
 
-    `token`: a str; a callable returning one (called before each request, so
-    short-lived tokens rotate; asked once more after a 401); an `httpx.Auth`; or
-    None for $PARALLEL_ACCOUNT_TOKEN, then the stored `parallel-account login`.
-    `base_url`: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
-    plain http:// only to loopback hosts. `timeout` in seconds (or an
-    httpx.Timeout; None for none). `max_retries`: retries after the first attempt (default 2, or `policy.max_retries`).
-    `http_client`: an httpx.Client to use (proxies, transports, tests); it is not
-    closed by `close()`. `sleep` and `policy` are for tests and tuning.
-    `default_headers`: sent with every request, over `$PARALLEL_ACCOUNT_CUSTOM_HEADERS`
-    and under a call's `extra_headers` (`parallel_account._headers` has the rules).
+    Args:
+        token: a str; a callable returning one (called before each request, so
+            short-lived tokens rotate; asked once more after a 401); a `TokenProvider`;
+            an `httpx.Auth`; or None for $PARALLEL_ACCOUNT_TOKEN, then the stored
+            `parallel-account login`.
+        base_url: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
+            plain http:// only to loopback hosts.
+        timeout: seconds per attempt (positive, at most a day), an httpx.Timeout, or
+            None for none.
+        max_retries: retries after the first attempt, an int >= 0 (default 2, or
+            `policy.max_retries`).
+        http_client: an httpx.Client to use (proxies, transports, tests); `close()`
+            leaves it open.
+        sleep: how to wait between attempts (a no-op makes retries instant in tests).
+        policy: a RetryPolicy (backoff, jitter, Retry-After cap).
+        max_response_bytes: the largest answer read, after decompression (int >= 1).
+        default_headers: sent with every request, over `$PARALLEL_ACCOUNT_CUSTOM_HEADERS`
+            and under a call's `extra_headers` (`parallel_account._headers` has the rules).
 
     Every result carries the server's request id as `._request_id` (None and bare
     values excepted); `with_raw_response` gives the answer itself.
+
+    Raises:
+        InvalidRequestError: an option or header is not allowed (named in the message).
+        AuthenticationError: no token given, none in the environment, no stored sign-in.
+        TokenStoreError: a stored sign-in exists but cannot be used (its file is
+            corrupt or readable by others).
     """
 
     _http: httpx.Client
@@ -349,15 +385,34 @@ class AccountClient(_ClientBase, SyncOperations):
 
         The same checks, retries, per-call options and errors as the typed methods
         (`client.call("get_balance")` is `client.get_balance()`); for tools that work from
-        the spec, such as `parallel-account api`. Unknown names raise InvalidRequestError.
+        the spec, such as `parallel-account api`.
+
+        Args:
+            operation: the operation's name, as the typed method is named.
+            arguments: the operation's arguments keyed by the spec's names (None: none).
+            extra_headers: headers for this call only (see the class docstring).
+            timeout: this call's timeout, as the constructor's; omitted: the client's.
+
+        Returns:
+            What the typed method returns.
+
+        Raises:
+            InvalidRequestError: an unknown operation, or arguments or headers that are
+                not allowed; nothing was sent.
+            APIError: as the typed method (see its docstring or api.md).
         """
         return self._call(operation, call_arguments(arguments), extra_headers, timeout)
 
     def close(self) -> None:
+        """Close the connection pool this client made; an `http_client` passed in stays open.
+
+        Never raises for a pool already closed.
+        """
         if self._owns_http:
             self._http.close()
 
     def __enter__(self) -> Self:
+        """`with AccountClient() as client:` closes the client on leaving the block."""
         return self
 
     def __exit__(
@@ -370,7 +425,24 @@ class AccountClient(_ClientBase, SyncOperations):
 
 
 class AsyncAccountClient(_ClientBase, AsyncOperations):
-    """The same client with coroutine methods; see `AccountClient` for the options."""
+    """The same client with coroutine methods; the options are `AccountClient`'s.
+
+    Args:
+        token: as for AccountClient (str, callable, TokenProvider, httpx.Auth or None).
+        base_url: as for AccountClient.
+        timeout: as for AccountClient; the deadline covers waiting for the headers too.
+        max_retries: as for AccountClient.
+        http_client: an httpx.AsyncClient to use; `aclose()` leaves it open.
+        sleep: an async callable to wait between attempts (default asyncio.sleep).
+        policy: as for AccountClient.
+        max_response_bytes: as for AccountClient.
+        default_headers: as for AccountClient.
+
+    Raises:
+        InvalidRequestError: an option or header is not allowed (named in the message).
+        AuthenticationError: as for AccountClient.
+        TokenStoreError: as for AccountClient.
+    """
 
     _http: httpx.AsyncClient
 
@@ -485,17 +557,26 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         extra_headers: Mapping[str, str] | None = None,
         timeout: float | httpx.Timeout | NotGiven | None = NOT_GIVEN,
     ) -> Any:
-        """Call any operation of the pinned spec by name; see `AccountClient.call`."""
+        """Call any operation of the pinned spec by name, awaitable; see `AccountClient.call`.
+
+        `operation` is named as the typed method is; `arguments` are keyed by the spec's
+        names; `extra_headers` and `timeout` apply to this call only. Returns what the typed
+        method returns; raises InvalidRequestError before sending anything (unknown
+        operation, bad arguments or headers), else as the typed method.
+        """
         return await self._call(operation, call_arguments(arguments), extra_headers, timeout)
 
     async def aclose(self) -> None:
+        """Close the connection pool this client made; an `http_client` passed in stays open."""
         if self._owns_http:
             await self._http.aclose()
 
     async def close(self) -> None:
+        """The same as `aclose()` (awaitable), for code written against either client."""
         await self.aclose()
 
     async def __aenter__(self) -> Self:
+        """`async with AsyncAccountClient() as client:` closes the client on leaving."""
         return self
 
     async def __aexit__(

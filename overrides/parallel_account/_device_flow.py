@@ -30,7 +30,6 @@ import dataclasses
 import math
 import sys
 import time
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -51,21 +50,11 @@ from parallel_account._errors import (
 )
 from parallel_account._logging import logger
 from parallel_account._reading import BoundedBody, ResponseTooLarge
+from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._token_store import MAX_EPOCH, SignInRecord
 from parallel_account._urls import is_loopback, platform_base_url
 from parallel_account._version import __version__
 
-DEFAULT_SCOPES: tuple[str, ...] = (
-    "keys:read",
-    "keys:create",
-    "keys:delete",
-    "apps:read",
-    "apps:create",
-    "apps:delete",
-    "balance:read",
-    "balance:add",
-)
-DEFAULT_SCOPE = " ".join(DEFAULT_SCOPES)
 CLIENT_NAME = "parallel-account-client"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0  # RFC 8628 3.2 and Parallel's own CLI, when the answer has none
@@ -93,7 +82,12 @@ Clock = Callable[[], float]
 
 
 class DeviceFlowError(ParallelAccountError):
-    """The platform refused a device-flow step; `.error` is the OAuth error code, if any."""
+    """The platform refused a device-flow step.
+
+    Args:
+        message: what went wrong (never a token or device code).
+        error: the OAuth error code the platform sent, if any (`.error`).
+    """
 
     def __init__(self, message: str, *, error: str | None = None) -> None:
         super().__init__(message)
@@ -117,7 +111,7 @@ class _TooLarge(Exception):
 
 
 class SignInExpiredError(AuthenticationError):
-    """The stored sign-in can no longer be refreshed; the message says to log in again."""
+    """The stored sign-in can no longer be refreshed; the `message` says to log in again."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, response=None)
@@ -132,7 +126,16 @@ def interruptible_sleep(seconds: float) -> None:
 
 @dataclass(frozen=True)
 class DeviceCode:
-    """What to show the user; `device_code` (the poll secret) stays out of repr."""
+    """What to show the user; `device_code` (the poll secret) stays out of repr.
+
+    Attributes:
+        user_code: the code the user enters on the platform.
+        verification_uri: where to enter it.
+        verification_uri_complete: a link with the code filled in, if the platform sent one.
+        expires_in: seconds until the code expires.
+        interval: seconds to wait between polls.
+        device_code: the secret the client polls with.
+    """
 
     user_code: str
     verification_uri: str
@@ -473,28 +476,6 @@ def _scrubbed(error: APIError) -> APIError:
     if isinstance(error, APIStatusError):
         error.response = None
     return error
-
-
-def terminal_safe(text: object) -> str:
-    """`text` with control, format and surrogate characters shown escaped (`\\x1b`, `\\u202e`).
-
-    For anything a server sent that goes to a terminal: it cannot move the cursor,
-    set the window title, recolour the screen or reorder a line, and it always encodes.
-    """
-    return "".join(
-        ch.encode("unicode_escape", "backslashreplace").decode("ascii")
-        if unicodedata.category(ch) in _UNSAFE_CATEGORIES
-        else ch
-        for ch in str(text)
-    )
-
-
-def terminal_lines(text: object) -> str:
-    """`terminal_safe` for each line, keeping the line breaks themselves."""
-    return "\n".join(terminal_safe(line) for line in str(text).split("\n"))
-
-
-_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 
 
 def _is_bare_token(value: object) -> TypeGuard[str]:

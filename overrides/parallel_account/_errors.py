@@ -52,7 +52,13 @@ def _rebuild(cls: type[ParallelAccountError], args: tuple[Any, ...], state: dict
 
 
 class ParallelAccountError(Exception):
-    """Base of every error this package raises. Pickles without its request and response."""
+    """Base of every error this package raises. Pickles without its request and response.
+
+    Attributes:
+        idempotency_key: the key a top-up used (None for other operations); calling
+            again with it cannot charge twice.
+        outcome_unknown: True when the request may have been carried out.
+    """
 
     idempotency_key: str | None = None
     outcome_unknown: bool = False
@@ -67,7 +73,12 @@ class InvalidRequestError(ParallelAccountError, ValueError):
 
 
 class APIError(ParallelAccountError):
-    """The API could not be used: no answer, or an answer that is not a success."""
+    """The API could not be used: no answer, or an answer that is not a success.
+
+    Args:
+        message: what went wrong (never a token); also `.message` and `str(error)`.
+        request: the request that failed (`.request`); None once unpickled.
+    """
 
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(message)
@@ -92,7 +103,18 @@ class APITimeoutError(APIConnectionError):
 
 
 class APIStatusError(APIError):
-    """The server answered with a status that is not a success."""
+    """The server answered with a status that is not a success.
+
+    Args:
+        message: what went wrong, with the server's reason (the token masked out).
+        response: the answer (`.response`); None when there was none (no credentials)
+            or once unpickled.
+        body: the answer's body as JSON, else a bounded piece of its text (`.body`).
+        status_code: the status when there is no response (`.status_code`, else the
+            response's).
+
+    `.request_id` is the server's `x-request-id` (or `request-id`) header, if sent.
+    """
 
     def __init__(
         self,
@@ -112,7 +134,7 @@ class APIStatusError(APIError):
 
 
 class BadRequestError(APIStatusError):
-    pass
+    """400; the arguments are `APIStatusError`'s."""
 
 
 class AuthenticationError(APIStatusError):
@@ -120,19 +142,25 @@ class AuthenticationError(APIStatusError):
 
 
 class PermissionDeniedError(APIStatusError):
-    pass
+    """403; the arguments are `APIStatusError`'s."""
 
 
 class NotFoundError(APIStatusError):
-    pass
+    """404; the arguments are `APIStatusError`'s."""
 
 
 class ConflictError(APIStatusError):
-    pass
+    """409: e.g. an idempotency key reused with other arguments; see `APIStatusError`."""
 
 
 class UnprocessableEntityError(APIStatusError):
-    """422: the server rejected the request body; `.detail` lists the validation errors."""
+    """422: the server rejected the request body; `.detail` lists the validation errors.
+
+    Args:
+        message: what went wrong, with the server's reasons.
+        response: the answer.
+        body: the answer's body; its `detail` list becomes `.detail` (else []).
+    """
 
     def __init__(self, message: str, *, response: httpx.Response | None, body: Any = None) -> None:
         super().__init__(message, response=response, body=body)
@@ -141,11 +169,11 @@ class UnprocessableEntityError(APIStatusError):
 
 
 class RateLimitError(APIStatusError):
-    pass
+    """429; the arguments are `APIStatusError`'s."""
 
 
 class InternalServerError(APIStatusError):
-    pass
+    """500 or above; the arguments are `APIStatusError`'s."""
 
 
 E = TypeVar("E", bound=ParallelAccountError)

@@ -30,6 +30,15 @@ def idempotency_key_for(*parts: str | int) -> str:
     The same parts always give the same key, so a top-up retried after a restart is
     deduplicated by the server. Parts are joined unambiguously (length-prefixed), so
     ("ab", "c") and ("a", "bc") differ.
+
+    Args:
+        parts: one or more of your own identifiers, each a str or an int.
+
+    Returns:
+        A uuid5 string (36 characters), within add_balance's key bounds.
+
+    Raises:
+        InvalidRequestError: no parts, or a part that is not a str or an int.
     """
     if not parts:
         raise InvalidRequestError(

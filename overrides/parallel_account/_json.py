@@ -38,12 +38,19 @@ def _constant(name: str) -> Any:
     raise UnreadableJSON(f"{name} is not a JSON number")
 
 
+# Built once: json.loads with hooks would build a new decoder for every answer.
+_DECODER = json.JSONDecoder(parse_int=_integer, parse_float=_number, parse_constant=_constant)
+
+
 def loads(content: bytes | str) -> Any:
     """The JSON value of `content`, or UnreadableJSON."""
     try:
-        return json.loads(
-            content, parse_int=_integer, parse_float=_number, parse_constant=_constant
-        )
+        if isinstance(content, bytes | bytearray):
+            # What json.loads does with bytes: UTF-8, -16 or -32, told apart by the first bytes.
+            content = content.decode(json.detect_encoding(content), "surrogatepass")
+        elif content.startswith("\ufeff"):  # json.loads refuses a BOM in text, so do we
+            raise UnreadableJSON("not JSON (a byte order mark before the value)")
+        return _DECODER.decode(content)
     except UnreadableJSON:
         raise
     except RecursionError:

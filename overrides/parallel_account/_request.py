@@ -18,11 +18,11 @@ import datetime
 import importlib
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 import httpx
 
+from parallel_account._charges import refuse_unkeyed_charges
 from parallel_account._errors import APIResponseValidationError, InvalidRequestError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._json import UnreadableJSON, loads
@@ -35,26 +35,16 @@ T = TypeVar("T")
 _PACKAGE = "parallel_account_api"
 
 
-def _check_money_moves_safely() -> None:
-    """A charge is retried only because its body carries a key the server dedupes on.
-
-    If a regenerated spec loses that key, refuse to load (the build goes red) rather
-    than find out at a retry, with a double charge.
-    """
-    for operation in OPERATIONS.values():
-        if operation.moves_money and operation.idempotency_key_field is None:
-            raise ImportError(
-                f"spec_facts: {operation.name} moves money (codegen/curated.toml) but its "
-                "request no longer carries an idempotency key, so a retry could charge twice; "
-                "see README, 'How a spec change flows'"
-            )
+# Also checked by `import parallel_account` (from the precomputed charges.py); again here
+# from the facts themselves, for code that imports the client modules directly.
+refuse_unkeyed_charges(
+    tuple(
+        op.name for op in OPERATIONS.values() if op.moves_money and op.idempotency_key_field is None
+    )
+)
 
 
-_check_money_moves_safely()
-
-
-@dataclass(frozen=True)
-class Call(Generic[T]):
+class Call(NamedTuple, Generic[T]):  # not a dataclass: made at import, a tenth of the time
     """A checked, built request for one operation, and how to read its success."""
 
     operation: OperationFacts
@@ -179,8 +169,24 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
         if operation.idempotency_key_field is not None:
             key = str(body[operation.idempotency_key_field])
         kwargs["body"] = _model_class(operation.body_model).from_dict(body)
-    module = importlib.import_module(f"{_PACKAGE}.{operation.module}")
-    return Call(operation, module._get_kwargs(**kwargs), _parser(operation), key)
+    get_kwargs, parse = _steps(operation)
+    return Call(operation, get_kwargs(**kwargs), parse, key)
+
+
+GetKwargs = Callable[..., dict[str, Any]]
+Parse = Callable[[httpx.Response], Any]
+# Operation name -> the facts it was made from, the endpoint module's _get_kwargs and the
+# success parser. Both depend on the operation alone, so they are made on its first call;
+# facts replaced since (tests do) are made afresh.
+_STEPS: dict[str, tuple[OperationFacts, GetKwargs, Parse]] = {}
+
+
+def _steps(operation: OperationFacts) -> tuple[GetKwargs, Parse]:
+    cached = _STEPS.get(operation.name)
+    if cached is None or cached[0] is not operation:
+        module = importlib.import_module(f"{_PACKAGE}.{operation.module}")
+        cached = _STEPS[operation.name] = (operation, module._get_kwargs, _parser(operation))
+    return cached[1], cached[2]
 
 
 def _model_class(name: str) -> Any:

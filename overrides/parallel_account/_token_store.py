@@ -30,18 +30,15 @@ import json
 import os
 import re
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-import filelock
-
 from parallel_account import _json
+from parallel_account._auth import PROFILE_ENV
 from parallel_account._errors import InvalidRequestError, ParallelAccountError
 
-PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
 DEFAULT_PROFILE = "default"
 APP_DIR_NAME = "parallel-account"
 FORMAT_VERSION = 1
@@ -56,7 +53,12 @@ _PROFILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
 
 
 class TokenStoreError(ParallelAccountError):
-    """The stored sign-in cannot be used as it is; `.path` names the file."""
+    """The stored sign-in cannot be used as it is.
+
+    Args:
+        message: what is wrong and what to do (never a token).
+        path: the file concerned (`.path`).
+    """
 
     def __init__(self, message: str, *, path: Path) -> None:
         super().__init__(message)
@@ -181,7 +183,15 @@ def _corrupt(path: Path, why: str) -> CorruptTokenFileError:
 
 
 class TokenStore:
-    """The sign-in file of one profile: load, save atomically, delete, and a cross-process lock."""
+    """The sign-in file of one profile: load, save atomically, delete, and a cross-process lock.
+
+    Args:
+        profile: the profile name (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
+        directory: where sign-in files live (None: the user's config directory).
+
+    Raises:
+        InvalidRequestError: the profile name is not 1-64 letters, digits, `-` or `_`.
+    """
 
     def __init__(self, profile: str | None = None, *, directory: Path | None = None) -> None:
         self.profile = resolve_profile(profile)
@@ -193,11 +203,21 @@ class TokenStore:
         return f"TokenStore(profile={self.profile!r}, path={str(self.path)!r})"
 
     def exists(self) -> bool:
+        """Whether something is at the file's place (not whether it is usable)."""
         return self.path.exists()
 
     @contextlib.contextmanager
     def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold the profile's cross-process lock (creating the directory if needed)."""
+        """Hold the profile's cross-process lock (creating the directory if needed).
+
+        Args:
+            timeout: seconds to wait for another process to let go.
+
+        Raises:
+            TokenStoreError: the lock stayed held for `timeout` seconds.
+        """
+        import filelock  # on first use: commands with a token from the environment never lock
+
         self._ensure_directory()
         lock = filelock.FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
         try:
@@ -270,9 +290,13 @@ class TokenStore:
         raise _corrupt(self.path, f"larger than {MAX_FILE_BYTES // 1024} KiB")
 
     def save(self, record: SignInRecord) -> None:
-        """Replace the file atomically: temp file, fsync, rename, fsync the directory.
+        """Replace the file with `record` atomically: temp file, fsync, rename, fsync the directory.
 
         Callers that read, change and write hold `lock()` around all three.
+
+        Raises:
+            TokenStoreError: the record is too large, or the directory is not private.
+            OSError: the disk refused the write (the old file is left as it was).
         """
         data = record.to_json().encode("utf-8")
         if len(data) > MAX_FILE_BYTES:  # never write what load() would refuse
@@ -280,6 +304,8 @@ class TokenStore:
                 f"the sign-in is too large to store in {self.path} ({len(data)} bytes)",
                 path=self.path,
             )
+        import tempfile  # on first use, like filelock: only signing in writes the file
+
         self._ensure_directory()
         fd, temp_name = tempfile.mkstemp(
             dir=self.directory, prefix=f".{self.profile}.json.", suffix=".tmp"

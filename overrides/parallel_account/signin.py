@@ -41,8 +41,6 @@ from urllib.parse import urlsplit
 import httpx
 
 from parallel_account._device_flow import (
-    DEFAULT_SCOPE,
-    DEFAULT_SCOPES,
     LOGIN_HINT,
     POLL_SAFETY_MARGIN,
     AccessDeniedError,
@@ -56,9 +54,10 @@ from parallel_account._device_flow import (
     Sleep,
     interruptible_sleep,
     poll_for_grant,
-    terminal_safe,
 )
 from parallel_account._errors import AuthenticationError, ParallelAccountError
+from parallel_account._scopes import DEFAULT_SCOPE, DEFAULT_SCOPES
+from parallel_account._terminal import terminal_safe
 from parallel_account._token_store import (
     LOCK_TIMEOUT,
     CorruptTokenFileError,
@@ -75,7 +74,10 @@ _log = logging.getLogger("parallel_account")
 
 
 class NotSignedInError(AuthenticationError):
-    """No stored sign-in for the profile (never signed in, or signed out meanwhile)."""
+    """No stored sign-in for the profile (never signed in, or signed out meanwhile).
+
+    The `message` says to run `parallel-account login`.
+    """
 
     def __init__(self, message: str) -> None:
         super().__init__(message, response=None)
@@ -83,7 +85,21 @@ class NotSignedInError(AuthenticationError):
 
 @dataclass(frozen=True)
 class SignInStatus:
-    """What is stored for a profile. Carries no token."""
+    """What is stored for a profile. Carries no token.
+
+    Attributes:
+        profile: the profile name.
+        path: its sign-in file.
+        signed_in: whether a sign-in is stored.
+        platform_url: the platform it signed in to.
+        org_id: the organisation's id, as the platform said.
+        org_name: the organisation's name, as the platform said.
+        scopes: the granted scopes.
+        access_token_expires_at: when the access token expires (UTC), if known.
+        refresh_token_expires_at: when the refresh token expires (UTC), if known.
+        authorization_expires_at: when the whole authorisation ends (UTC), if known.
+        needs_login: True when not signed in, or the sign-in can no longer be refreshed.
+    """
 
     profile: str
     path: Path
@@ -120,7 +136,15 @@ class SignInStatus:
 
 @dataclass(frozen=True)
 class LogoutResult:
-    """What `logout` did. `revoke_error` says why the refresh token could not be revoked."""
+    """What `logout` did.
+
+    Attributes:
+        profile: the profile name.
+        path: the sign-in file, now gone.
+        was_signed_in: whether there was anything to remove.
+        revoked: whether the platform revoked the refresh token.
+        revoke_error: why it could not be revoked, if it was not.
+    """
 
     profile: str
     path: Path
@@ -129,6 +153,7 @@ class LogoutResult:
     revoke_error: str | None = field(default=None)
 
     def describe(self) -> str:
+        """One human-readable line for a terminal (platform text made terminal-safe)."""
         if not self.was_signed_in:
             return f"Not signed in (profile {self.profile!r}); nothing to do."
         path = terminal_safe(self.path)
@@ -143,6 +168,10 @@ class LogoutResult:
 
 def print_instructions(code: DeviceCode, file: TextIO | None = None) -> None:
     """The default way to show the user code: a few lines on stderr (stdout stays for data).
+
+    Args:
+        code: the device code the platform handed out.
+        file: where to write (None: stderr).
 
     The platform's text is shown terminal-safe: escape sequences appear escaped.
     """
@@ -171,10 +200,31 @@ def login(
 ) -> SignInStatus:
     """Sign in with the device flow and store the result for `profile`.
 
-    Raises AccessDeniedError, DeviceCodeExpiredError, other DeviceFlowErrors,
-    APIError for transport/HTTP failures, TokenStoreError if the existing file
-    is unusable (it is never overwritten unasked). KeyboardInterrupt propagates
-    with nothing written.
+    Args:
+        profile: the profile to store it under (None: $PARALLEL_ACCOUNT_PROFILE, else
+            `default`).
+        platform_url: the platform (None: $PARALLEL_PLATFORM_URL, else Parallel's).
+        scope: the OAuth scopes to ask for, space-separated.
+        show: shows the user code (default: `print_instructions` to stderr).
+        open_browser: also open the verification page with `browser`.
+        browser: opens a URL (default: `webbrowser.open`).
+        directory: where sign-in files live (None: the user's config directory).
+        http: an httpx.Client for the platform (tests); not closed.
+        sleep: waits between polls (interruptible by Ctrl-C).
+        clock: the wall clock, epoch seconds.
+        poll_margin: extra seconds added to the platform's poll interval.
+
+    Returns:
+        The SignInStatus of the new sign-in.
+
+    Raises:
+        AccessDeniedError: the user declined.
+        DeviceCodeExpiredError: nobody approved in time.
+        DeviceFlowError: the platform refused another step.
+        APIError: transport or HTTP failures.
+        TokenStoreError: the existing file is unusable (it is never overwritten unasked).
+        InvalidRequestError: a bad profile name or platform URL.
+        KeyboardInterrupt: propagates with nothing written.
     """
     store = TokenStore(profile, directory=directory)
     url = platform_base_url(platform_url)
@@ -212,6 +262,19 @@ def logout(
 
     A file refused for its permissions is still revoked (its tokens may have
     leaked: all the more reason); a corrupt one is deleted without revoking.
+
+    Args:
+        profile: the profile (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
+        directory: where sign-in files live (None: the user's config directory).
+        http: an httpx.Client for the platform (tests); not closed.
+
+    Returns:
+        A LogoutResult saying what was removed and whether revoking worked (a failed
+        revoke is reported there, not raised).
+
+    Raises:
+        InvalidRequestError: a bad profile name.
+        TokenStoreError: the file could not be removed (naming it).
     """
     store = TokenStore(profile, directory=directory)
     with contextlib.ExitStack() as stack:
@@ -246,7 +309,17 @@ def status(
 ) -> SignInStatus:
     """Whether `profile` is signed in, to which organisation, with which scopes, until when.
 
-    Raises TokenStoreError if the file exists but cannot be trusted or read.
+    Args:
+        profile: the profile (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
+        directory: where sign-in files live (None: the user's config directory).
+        clock: the wall clock, epoch seconds (decides `needs_login`).
+
+    Returns:
+        A SignInStatus (never a token).
+
+    Raises:
+        TokenStoreError: the file exists but cannot be trusted or read.
+        InvalidRequestError: a bad profile name.
     """
     store = TokenStore(profile, directory=directory)
     record = store.load()
@@ -264,6 +337,14 @@ class StoredSignIn:
     already moved on. Errors: NotSignedInError, SignInExpiredError (both
     AuthenticationError, both telling the user to run `parallel-account login`),
     TokenStoreError, APIError.
+
+    Args:
+        profile: the profile (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
+        directory: where sign-in files live (None: the user's config directory).
+        http: an httpx.Client for the platform (tests); not closed.
+        clock: the wall clock, epoch seconds.
+        refresh_margin: refresh this many seconds before the access token expires.
+        lock_timeout: seconds to wait for another process refreshing the same profile.
     """
 
     def __init__(
@@ -284,22 +365,36 @@ class StoredSignIn:
 
     @property
     def profile(self) -> str:
+        """The profile name."""
         return self._store.profile
 
     @property
     def path(self) -> Path:
+        """The profile's sign-in file."""
         return self._store.path
 
     def __repr__(self) -> str:
         return f"StoredSignIn(profile={self.profile!r}, path={str(self.path)!r})"
 
     def get_token(self) -> str:
+        """The stored access token, refreshed first when it expires within `refresh_margin`.
+
+        Raises:
+            NotSignedInError: nothing stored.
+            SignInExpiredError: it can no longer be refreshed.
+            TokenStoreError: the file is unusable or the lock stayed held.
+            APIError: the platform could not be reached to refresh.
+        """
         record = self._load()
         if not self._expiring(record):
             return record.access_token
         return self._refresh(rejected=None)
 
     def refresh_token(self, rejected: str) -> str | None:
+        """A fresh token after `rejected` got a 401 (another process's, if it refreshed first).
+
+        Raises as `get_token` does.
+        """
         return self._refresh(rejected=rejected)
 
     def _load(self) -> SignInRecord:

@@ -5,6 +5,11 @@ it prints exactly what the others send): `--profile NAME` means that profile's
 stored sign-in; otherwise the library's own rule (`resolve_auth`):
 $PARALLEL_ACCOUNT_TOKEN, then the stored sign-in of $PARALLEL_ACCOUNT_PROFILE
 (default `default`).
+
+Sign-in (`parallel_account.signin`, the device flow, the file lock) is imported
+only by the commands that sign in, out or show the sign-in, and by a command
+that falls back to a stored sign-in: `balance` with $PARALLEL_ACCOUNT_TOKEN set
+loads none of it.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from parallel_account._auth import (
     TOKEN_ENV,
@@ -24,10 +29,8 @@ from parallel_account._auth import (
     stored_sign_in,
 )
 from parallel_account._client import AccountClient
-from parallel_account._device_flow import DEFAULT_SCOPE
 from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._idempotency import new_idempotency_key
-from parallel_account._token_store import resolve_profile
 from parallel_account._validation import check_field
 from parallel_account.cli._curated import curated_operation
 from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
@@ -42,14 +45,9 @@ from parallel_account.cli._output import (
     safe_lines,
 )
 from parallel_account.cli._parser import EXIT_NOT_SIGNED_IN, EXIT_OK, PROG, UsageError
-from parallel_account.signin import (
-    LogoutResult,
-    NotSignedInError,
-    SignInStatus,
-)
-from parallel_account.signin import login as sign_in
-from parallel_account.signin import logout as sign_out
-from parallel_account.signin import status as sign_in_status
+
+if TYPE_CHECKING:
+    from parallel_account.signin import NotSignedInError, SignInStatus
 
 Command = Callable[[argparse.Namespace, Output], int]
 
@@ -80,6 +78,9 @@ class OutputLost(ParallelAccountError):
 
 
 def _not_signed_in(profile: str | None) -> NotSignedInError:
+    from parallel_account._token_store import resolve_profile
+    from parallel_account.signin import NotSignedInError
+
     login_hint = f"run `{PROG} login" + (f" --profile {profile}`" if profile else "`")
     return NotSignedInError(
         f"not signed in (profile {resolve_profile(profile)!r}): {login_hint}, or set ${TOKEN_ENV}"
@@ -131,6 +132,9 @@ def _status_document(status: SignInStatus) -> dict[str, Any]:
 
 
 def login(args: argparse.Namespace, out: Output) -> int:
+    from parallel_account.signin import DEFAULT_SCOPE
+    from parallel_account.signin import login as sign_in
+
     scope = " ".join(" ".join(args.scope).split()) if args.scope else DEFAULT_SCOPE
     status = sign_in(
         args.profile,
@@ -143,7 +147,9 @@ def login(args: argparse.Namespace, out: Output) -> int:
 
 
 def logout(args: argparse.Namespace, out: Output) -> int:
-    result: LogoutResult = sign_out(args.profile)
+    from parallel_account.signin import logout as sign_out
+
+    result = sign_out(args.profile)
     document = {
         "profile": result.profile,
         "path": str(result.path),
@@ -156,6 +162,8 @@ def logout(args: argparse.Namespace, out: Output) -> int:
 
 
 def status(args: argparse.Namespace, out: Output) -> int:
+    from parallel_account.signin import status as sign_in_status
+
     current = sign_in_status(args.profile)
     if args.profile is None and os.environ.get(TOKEN_ENV) is not None:
         out.human_note(

@@ -25,8 +25,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from parallel_account._device_flow import terminal_lines, terminal_safe
 from parallel_account._errors import APIStatusError
+from parallel_account._terminal import terminal_lines, terminal_safe
 from parallel_account.cli._money import format_cents
 from parallel_account.cli._times import utc_times
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import math
 import sys
 from typing import Any, NoReturn
 
-from parallel_account._device_flow import DEFAULT_SCOPE
 from parallel_account._errors import InvalidRequestError
+from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._version import __version__
 
 PROG = "parallel-account"
@@ -163,6 +164,7 @@ def _port(text: str) -> int:
     return int(text)
 
 
+@functools.cache  # one parent for every subcommand: argparse copies its actions into each
 def _global_options() -> Parser:
     parent = Parser(add_help=False)
     group = parent.add_argument_group("global options")

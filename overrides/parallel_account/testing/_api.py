@@ -75,6 +75,16 @@ class FakeAccountAPI:
     schema gives `null`). That answer is always the same and changes no state;
     give the operation an `op_<name>` method when tests need its behaviour.
     Modelled operations answer a success with the spec's lowest 2xx status too.
+
+    Args:
+        token: the one bearer token accepted (others get 401).
+        org_id: the organisation's id, in balances and apps.
+        org_name: the organisation's name, in apps.
+        credit_balance_cents: the starting prepaid credit.
+        pending_debit_balance_cents: the starting pending debits.
+        will_invoice: an invoice-billed org (add_balance then answers 400).
+        user_id: who creates keys (`created_by_user_id`).
+        user_email: their email (`created_by_user_email`).
     """
 
     #: The base URL to use with `transport()` (the host never resolves: nothing leaves the process).
@@ -123,6 +133,7 @@ class FakeAccountAPI:
 
     @property
     def balance(self) -> Balance:
+        """The balance now."""
         with self._lock:
             return self._account.balance
 
@@ -133,7 +144,13 @@ class FakeAccountAPI:
         pending_debit_balance_cents: int | None = None,
         will_invoice: bool | None = None,
     ) -> None:
-        """Change the balance as the rest of the platform would (usage, invoicing)."""
+        """Change the balance as the rest of the platform would (usage, invoicing).
+
+        Args:
+            credit_balance_cents: the new prepaid credit (None: unchanged).
+            pending_debit_balance_cents: the new pending debits (None: unchanged).
+            will_invoice: whether the org is billed by invoice (None: unchanged).
+        """
         with self._lock:
             b = self._account.balance
             self._account.balance = replace(
@@ -152,13 +169,14 @@ class FakeAccountAPI:
             return dict(self._account.ledger)
 
     def charges_for(self, idempotency_key: str) -> int:
-        """How many charges were made for this key (0 if none)."""
+        """How many charges were made for `idempotency_key` (0 if none)."""
         with self._lock:
             entry = self._account.ledger.get(idempotency_key)
             return entry.charges if entry else 0
 
     @property
     def apps(self) -> dict[str, App]:
+        """The organisation's apps by app_id."""
         with self._lock:
             return dict(self._account.apps)
 
@@ -206,6 +224,11 @@ class FakeAccountAPI:
 
         Before commit the request is not carried out; after commit it is (a charge
         is made) and only the answer is lost. The client sees the same either way.
+
+        Args:
+            n: how many requests to drop.
+            operation: only requests to this operation (None: any).
+            after_commit: carry the request out before dropping the connection.
         """
         kind: FaultKind = "drop_after_commit" if after_commit else "drop_before_commit"
         self._queue(Fault(kind, n, operation))
@@ -215,7 +238,8 @@ class FakeAccountAPI:
 
         On the served fake this sleeps. On the transport no time passes: a delay
         longer than the request's read timeout raises `httpx.ReadTimeout` (after
-        the commit), a shorter one just answers.
+        the commit), a shorter one just answers. `operation`: only requests to this
+        operation (None: any).
         """
         self._queue(Fault("delay", n, operation, delay=seconds))
 
@@ -235,6 +259,12 @@ class FakeAccountAPI:
         A faulted request gets a kind drawn uniformly from `kinds` (list a kind twice
         to draw it twice as often) and, for "status", a status from `statuses`.
         Faults queued with fail_next/drop_next/delay_next are served first.
+        `delay_seconds`: how late a "delay" fault answers; `retry_after`: a
+        Retry-After header on "status" faults; `operation`: only requests to this
+        operation (None: any).
+
+        Raises:
+            ValueError: `rate` is not in [0, 1], or `kinds` is empty or unknown.
         """
         if not 0 <= rate <= 1:
             raise ValueError(f"rate: {rate!r} is not between 0 and 1")
@@ -270,13 +300,18 @@ class FakeAccountAPI:
     def http_client(
         self, *, authenticated: bool = True, timeout: float | httpx.Timeout | None = 5.0
     ) -> httpx.Client:
-        """An httpx.Client on `transport()` with `base_url` and (unless told not to) the token set."""
+        """An httpx.Client on `transport()` with `base_url` and the token set.
+
+        Args:
+            authenticated: send the fake's token (False: none, for 401 tests).
+            timeout: the client's timeout.
+        """
         return httpx.Client(**self._client_options(authenticated, timeout))
 
     def async_http_client(
         self, *, authenticated: bool = True, timeout: float | httpx.Timeout | None = 5.0
     ) -> httpx.AsyncClient:
-        """The async twin of `http_client()`."""
+        """The async twin of `http_client()`; `authenticated` and `timeout` as there."""
         return httpx.AsyncClient(**self._client_options(authenticated, timeout))
 
     def _client_options(
@@ -294,19 +329,43 @@ class FakeAccountAPI:
 
         Retries keep their rules and count (`max_retries`, default 2), but every backoff
         and Retry-After is 0 s (`parallel_account.testing.NO_BACKOFF`), so a test that
-        meets an injected 503 pays no real sleep. Any other client option may be given
-        (`max_retries`, `timeout`, `policy`, `sleep`, `default_headers`, ...).
+        meets an injected 503 pays no real sleep.
+
+        Args:
+            options: any other `AccountClient` option (`max_retries`, `timeout`,
+                `policy`, `sleep`, `default_headers`, ...), over these defaults.
+
+        Returns:
+            A new client; close it (or use it in a `with` block) when done.
+
+        Raises:
+            InvalidRequestError: an option is not allowed (named in the message).
         """
         return account_client(self, options)
 
     def async_client(self, **options: Any) -> AsyncAccountClient:
-        """The `AsyncAccountClient` twin of `client()`."""
+        """The `AsyncAccountClient` twin of `client()`.
+
+        Args:
+            options: any other `AsyncAccountClient` option, as for `client()`.
+
+        Returns:
+            A new async client; `await client.aclose()` (or `async with`) when done.
+
+        Raises:
+            InvalidRequestError: an option is not allowed (named in the message).
+        """
         return async_account_client(self, options)
 
     def serve(
         self, port: int = 0, host: str = "127.0.0.1"
     ) -> contextlib.AbstractContextManager[str]:
-        """Serve this fake over real HTTP/1.1 in a background thread; yield its base URL."""
+        """Serve this fake over real HTTP/1.1 in a background thread; yield its base URL.
+
+        Args:
+            port: the port (0: any free one).
+            host: the address to listen on (loopback by default).
+        """
         return serving(self._handle, port, host)
 
     @property

@@ -13,7 +13,14 @@ from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Serve a fake Account API until interrupted; print its base URL first, alone on a line."""
+    """Serve a fake Account API until interrupted; print its base URL first, alone on a line.
+
+    Args:
+        argv: the command line's arguments (None: sys.argv[1:]): --port, --host, --token.
+
+    Returns:
+        The exit status, 0 after Ctrl-C or SIGTERM.
+    """
     parser = argparse.ArgumentParser(
         prog="python -m parallel_account.testing",
         description="Serve a fake Parallel Account API on loopback for tests.",

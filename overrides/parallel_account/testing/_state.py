@@ -23,6 +23,15 @@ from parallel_account.testing._spec import Body, Params, ParamValue
 
 @dataclass(frozen=True)
 class Balance:
+    """The organisation's balance, as `get_balance` answers it.
+
+    Attributes:
+        org_id: the organisation's id.
+        credit_balance_cents: prepaid credit, in cents.
+        pending_debit_balance_cents: debits not yet settled, in cents.
+        will_invoice: billed by invoice (then add_balance is refused with 400).
+    """
+
     org_id: str
     credit_balance_cents: int
     pending_debit_balance_cents: int
@@ -31,6 +40,15 @@ class Balance:
 
 @dataclass(frozen=True)
 class App:
+    """An app of the organisation.
+
+    Attributes:
+        app_id: its uuid.
+        app_name: the name it was created with.
+        org_id: the organisation's id.
+        org_name: the organisation's name.
+    """
+
     app_id: str
     app_name: str
     org_id: str
@@ -39,6 +57,17 @@ class App:
 
 @dataclass(frozen=True)
 class Key:
+    """A live API key of an app.
+
+    Attributes:
+        api_key_id: its id.
+        api_key_name: the name it was created with.
+        app_id: the app it belongs to.
+        created_at: when it was made, epoch seconds.
+        display_value: the masked form shown in listings.
+        raw_api_key: the secret itself (not in the repr).
+    """
+
     api_key_id: str
     api_key_name: str
     app_id: str
@@ -49,7 +78,16 @@ class Key:
 
 @dataclass(frozen=True)
 class Charge:
-    """One idempotency key's entry in the ledger."""
+    """One idempotency key's entry in the ledger.
+
+    Attributes:
+        idempotency_key: the key.
+        amount_cents: the amount charged for it.
+        charges: charges made for this key (the server promises at most 1).
+        replays: later requests with the same key and amount, answered from the ledger.
+        conflicts: later requests with the same key and another amount (409).
+        answer: the stored answer's body, sent again on replays.
+    """
 
     idempotency_key: str
     amount_cents: int

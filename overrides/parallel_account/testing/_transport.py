@@ -11,7 +11,11 @@ if TYPE_CHECKING:
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
-    """Serves requests from a FakeAccountAPI in process, for httpx.Client and httpx.AsyncClient."""
+    """Serves requests from a FakeAccountAPI in process, for httpx.Client and httpx.AsyncClient.
+
+    Args:
+        fake: the FakeAccountAPI that answers.
+    """
 
     def __init__(self, fake: FakeAccountAPI) -> None:
         self.fake = fake
@@ -20,10 +24,12 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         return f"FakeTransport({self.fake!r})"
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer `request` from the fake (raises httpx.RemoteProtocolError for a dropped one)."""
         request.read()
         return self._respond(request)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        """Answer `request` from the fake, for httpx.AsyncClient."""
         await request.aread()
         return self._respond(request)
 
