@@ -368,7 +368,12 @@ def api(args: argparse.Namespace, out: Output) -> int:
 def mock_server(args: argparse.Namespace, out: Output) -> int:
     from parallel_account import testing  # only this command needs the fake
 
-    argv = ["--host", "127.0.0.1", "--port", str(args.port)]
+    refusal = testing.remote_refusal(args.host, args.allow_remote)
+    if refusal:
+        raise UsageError(refusal)
+    argv = ["--host", args.host, "--port", str(args.port)]
+    if args.allow_remote:
+        argv.append("--allow-remote")
     if args.token is not None:
         argv += ["--token", args.token]
     return testing.main(argv)

@@ -61,7 +61,7 @@ loopback), `_main` (the command line).
 
 from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI
 from parallel_account.testing._faults import FAULT_KINDS, FaultKind
-from parallel_account.testing._main import main
+from parallel_account.testing._main import main, remote_refusal
 from parallel_account.testing._state import App, Balance, Charge, Key
 from parallel_account.testing._transport import FakeTransport
 
@@ -76,4 +76,5 @@ __all__ = [
     "FaultKind",
     "Key",
     "main",
+    "remote_refusal",
 ]
