@@ -29,6 +29,7 @@ from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._token_store import resolve_profile
 from parallel_account._validation import check_field
+from parallel_account.cli import _conformance
 from parallel_account.cli._curated import curated_operation
 from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
 from parallel_account.cli._output import (
@@ -394,4 +395,6 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("keys", "delete"): delete_key,
     ("api", None): api,
     ("mock-server", None): mock_server,
+    ("conformance", "list"): _conformance.list_scenarios,
+    ("conformance", "run"): _conformance.run_scenarios,
 }

@@ -233,6 +233,9 @@ def build_parser() -> Parser:
     mock.add_argument(
         "--allow-remote", action="store_true", help="allow a --host that is not loopback"
     )
+    from parallel_account.cli import _conformance  # its commands live beside their code
+
+    _conformance.add_commands(commands, _add)
     return parser
 
 

@@ -57,7 +57,10 @@ def run_scenario(scenario: Scenario, adapter: str, adapter_timeout: float) -> Re
     secret_texts = {token}
     try:
         with fake.serve(port=0, host="127.0.0.1") as base_url:
-            problems = _run(scenario, adapter, adapter_timeout, base_url, token, secret_texts)
+            try:
+                problems = _run(scenario, adapter, adapter_timeout, base_url, token, secret_texts)
+            finally:  # every live key's raw value, however the adapter printed it
+                secret_texts |= {key.raw_api_key for key in fake.keys.values()}
     except ScenarioError as exc:
         problems = [f"cannot run: {exc}"]
     except httpx.HTTPError as exc:
