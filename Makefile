@@ -67,6 +67,13 @@ unit: $(VENV_STAMP)  ## pytest only
 
 test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
 
+# One file for teams without Python tooling: the CLI (mock-server, conformance) for python3 >= 3.11.
+ZIPAPP := dist/parallel-account-mock.pyz
+.PHONY: zipapp
+
+zipapp: $(VENV_STAMP)  ## build dist/parallel-account-mock.pyz (reproducible; runs with any python3 >= 3.11)
+	$(PY) -m codegen.zipapp --output $(ZIPAPP)
+
 bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same run
 	$(PY) -m tests.bench
 
