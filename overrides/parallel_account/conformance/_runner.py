@@ -79,12 +79,12 @@ def _run(
 ) -> list[str]:
     """The scenario's problems; every secret met (raw API keys) is added to `secret_texts`."""
     refs = References()
-    key_field = OPERATIONS.get("add_balance")
-    op = OPERATIONS.get(scenario.call["operation"])
-    for facts in (op, key_field):
-        if facts is not None and facts.idempotency_key_field:
-            refs.key_field = facts.body_field(facts.idempotency_key_field)
-            break
+    # `{"$key": ...}` makes keys to the spec's lengths: the called operation's key field,
+    # else the first operation's that has one (a set-up top-up before another call).
+    called = OPERATIONS.get(scenario.call["operation"])
+    keyed = [op for op in (called, *OPERATIONS.values()) if op and op.idempotency_key_field]
+    if keyed:
+        refs.key_field = keyed[0].body_field(str(keyed[0].idempotency_key_field))
     root = base_url.removesuffix(_base_path(base_url))
     with httpx.Client(base_url=root, timeout=10) as http:
         for step in scenario.setup:
