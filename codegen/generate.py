@@ -7,7 +7,8 @@ Steps, all inside a temporary directory:
 1. working copy of the spec with friendly operationIds (codegen.naming);
 2. openapi-python-client (pinned) with --fail-on-warning, our config and templates;
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
-4. `spec_facts.py` (codegen.facts), `facts.json` (codegen.facts_json) and a copy of openapi.json for importlib.resources;
+4. `spec_facts.py` (codegen.facts), `facts.json` (codegen.facts_json, the same facts for
+   other languages) and a copy of openapi.json for importlib.resources;
 5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
 6. a header naming the spec's sha256 on every Python file; stray files removed.
 Only then is the tree compared with, and swapped into, generated/.
