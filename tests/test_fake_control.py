@@ -106,7 +106,7 @@ def test_fail_next_sends_the_status_and_retry_after(served: Any) -> None:
     _, control, api = served
     control.post(
         "/__fake/faults/fail_next",
-        json={"status": 429, "retry_after": 3, "retry_after_ms": 2500, "n": 2},
+        json={"status": 429.0, "retry_after": 3, "retry_after_ms": 2500, "n": 2},  # 429.0 is 429
     ).raise_for_status()
     for _ in range(2):
         refused = api.get(OPERATIONS["get_balance"].path)
@@ -240,3 +240,43 @@ def test_remote_addresses_are_refused_unless_allowed() -> None:
     )
     assert done.returncode == 2
     assert "not a loopback address" in done.stderr
+
+
+_SAMPLES: list[Any] = [
+    {},
+    {"n": 2},
+    {"n": True},
+    {"n": 1.0},
+    {"n": -1},
+    {"status": 503, "retry_after": "Wed, 21 Oct 2026 07:28:00 GMT"},
+    {"status": 503, "retry_after": -1},
+    {"retry_after": None, "operation": None},
+    {"after_commit": 1},
+    {"seconds": 0.5},
+    {"seconds": 4000},
+    {"seed": "abc", "rate": 0.5, "kinds": []},
+    {"seed": 1.5, "rate": 0.5},
+    {"seed": 1, "rate": 0, "statuses": [429, 700]},
+    {"credit_balance_cents": 5, "will_invoice": None},
+    {"token": "t" * 5000},
+    {"idempotency_key": ""},
+    {"unknown": 1},
+]
+
+
+@pytest.mark.parametrize("body", _SAMPLES)
+def test_the_fake_s_schema_check_agrees_with_jsonschema(body: Any) -> None:
+    """The fake's small validator (no runtime dependency) gives jsonschema's verdict."""
+    from parallel_account.testing._jsonschema import SchemaError, check
+
+    for entry in endpoint_schemas()["endpoints"]:
+        schema = entry["request_schema"]
+        if schema is None:
+            continue
+        expected = jsonschema.Draft202012Validator(schema).is_valid(body)
+        try:
+            check(body, schema)
+            accepted = True
+        except SchemaError:
+            accepted = False
+        assert accepted == expected, (entry["method"], entry["path"], body)

@@ -22,6 +22,7 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 from typing import Any, Final
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -108,8 +109,6 @@ def _run(
 
 
 def _base_path(base_url: str) -> str:
-    from urllib.parse import urlsplit
-
     return urlsplit(base_url).path
 
 
@@ -126,7 +125,9 @@ def _set_up(
         if op is None:
             raise ScenarioError(f"set-up: the spec has no operation {step['api']!r}")
         arguments = refs.arguments_for(op.name, step.get("arguments", {}))
-        path = op.path.format(**{p.name: arguments.pop(p.name) for p in op.path_params})
+        path = op.path.format(
+            **{p.name: quote(str(arguments.pop(p.name)), safe="") for p in op.path_params}
+        )
         query = {p.name: arguments.pop(p.name) for p in op.query_params if p.name in arguments}
         answer = http.request(
             op.method,

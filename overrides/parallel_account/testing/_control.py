@@ -44,7 +44,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
-from parallel_account.testing._jsonschema import SchemaError, check
+from parallel_account.testing._jsonschema import SchemaError, check, integers
 from parallel_account.testing._outcome import JSON, Outcome, json_answer, json_body
 from parallel_account.testing._spec import BASE_PATH
 
@@ -138,7 +138,8 @@ def _arguments(method: str, path: str, query: str, body: bytes) -> dict[str, Any
     if not isinstance(given, dict):
         raise SchemaError(None, "the body must be a JSON object")
     check(given, schema)
-    return given
+    converted: dict[str, Any] = integers(given, schema)
+    return converted
 
 
 # --- the handlers: each one calls FakeAccountAPI's public methods -------------------------------

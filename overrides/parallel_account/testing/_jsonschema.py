@@ -3,7 +3,8 @@
 The runtime dependencies stay httpx, attrs, python-dateutil and filelock, so this
 reads only the keywords `schemas/control-api.json` writes: type, enum, const,
 properties, required, additionalProperties, minimum, maximum, minLength,
-maxLength, items, minItems. Keywords it does not know are ignored (the tests
+maxLength, items, minItems (`integers` then makes a whole float an int where an
+integer is wanted). Keywords it does not know are ignored (the tests
 check the file and every answer against the full Draft 2020-12 rules with the
 `jsonschema` package). The first error found is reported, naming the field.
 """
@@ -61,6 +62,8 @@ def _check_type(value: Any, schema: dict[str, Any], where: str | None) -> None:
     for name in names:
         if isinstance(value, _TYPES[name]) and (name == "boolean" or not isinstance(value, bool)):
             return
+        if name == "integer" and isinstance(value, float) and value.is_integer():
+            return  # JSON Schema: 1.0 is an integer (`integers` turns it into 1)
     raise SchemaError(where, f"{_shown(value)} is not of type {' or '.join(names)}")
 
 
@@ -107,3 +110,18 @@ def _join(where: str | None, name: str) -> str:
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else f"a {type(value).__name__}"
+
+
+def integers(value: Any, schema: dict[str, Any]) -> Any:
+    """`value` (already checked) with each whole float where the schema wants an integer
+    (and not any number) made an int: 2.0 becomes 2, as JSON Schema reads it."""
+    wanted = schema.get("type")
+    names = [wanted] if isinstance(wanted, str) else list(wanted or [])
+    if isinstance(value, float) and "integer" in names and "number" not in names:
+        return int(value)
+    if isinstance(value, list):
+        return [integers(item, schema.get("items", {})) for item in value]
+    if isinstance(value, dict):
+        properties: dict[str, Any] = schema.get("properties", {})
+        return {name: integers(item, properties.get(name, {})) for name, item in value.items()}
+    return value
