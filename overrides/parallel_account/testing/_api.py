@@ -58,9 +58,11 @@ class FakeAccountAPI:
     """An in-memory Account API for one organisation. All methods are thread-safe.
 
     Inspect it with `balance`, `ledger`, `charges_for(key)`, `apps`, `keys`,
-    `requests` (count by operation name) and `injected` (count by fault kind).
+    `requests` (count by operation name), `request_times` and `injected` (count by
+    fault kind).
     Inject faults with `fail_next`, `drop_next`, `delay_next`, `random_faults`;
-    `clear_faults` removes them all.
+    `clear_faults` removes them all; `reset` goes back to the starting state.
+    Over HTTP the same methods answer under `/__fake/` (the control API, `_control`).
 
     Operations it does not model yet: the fake routes every operation in the
     generated spec facts. One it has no behaviour for (no `op_<name>` method in
