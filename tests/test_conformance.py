@@ -7,6 +7,7 @@ import json
 import shlex
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -204,10 +205,15 @@ def _one(name: str) -> Scenario:
 
 
 def test_an_adapter_that_hangs_is_killed_and_fails() -> None:
-    result = run_scenario(_one("get_balance"), "sleep 30", adapter_timeout=0.5)
+    # The shell starts a child that would outlive a kill of the shell alone; its unique
+    # argument finds it afterwards.
+    marker = f"sleep 1000.{uuid.uuid4().int % 10**12}"
+    adapter = f"{marker}; true"
+    result = run_scenario(_one("get_balance"), adapter, adapter_timeout=0.5)
     assert not result.passed
     assert "did not finish within 0.5 s" in result.problems[0]
-    assert result.seconds < 10
+    left = subprocess.run(["pgrep", "-f", marker], capture_output=True, check=False)
+    assert left.stdout == b""  # the whole process group went
 
 
 def test_an_adapter_printing_something_else_fails() -> None:
