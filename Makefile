@@ -67,11 +67,18 @@ unit: $(VENV_STAMP)  ## pytest only
 
 test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
 
+# One file for teams without Python tooling: the CLI (mock-server, conformance) for python3 >= 3.11.
+ZIPAPP := dist/parallel-account-mock.pyz
+.PHONY: zipapp
+
+zipapp: $(VENV_STAMP)  ## build dist/parallel-account-mock.pyz (reproducible; runs with any python3 >= 3.11)
+	$(PY) -m codegen.zipapp --output $(ZIPAPP)
+
 # Release files (codegen/dist.py): built from a clean copy of the files git knows, every
 # timestamp SOURCE_DATE_EPOCH (the last commit's time unless set), so two runs give the
 # same bytes. Only dist/*.tar.gz and dist/*.whl are replaced; build/ is removed.
 .PHONY: dist
-dist: $(VENV_STAMP)  ## build the sdist and wheel into dist/, reproducibly (same bytes every run)
+dist: $(VENV_STAMP) zipapp  ## build the sdist, wheel and zipapp into dist/, reproducibly (same bytes every run)
 	rm -rf build
 	$(PY) -m codegen.dist --out dist
 

@@ -7,7 +7,8 @@ Steps, all inside a temporary directory:
 1. working copy of the spec with friendly operationIds (codegen.naming);
 2. openapi-python-client (pinned) with --fail-on-warning, our config and templates;
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
-4. `spec_facts.py` and `charges.py` (codegen.facts) and a copy of openapi.json for
+4. `spec_facts.py` and `charges.py` (codegen.facts), `facts.json` (codegen.facts_json,
+   the same facts for other languages) and a copy of openapi.json for
    importlib.resources;
 5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
 6. a header naming the spec's sha256 on every Python file; stray files removed;
@@ -32,7 +33,7 @@ from typing import Any
 
 import jinja2
 
-from codegen import facts, naming, reference, surface
+from codegen import facts, facts_json, naming, reference, surface
 from codegen.spec import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -234,6 +235,7 @@ def build(workdir: Path, spec_text: str) -> Path:
         )
     (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
     (out / "charges.py").write_text(facts.render_charges(found))
+    (out / "facts.json").write_text(facts_json.render(working, spec_sha, found))
     (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)
     (out / "py.typed").write_text("")

@@ -29,3 +29,23 @@ def prism_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         pytest.skip(reason)
     with prism.running(ROOT / "openapi.json", tmp_path_factory.mktemp("prism")) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def node() -> str:
+    """The `node` executable (Node.js 18+, for fetch). Skipped where missing, failed under CI."""
+    import shutil
+    import subprocess
+
+    found = shutil.which("node")
+    version = ""
+    if found:
+        version = subprocess.run(
+            [found, "--version"], capture_output=True, text=True, timeout=30, check=False
+        ).stdout.strip()
+    if not found or not version.startswith("v") or int(version[1:].split(".")[0]) < 18:
+        reason = f"Node.js 18 or later is needed (found: {version or 'none'})"
+        if running_in_ci():
+            pytest.fail(f"{reason} (CI is set: the Node.js tests must run)", pytrace=False)
+        pytest.skip(reason)
+    return found

@@ -8,6 +8,7 @@ fresh virtualenv and runs it there.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
@@ -150,7 +151,8 @@ def test_make_dist_is_reproducible_and_the_wheel_runs_in_a_fresh_venv(tmp_path: 
     version = parallel_account.__version__
     sdist = from_git / "dist" / f"parallel_account_client-{version}.tar.gz"
     wheel = from_git / "dist" / f"parallel_account_client-{version}-py3-none-any.whl"
-    assert sorted(files) == sorted([sdist.name, wheel.name])  # the stale one is gone
+    zipapp = "parallel-account-mock.pyz"  # `make zipapp`, which `make dist` runs first
+    assert sorted(files) == sorted([sdist.name, wheel.name, zipapp])  # the stale one is gone
 
     with tarfile.open(sdist) as tar:
         members = tar.getmembers()
@@ -170,8 +172,8 @@ def test_make_dist_is_reproducible_and_the_wheel_runs_in_a_fresh_venv(tmp_path: 
         shipped_spec = whl.read("parallel_account_api/openapi.json")
     package_data = PYPROJECT["tool"]["setuptools"]["package-data"]
     for package, data_files in package_data.items():
-        for name in data_files:
-            assert f"{package}/{name}" in listed, (package, name)
+        for name in data_files:  # a name or a glob such as "schemas/*.json"
+            assert fnmatch.filter(listed, f"{package}/{name}"), (package, name)
     assert metadata["Version"] == version
     assert metadata["License-Expression"] == PYPROJECT["project"]["license"]
     assert metadata.get_all("License-File") == PYPROJECT["project"]["license-files"]

@@ -32,6 +32,7 @@ from parallel_account._client import AccountClient
 from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._validation import check_field
+from parallel_account.cli import _conformance
 from parallel_account.cli._curated import curated_operation
 from parallel_account.cli._money import format_cents, parse_cents, parse_dollars
 from parallel_account.cli._output import (
@@ -376,7 +377,12 @@ def api(args: argparse.Namespace, out: Output) -> int:
 def mock_server(args: argparse.Namespace, out: Output) -> int:
     from parallel_account import testing  # only this command needs the fake
 
-    argv = ["--host", "127.0.0.1", "--port", str(args.port)]
+    refusal = testing.remote_refusal(args.host, args.allow_remote)
+    if refusal:
+        raise UsageError(refusal)
+    argv = ["--host", args.host, "--port", str(args.port)]
+    if args.allow_remote:
+        argv.append("--allow-remote")
     if args.token is not None:
         argv += ["--token", args.token]
     return testing.main(argv)
@@ -397,4 +403,6 @@ COMMANDS: dict[tuple[str, str | None], Command] = {
     ("keys", "delete"): delete_key,
     ("api", None): api,
     ("mock-server", None): mock_server,
+    ("conformance", "list"): _conformance.list_scenarios,
+    ("conformance", "run"): _conformance.run_scenarios,
 }

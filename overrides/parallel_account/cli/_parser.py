@@ -260,6 +260,13 @@ def build_parser() -> Parser:
     mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
     mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
     mock.add_argument("--token", metavar="T", default=None, help="bearer token it accepts")
+    mock.add_argument("--host", default="127.0.0.1", help="a loopback address (default: 127.0.0.1)")
+    mock.add_argument(
+        "--allow-remote", action="store_true", help="allow a --host that is not loopback"
+    )
+    from parallel_account.cli import _conformance  # its commands live beside their code
+
+    _conformance.add_commands(commands, _add)
     return parser
 
 

@@ -12,14 +12,16 @@ import hmac
 import logging
 import random
 import threading
+import time
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from parallel_account.testing import _control as control
 from parallel_account.testing._clients import account_client, async_account_client
 from parallel_account.testing._faults import (
     FAULT_KINDS,
@@ -53,15 +55,19 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__package__)
 
 DEFAULT_TOKEN: Final = "fake-account-token"  # noqa: S105 (a well-known test value)
+#: Arrival times kept per operation (`request_times`): a soak test must not grow the fake.
+MAX_TIMES_KEPT: Final = 1000
 
 
 class FakeAccountAPI:
     """An in-memory Account API for one organisation. All methods are thread-safe.
 
     Inspect it with `balance`, `ledger`, `charges_for(key)`, `apps`, `keys`,
-    `requests` (count by operation name) and `injected` (count by fault kind).
+    `requests` (count by operation name), `request_times` and `injected` (count by
+    fault kind).
     Inject faults with `fail_next`, `drop_next`, `delay_next`, `random_faults`;
-    `clear_faults` removes them all.
+    `clear_faults` removes them all; `reset` goes back to the starting state.
+    Over HTTP the same methods answer under `/__fake/` (the control API, `_control`).
 
     Operations it does not model yet: the fake routes every operation in the
     generated spec facts. One it has no behaviour for (no `op_<name>` method in
@@ -105,10 +111,23 @@ class FakeAccountAPI:
         self._lock = threading.RLock()
         self._token = token
         balance = Balance(org_id, credit_balance_cents, pending_debit_balance_cents, will_invoice)
-        self._account = Account(balance, org_name, user_id, user_email)
+        self._initial = (balance, org_name, user_id, user_email)
+        self._account = Account(*self._initial)
         self._requests: Counter[str] = Counter()
+        self._times: dict[str, deque[float]] = {}
+        self._started = time.monotonic()
         self._faults = FaultPlan()
         self._last_request_id: str | None = None
+
+    def reset(self) -> None:
+        """Back to the state it was created with: balance, ledger, apps, keys, request counts
+        and times, faults (queued, random, and the injected counts). The token stays."""
+        with self._lock:
+            self._account = Account(*self._initial)
+            self._requests.clear()
+            self._times.clear()
+            self._started = time.monotonic()
+            self._faults = FaultPlan()
 
     def __repr__(self) -> str:
         with self._lock:
@@ -191,6 +210,13 @@ class FakeAccountAPI:
         """Requests received by operation name, faulted or not (paths matching none: not counted)."""
         with self._lock:
             return dict(self._requests)
+
+    @property
+    def request_times(self) -> dict[str, list[float]]:
+        """When requests arrived, by operation name: seconds since the fake was created (or
+        reset), the last `MAX_TIMES_KEPT` of each. Shows a client's pauses between attempts."""
+        with self._lock:
+            return {name: list(times) for name, times in self._times.items()}
 
     @property
     def injected(self) -> dict[str, int]:
@@ -393,12 +419,17 @@ class FakeAccountAPI:
         if len(body) > MAX_BODY_BYTES:  # the served fake refuses it before reading it
             return too_large()
         path, _, query = raw_path.partition("?")
+        controlled = control.answer(self, method, path, query, body)
+        if controlled is not None:  # the control API or the spec: not the Account API's
+            return controlled
         routed = route(method, path)
         if isinstance(routed, Outcome):
             return routed
         op, path_params = routed
         with self._lock:
             self._requests[op.name] += 1
+            arrived = self._times.setdefault(op.name, deque(maxlen=MAX_TIMES_KEPT))
+            arrived.append(round(time.monotonic() - self._started, 6))
             fault = self._faults.take(op.name)
             instead = fault.instead() if fault is not None else None
             if instead is not None:

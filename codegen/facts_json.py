@@ -1,0 +1,101 @@
+"""Render `facts.json`: the spec facts the Python client uses, for clients in any language.
+
+`spec_facts.py` (codegen.facts) is the same knowledge as Python data; this is it
+as one JSON document, shipped in the wheel beside it and served by the fake at
+`GET /__fake/facts`, so a Go or TypeScript client validates and retries as the
+Python one does. Bounds keep the spec's own JSON Schema keywords
+(`exclusiveMinimum`, `maxLength`, ...), so they can be handed to any JSON
+Schema validator. Its shape is described by
+`overrides/parallel_account/schemas/facts.schema.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from codegen.facts import CONSTRAINT_KEYS
+from codegen.surface import Argument, Operation, deref
+
+#: What each value of an operation's `retry` means (the Python client's `_retry` rule).
+RETRY_RULES = {
+    "safe": (
+        "repeating the request cannot do the work twice (an idempotent HTTP method, or a body "
+        "carrying an idempotency key the server dedupes on): retry after a status that invites it "
+        "(408, 429, 5xx; honour Retry-After), a timeout or a lost connection, with the same "
+        "idempotency key"
+    ),
+    "only_if_never_sent": (
+        "a retry could do the work twice: retry only when the request surely never left "
+        "(the connection could not be made); after a lost answer report that the outcome is "
+        "unknown"
+    ),
+}
+
+
+def _schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The constraints of one parameter or field, under their JSON Schema names."""
+    kept: dict[str, Any] = {}
+    for key in CONSTRAINT_KEYS:
+        value = schema.get(key)
+        if key == "type" and isinstance(value, list):  # 3.1 style ["string", "null"]
+            value = next((t for t in value if t != "null"), None)
+        if value is not None:
+            kept[key] = value
+    return kept
+
+
+def _field(name: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
+    secret = schema.get("format") == "password" or schema.get("writeOnly") is True
+    return {"name": name, "required": required, "secret": secret, "schema": _schema(schema)}
+
+
+def _arguments(op: Operation, where: str) -> list[dict[str, Any]]:
+    found: list[Argument] = [a for a in op.arguments if a.location == where]
+    return [_field(a.name, a.schema, a.required) for a in found]
+
+
+def _operation(op: Operation, document: dict[str, Any]) -> dict[str, Any]:
+    response = deref(op.response_schema, document) if op.response_schema else {}
+    required = set(response.get("required", []))
+    successes = [status for status in op.documented_statuses if 200 <= status < 300]
+    return {
+        "method": op.method,
+        "path": op.path,
+        "summary": op.summary,
+        "tag": op.tag.lower(),
+        "requires_auth": op.requires_auth,
+        "path_params": _arguments(op, "path"),
+        "query_params": _arguments(op, "query"),
+        "body": None
+        if op.body_class is None
+        else {"model": op.body_class, "fields": _arguments(op, "body")},
+        "idempotency_key_field": op.idempotency_key_field,
+        "retry": "safe" if op.idempotent else "only_if_never_sent",
+        "moves_money": op.moves_money,
+        "documented_statuses": list(op.documented_statuses),
+        "success_status": min(successes, default=200),
+        "response": {
+            "model": op.response_class,
+            "array": op.response_array,
+            "empty": not response,
+            "returns_field": op.returns_field,
+            "fields": [
+                _field(name, schema, name in required)
+                for name, schema in response.get("properties", {}).items()
+            ],
+        },
+    }
+
+
+def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -> str:
+    """The text of `facts.json` for a working copy (friendly operationIds) of the spec."""
+    facts = {
+        "generated_by": "make generate (codegen/facts_json.py); do not edit",
+        "schema": "parallel_account/schemas/facts.schema.json",
+        "spec_sha256": spec_sha256,
+        "server_url": document.get("servers", [{}])[0].get("url"),
+        "retry_rules": RETRY_RULES,
+        "operations": {op.name: _operation(op, document) for op in found},
+    }
+    return json.dumps(facts, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,183 @@
+"""Checking an adapter's answer and the fake's state against a scenario's expectations.
+
+"result": {...}      the call succeeded; every field given matches (objects: the
+                     fields named, lists: item by item), null: an empty answer
+"error": {...}       the call failed; kind, status_code, idempotency_key,
+                     outcome_unknown as given
+"requests": {OP: N}  requests the adapter made, by operation: exactly these
+                     (an operation left out: none); N may be {"at_least": M}
+"min_gap_seconds": {OP: S}  consecutive requests to OP at least S seconds apart
+"ledger": {"charges": N, "keys": M}   charges made in all, keys charged
+"charges_for": [{"key": K, "charges": N}]
+"balance": {...}     fields of the balance afterwards
+"apps": N, "keys": N how many apps and live API keys the fake holds afterwards
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any, Final
+
+from parallel_account.conformance._scenarios import References
+
+ERROR_KINDS: Final = (
+    "invalid_request",
+    "authentication",
+    "not_found",
+    "conflict",
+    "unprocessable",
+    "rate_limit",
+    "server",
+    "connection",
+    "timeout",
+    "other",
+)
+ERROR_FIELDS: Final = ("kind", "status_code", "idempotency_key", "outcome_unknown")
+# Arrival times are rounded by the fake; a gap this much short of the asked one still counts.
+_GAP_SLACK: Final = 0.05
+
+
+@dataclass(frozen=True)
+class State:
+    """The fake's state after the adapter ran (request counts: the adapter's only)."""
+
+    requests: dict[str, int]
+    times: dict[str, list[float]]
+    ledger: dict[str, Any]
+    balance: dict[str, Any]
+    apps: int
+    keys: int
+
+
+def protocol_problems(output: Any) -> list[str]:
+    """How the adapter's output breaks the protocol (empty if it does not)."""
+    if not isinstance(output, dict) or len(output) != 1 or not {"result", "error"} & output.keys():
+        return ['the adapter must print one JSON object: {"result": ...} or {"error": {...}}']
+    error = output.get("error")
+    if "error" not in output:
+        return []
+    if not isinstance(error, dict) or set(error) != set(ERROR_FIELDS):
+        return [f"error: expected an object with exactly {', '.join(ERROR_FIELDS)}"]
+    problems = []
+    if error["kind"] not in ERROR_KINDS:
+        problems.append(f"error.kind {error['kind']!r} is not one of {', '.join(ERROR_KINDS)}")
+    types = {
+        "status_code": int,
+        "idempotency_key": str,
+        "outcome_unknown": bool,
+    }
+    for name, kind in types.items():
+        value = error[name]
+        if value is not None and (
+            not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)
+        ):
+            problems.append(f"error.{name}: {value!r} is not a {kind.__name__} or null")
+    return problems
+
+
+def check(expect: dict[str, Any], output: Any, state: State, refs: References) -> list[str]:
+    """Every way the output and the state differ from the expectations."""
+    problems: list[str] = []
+    charged = [entry["idempotency_key"] for entry in state.ledger["entries"]]
+    for outcome in ("result", "error"):
+        if outcome not in expect:
+            continue
+        if outcome not in output:
+            got = "an error " + _brief(output.get("error")) if "error" in output else "a result"
+            problems.append(
+                f"expected {'a result' if outcome == 'result' else 'an error'}, got {got}"
+            )
+            continue
+        wanted = refs.value(expect[outcome])
+        problems += _differences(outcome, wanted, output[outcome], charged)
+    problems += _request_problems(expect, state)
+    if "ledger" in expect:
+        totals = {"charges": state.ledger["charges"], "keys": len(charged)}
+        for name, count in expect["ledger"].items():
+            if totals[name] != count:
+                problems.append(f"ledger: {totals[name]} {name}, expected {count}")
+    for item in expect.get("charges_for", []):
+        key = refs.value(item["key"])
+        made = next(
+            (e["charges"] for e in state.ledger["entries"] if e["idempotency_key"] == key), 0
+        )
+        if made != item["charges"]:
+            problems.append(f"charges for the key {key}: {made}, expected {item['charges']}")
+    if "balance" in expect:
+        problems += _differences("balance", refs.value(expect["balance"]), state.balance, charged)
+    for name in ("apps", "keys"):
+        if name in expect and getattr(state, name) != expect[name]:
+            problems.append(
+                f"the fake holds {getattr(state, name)} {name}, expected {expect[name]}"
+            )
+    return problems
+
+
+def _request_problems(expect: dict[str, Any], state: State) -> list[str]:
+    problems = []
+    if "requests" in expect:
+        wanted: dict[str, Any] = expect["requests"]
+        for name in sorted(wanted.keys() | state.requests.keys()):
+            made, rule = state.requests.get(name, 0), wanted.get(name, 0)
+            at_least = rule.get("at_least") if isinstance(rule, dict) else None
+            if (made < at_least) if at_least is not None else (made != rule):
+                asked = f"at least {at_least}" if at_least is not None else str(rule)
+                problems.append(f"{made} {name} requests, expected {asked}")
+    for name, seconds in expect.get("min_gap_seconds", {}).items():
+        times = state.times.get(name, [])
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        if not gaps:
+            problems.append(
+                f"{name}: no second request, expected one {seconds:g} s after the first"
+            )
+        elif min(gaps) < seconds - _GAP_SLACK:
+            problems.append(
+                f"{name}: requests {min(gaps):.2f} s apart, expected at least {seconds:g} s"
+            )
+    return problems
+
+
+def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[str]:
+    if isinstance(wanted, dict) and wanted.get("$present") is True:
+        return [] if got is not None else [f"{where}: missing or null"]
+    if isinstance(wanted, dict) and wanted.get("$charged_key") is True:
+        if len(charged) == 1 and got == charged[0]:
+            return []
+        return [
+            f"{where}: {_brief(got)}, expected the key charged ({', '.join(charged) or 'none'})"
+        ]
+    if isinstance(wanted, dict):
+        if not isinstance(got, dict):
+            return [f"{where}: {_brief(got)}, expected an object"]
+        problems = []
+        for name, value in wanted.items():
+            if name not in got:
+                problems.append(f"{where}.{name}: missing")
+            else:
+                problems += _differences(f"{where}.{name}", value, got[name], charged)
+        return problems
+    if isinstance(wanted, list):
+        if not isinstance(got, list) or len(got) != len(wanted):
+            return [f"{where}: {_brief(got)}, expected a list of {len(wanted)}"]
+        problems = []
+        for index, (value, item) in enumerate(zip(wanted, got, strict=True)):
+            problems += _differences(f"{where}[{index}]", value, item, charged)
+        return problems
+    same = type(got) is type(wanted) or (
+        isinstance(got, int | float)
+        and isinstance(wanted, int | float)
+        and not isinstance(got, bool)
+        and not isinstance(wanted, bool)
+    )
+    if same and got == wanted:
+        return []
+    return [f"{where}: {_brief(got)}, expected {_brief(wanted)}"]
+
+
+def _brief(value: Any) -> str:
+    """A value in a message: short, on one line (the runner scrubs secrets from it)."""
+    import json
+
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 120 else text[:117] + "..."

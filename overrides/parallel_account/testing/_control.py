@@ -1,0 +1,256 @@
+"""The control API: the fake's Python face (`FakeAccountAPI`'s methods) over HTTP, for tests in
+any language.
+
+Every endpoint lives under the reserved prefix `/__fake/`, at the server's root
+(outside the Account API's base path, so it can never collide with an
+operation); `GET /__fake/` lists them with a JSON Schema for each request and
+answer (the file `parallel_account/schemas/control-api.json`, shipped in the
+wheel). Each handler calls the same public method a Python test would
+(`fail_next`, `drop_next`, `set_balance`, `ledger`, ...): there is one
+implementation behind both faces.
+
+    GET  /__fake/                    the endpoints and their schemas
+    GET  /__fake/facts               the spec facts (facts.json)
+    POST /__fake/reset               back to the starting state (the token stays)
+    GET  /__fake/balance             POST /__fake/balance  {credit_balance_cents, ...}
+    GET  /__fake/ledger              GET  /__fake/charges?idempotency_key=K
+    GET  /__fake/apps                GET  /__fake/keys (never the raw key)
+    GET  /__fake/requests            counts and arrival times by operation
+    GET  /__fake/faults              faults carried out, by kind
+    POST /__fake/faults/fail_next    {n, status, operation, retry_after, retry_after_ms}
+    POST /__fake/faults/drop_next    {n, operation, after_commit}
+    POST /__fake/faults/delay_next   {seconds, n, operation}
+    POST /__fake/faults/random       {seed, rate, kinds, statuses, delay_seconds, ...}
+    POST /__fake/faults/clear        {}
+    POST /__fake/token               {token}
+
+The pinned spec itself is served at `GET <base path>/openapi.json` (e.g.
+`http://127.0.0.1:8080/account/openapi.json`).
+
+Choices the issue left open: control requests need no bearer token (the fake is
+for tests and listens on loopback unless told otherwise: `mock-server` refuses
+another address without `--allow-remote`), are not counted in `requests` and are
+never faulted. A request that breaks its schema, or that the method refuses
+(an unknown operation name, say), gets 400 with `{"error": {"field": F,
+"message": M}}`, F naming the field; an unknown endpoint 404, another method 405.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from functools import cache
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import parse_qsl
+
+from parallel_account.testing._jsonschema import SchemaError, check, integers
+from parallel_account.testing._outcome import JSON, Outcome, json_answer, json_body
+from parallel_account.testing._spec import BASE_PATH
+
+if TYPE_CHECKING:
+    from parallel_account.testing._api import FakeAccountAPI
+
+PREFIX: Final = "/__fake"
+SPEC_PATH: Final = f"{BASE_PATH}/openapi.json"
+
+#: A handler answers JSON data (sent with 200), or a whole `Outcome`.
+Handler = Callable[["FakeAccountAPI", dict[str, Any]], JSON]
+_OK: Final = {"ok": True}
+
+
+@cache
+def endpoint_schemas() -> dict[str, Any]:
+    """The shipped control-api.json: every endpoint, its request and response schemas."""
+    from importlib import resources  # only the control API needs it
+
+    text = resources.files("parallel_account").joinpath("schemas/control-api.json").read_text()
+    document: dict[str, Any] = json.loads(text)
+    return document
+
+
+@cache
+def facts_bytes() -> bytes:
+    """facts.json, as `make generate` wrote it into parallel_account_api."""
+    from importlib import resources
+
+    return resources.files("parallel_account_api").joinpath("facts.json").read_bytes()
+
+
+def answer(fake: FakeAccountAPI, method: str, path: str, query: str, body: bytes) -> Outcome | None:
+    """The answer to a control request or to the spec's URL; None for anything else."""
+    if path == SPEC_PATH and method in ("GET", "HEAD"):
+        from parallel_account._spec import spec_text
+
+        return json_body(200, spec_text().encode())
+    if path != PREFIX and not path.startswith(PREFIX + "/"):
+        return None
+    path = PREFIX + "/" if path == PREFIX else path
+    handlers = {p: h for (m, p), h in _HANDLERS.items() if m == method}
+    handler = handlers.get(path)
+    if handler is None:
+        allowed = sorted(m for (m, p) in _HANDLERS if p == path)
+        if allowed:
+            message = f"{method} is not allowed on {path}; use {', '.join(allowed)}"
+            return json_answer(405, _error(None, message), [("allow", ", ".join(allowed))])
+        return json_answer(
+            404, _error(None, f"no control endpoint {path}; GET {PREFIX}/ lists them")
+        )
+    try:
+        result = handler(fake, _arguments(method, path, query, body))
+        return result if isinstance(result, Outcome) else json_answer(200, result)
+    except SchemaError as exc:
+        return json_answer(400, _error(exc.field, exc.message))
+    except ValueError as exc:  # the method refused it: its message starts with the field's name
+        field, colon, message = str(exc).partition(": ")
+        named = bool(colon) and field.isidentifier()
+        return json_answer(400, _error(field if named else None, message if named else str(exc)))
+
+
+def _error(field: str | None, message: str) -> dict[str, Any]:
+    return {"error": {"field": field, "message": message}}
+
+
+def _schema(method: str, path: str) -> dict[str, Any] | None:
+    for entry in endpoint_schemas()["endpoints"]:
+        if (entry["method"], entry["path"]) == (method, path):
+            found: dict[str, Any] | None = entry["request_schema"]
+            return found
+    raise LookupError(f"control-api.json has no entry for {method} {path}")
+
+
+def _arguments(method: str, path: str, query: str, body: bytes) -> dict[str, Any]:
+    """The request's fields (JSON body, or query parameters for GET), checked against its schema."""
+    schema = _schema(method, path)
+    if method == "GET":
+        given: Any = dict(parse_qsl(query, keep_blank_values=True))
+    elif not body.strip():
+        given = {}
+    else:
+        try:
+            given = json.loads(body)
+        except (ValueError, RecursionError):
+            raise SchemaError(None, "the body is not JSON; send a JSON object") from None
+    if schema is None:
+        if given:
+            raise SchemaError(None, f"{method} {path} takes no parameters")
+        return {}
+    if not isinstance(given, dict):
+        raise SchemaError(None, "the body must be a JSON object")
+    check(given, schema)
+    converted: dict[str, Any] = integers(given, schema)
+    return converted
+
+
+# --- the handlers: each one calls FakeAccountAPI's public methods -------------------------------
+
+
+def _index(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    return {
+        "prefix": PREFIX + "/",
+        "api_base_path": BASE_PATH,
+        "spec_path": SPEC_PATH,
+        "endpoints": endpoint_schemas()["endpoints"],
+    }
+
+
+def _facts(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    return json_body(200, facts_bytes())  # byte for byte as shipped
+
+
+def _reset(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.reset()
+    return _OK
+
+
+def _balance(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    return asdict(fake.balance)
+
+
+def _set_balance(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.set_balance(**args)
+    return asdict(fake.balance)
+
+
+def _ledger(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    entries = [
+        {name: value for name, value in asdict(charge).items() if name != "answer"}
+        for charge in fake.ledger.values()
+    ]
+    return {"entries": entries, "charges": sum(entry["charges"] for entry in entries)}
+
+
+def _charges(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    key = args["idempotency_key"]
+    return {"idempotency_key": key, "charges": fake.charges_for(key)}
+
+
+def _apps(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    return {"apps": [asdict(app) for app in fake.apps.values()]}
+
+
+def _keys(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    shown = [
+        {name: value for name, value in asdict(key).items() if name != "raw_api_key"}
+        for key in fake.keys.values()
+    ]
+    return {"keys": shown}
+
+
+def _requests(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    return {"counts": fake.requests, "times": fake.request_times}
+
+
+def _faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    return {"injected": fake.injected}
+
+
+def _fail_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.fail_next(args.pop("n", 1), **args)
+    return _OK
+
+
+def _drop_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.drop_next(args.pop("n", 1), **args)
+    return _OK
+
+
+def _delay_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.delay_next(args.pop("seconds"), args.pop("n", 1), **args)
+    return _OK
+
+
+def _random_faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.random_faults(args.pop("seed"), args.pop("rate"), **args)
+    return _OK
+
+
+def _clear_faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.clear_faults()
+    return _OK
+
+
+def _token(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    fake.token = args["token"]
+    return _OK
+
+
+_HANDLERS: Final[dict[tuple[str, str], Handler]] = {
+    ("GET", f"{PREFIX}/"): _index,
+    ("GET", f"{PREFIX}/facts"): _facts,
+    ("POST", f"{PREFIX}/reset"): _reset,
+    ("GET", f"{PREFIX}/balance"): _balance,
+    ("POST", f"{PREFIX}/balance"): _set_balance,
+    ("GET", f"{PREFIX}/ledger"): _ledger,
+    ("GET", f"{PREFIX}/charges"): _charges,
+    ("GET", f"{PREFIX}/apps"): _apps,
+    ("GET", f"{PREFIX}/keys"): _keys,
+    ("GET", f"{PREFIX}/requests"): _requests,
+    ("GET", f"{PREFIX}/faults"): _faults,
+    ("POST", f"{PREFIX}/faults/fail_next"): _fail_next,
+    ("POST", f"{PREFIX}/faults/drop_next"): _drop_next,
+    ("POST", f"{PREFIX}/faults/delay_next"): _delay_next,
+    ("POST", f"{PREFIX}/faults/random"): _random_faults,
+    ("POST", f"{PREFIX}/faults/clear"): _clear_faults,
+    ("POST", f"{PREFIX}/token"): _token,
+}
