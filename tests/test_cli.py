@@ -372,6 +372,7 @@ def error_line(run: Run) -> str:
 def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARALLEL_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["HOME"] = str(tmp_path / "home")  # no sign-in of Parallel's CLI from the real home
     env.update(extra)
     return env
 
@@ -1142,6 +1143,7 @@ def test_main_in_process_twice_keeps_one_log_handler(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("PARALLEL_ACCOUNT_PROFILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
     before = list(logger.handlers)
     level = logger.level
     try:

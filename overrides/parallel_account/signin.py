@@ -412,15 +412,6 @@ class StoredSignIn:
 
 
 def _status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInStatus:
-    ends = [
-        at
-        for at in (record.refresh_token_expires_at, record.authorization_expires_at)
-        if at is not None
-    ]
-    access_over = (
-        record.access_token_expires_at is not None and now >= record.access_token_expires_at
-    )
-    needs_login = any(now >= at for at in ends) or (record.refresh_token is None and access_over)
     return SignInStatus(
         profile=store.profile,
         path=store.path,
@@ -429,11 +420,33 @@ def _status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInSta
         org_id=record.org_id,
         org_name=record.org_name,
         scopes=tuple((record.scope or "").split()),
-        access_token_expires_at=_datetime(record.access_token_expires_at),
-        refresh_token_expires_at=_datetime(record.refresh_token_expires_at),
-        authorization_expires_at=_datetime(record.authorization_expires_at),
-        needs_login=needs_login,
+        **sign_in_status_fields(
+            access_token_expires_at=record.access_token_expires_at,
+            refresh_token_expires_at=record.refresh_token_expires_at,
+            authorization_expires_at=record.authorization_expires_at,
+            has_refresh_token=record.refresh_token is not None,
+            now=now,
+        ),
     )
+
+
+def sign_in_status_fields(
+    *,
+    access_token_expires_at: int | None,
+    refresh_token_expires_at: int | None,
+    authorization_expires_at: int | None,
+    has_refresh_token: bool,
+    now: float,
+) -> dict[str, Any]:
+    """The expiries of a SignInStatus, and whether a login is needed, for any stored sign-in."""
+    ends = [at for at in (refresh_token_expires_at, authorization_expires_at) if at is not None]
+    access_over = access_token_expires_at is not None and now >= access_token_expires_at
+    return {
+        "access_token_expires_at": _datetime(access_token_expires_at),
+        "refresh_token_expires_at": _datetime(refresh_token_expires_at),
+        "authorization_expires_at": _datetime(authorization_expires_at),
+        "needs_login": any(now >= at for at in ends) or (not has_refresh_token and access_over),
+    }
 
 
 def _datetime(epoch: int | None) -> datetime | None:
