@@ -468,6 +468,17 @@ def test_after_expiry_two_processes_refresh_once_and_the_file_keeps_its_layout(
     assert sorted(p.name for p in path.parent.iterdir()) == ["auth.json"]
 
 
+def test_logout_leaves_parallel_clis_sign_in_alone_and_says_so(
+    tmp_path: Path, platform: FakePlatform, api_url: str
+) -> None:
+    path = write_cli_file(tmp_path / "home", cli_layout(platform, now=time.time()))
+    before = path.read_bytes()
+    run = _cli("logout", env=_env(tmp_path, platform, api_url))
+    assert run.returncode == 0 and "Not signed in" in run.stdout
+    assert "`parallel-cli logout` ends it" in run.stderr
+    assert path.read_bytes() == before and platform.requests == []
+
+
 def test_the_cli_refuses_another_layout_with_a_clear_message(
     tmp_path: Path, platform: FakePlatform, api_url: str
 ) -> None:

@@ -221,6 +221,7 @@ def _nothing_exists(path: str) -> bool:
         ({"SSH_TTY": "/dev/pts/1"}, "darwin", "an SSH session"),
         ({"SSH_CLIENT": "10.0.0.1 5 22"}, "win32", "an SSH session"),
         ({"DISPLAY": ":0", "CI": "true"}, "linux", "a CI run"),
+        ({"DISPLAY": ":0", "CI": "false"}, "linux", None),
         ({"DISPLAY": ":0", "container": "podman"}, "linux", "a container"),
     ],
 )

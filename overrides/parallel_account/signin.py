@@ -23,6 +23,12 @@ Choices:
 * `progress(event, fields)` hears the flow as it goes, for `login --json`:
   `device_code` (URL, user code, lifetimes, whether a browser was opened), then
   `auth_waiting`, `slow_down` and `poll_failed` from the polling.
+* Where this differs from Parallel's CLI on purpose: a login signs in to the
+  Account API only (that CLI also creates an app and a data-API key, which is
+  not this client's business); the verification URL is opened as the platform
+  sent it (that CLI adds an onboarding marker of its own); the sign-in file is
+  locked, fsynced and checked for ownership and mode on every read; a 401 gets
+  one refresh.
 * Refreshing happens under the profile's cross-process lock, and the file is
   read again once the lock is held: whoever comes second finds the new token
   and makes no request, so a rotating refresh token is used exactly once.
@@ -482,7 +488,7 @@ def no_display_reason(
     system = sys.platform if system is None else system
     if any(env.get(name) for name in REMOTE_SESSION_ENV):
         return "an SSH session"
-    if env.get("CI"):
+    if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         return "a CI run"
     if env.get("container") or any(exists(marker) for marker in CONTAINER_MARKERS):
         return "a container"

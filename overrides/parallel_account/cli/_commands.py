@@ -182,8 +182,22 @@ def login(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
+def _note_shared_sign_in_stays(args: argparse.Namespace, out: Output) -> None:
+    """After a logout with nothing of ours to end: say if Parallel's CLI's sign-in stays in use."""
+    if args.profile is not None or os.environ.get(PROFILE_ENV):
+        return
+    with contextlib.suppress(ParallelAccountError):  # an unusable file is `status`'s to report
+        if parallel_cli_status() is not None:
+            out.note(
+                "note: the sign-in shared with Parallel's CLI stays in use; "
+                "`parallel-cli logout` ends it"
+            )
+
+
 def logout(args: argparse.Namespace, out: Output) -> int:
     result: LogoutResult = sign_out(args.profile)
+    if not result.was_signed_in:
+        _note_shared_sign_in_stays(args, out)
     document = {
         "profile": result.profile,
         "path": str(result.path),
