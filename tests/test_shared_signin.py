@@ -272,6 +272,20 @@ def test_status_describes_it(platform: FakePlatform, tmp_path: Path) -> None:
     assert "Parallel's CLI" in shown.describe() and "cli-access-1" not in shown.describe()
 
 
+def test_status_of_an_expired_shared_sign_in_says_which_login_renews_it(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    write_cli_file(
+        tmp_path / "home",
+        cli_layout(platform, now=NOW, authorization_expires_at=int(NOW) - 1),
+    )
+    shown = parallel_cli_status(clock=FakeClock())
+    assert shown is not None and shown.needs_login and shown.profile == "default"
+    assert "has expired; run `parallel-cli login` (or `parallel-account login`)" in (
+        shown.describe()
+    )
+
+
 # ---- in process: refreshing ------------------------------------------------------------
 
 

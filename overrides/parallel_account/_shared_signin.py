@@ -68,6 +68,7 @@ from parallel_account._token_store import (
     PrivateFile,
     TokenStoreError,
     config_dir,
+    resolve_profile,
 )
 from parallel_account._urls import platform_base_url
 from parallel_account.signin import (
@@ -384,7 +385,7 @@ def parallel_cli_status(
     if current is None:
         return None
     return SignInStatus(
-        profile=SOURCE,
+        profile=resolve_profile(None),  # the profile in effect, which has no sign-in of its own
         path=provider.path,
         signed_in=True,
         platform_url=platform_base_url(platform_url),

@@ -146,8 +146,12 @@ class SignInStatus:
         if self.authorization_expires_at is not None:
             lines.append(f"  authorisation expires: {_when(self.authorization_expires_at)}")
         if self.needs_login:
-            again = LOGIN_HINT if self.source == SOURCE else "run `parallel-cli login`"
-            lines.append(f"  the sign-in has expired; {again} (or `parallel-account login`)")
+            again = (
+                LOGIN_HINT
+                if self.source == SOURCE
+                else "run `parallel-cli login` (or `parallel-account login`)"
+            )
+            lines.append(f"  the sign-in has expired; {again}")
         return "\n".join(lines)
 
 
