@@ -1048,7 +1048,9 @@ def test_login_status_token_logout(
     )
     assert status.code == status_json.code == token.code == balance.code == 0, (status, balance)
     assert "Acme Research (org_123)" in status.stdout and "keys:read" in status.stdout
+    assert status.stdout.startswith("Token source: this client's sign-in")
     document = status_json.json()
+    assert document["source"] == "parallel-account"
     assert document["signed_in"] is True and document["org_name"] == "Acme Research"
     assert document["scopes"] == ["keys:read", "balance:read"] and document["needs_login"] is False
     assert document["access_token_expires_at"].endswith("+00:00")

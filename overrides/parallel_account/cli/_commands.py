@@ -222,11 +222,18 @@ def _shown_sign_in(profile: str | None) -> tuple[SignInStatus, str | None]:
     return current, current.source if current.signed_in else None
 
 
-_SOURCE_LINES = {
-    "environment": f"Token source: ${TOKEN_ENV}",
-    SHARED_SOURCE: "Token source: Parallel CLI's sign-in (`parallel-cli login`); "
-    f"`{PROG} login` stores one of this client's own, used first",
-}
+def _source_line(source: str | None, current: SignInStatus) -> str | None:
+    """`status`'s first line: where the token that commands send comes from."""
+    if source == "environment":
+        return f"Token source: ${TOKEN_ENV}"
+    if source == SHARED_SOURCE:
+        return (
+            "Token source: Parallel CLI's sign-in (`parallel-cli login`); "
+            f"`{PROG} login` stores one of this client's own, used first"
+        )
+    if source is not None:
+        return f"Token source: this client's sign-in (`{PROG} login`, profile {current.profile!r})"
+    return None
 
 
 def status(args: argparse.Namespace, out: Output) -> int:
@@ -236,8 +243,9 @@ def status(args: argparse.Namespace, out: Output) -> int:
             f"note: ${TOKEN_ENV} is set: commands use it, not this sign-in (unless --profile)"
         )
     text = safe_lines(current.describe())
-    if source in _SOURCE_LINES:
-        text = f"{_SOURCE_LINES[source]}\n{text}"
+    line = _source_line(source, current)
+    if line is not None:
+        text = f"{line}\n{text}"
     out.result(_status_document(current, source), text)
     # Scripts can test `parallel-account status` alone: 3 means a login is needed.
     return EXIT_NOT_SIGNED_IN if current.needs_login else EXIT_OK
