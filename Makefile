@@ -67,7 +67,7 @@ unit: $(VENV_STAMP)  ## pytest only
 
 test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
 
-# One file for teams without Python tooling: the CLI (mock-server, conformance) for python3 >= 3.11.
+# One file for teams without Python tooling: the CLI (mock-server, conformance, spec) for python3 >= 3.11.
 ZIPAPP := dist/parallel-account-mock.pyz
 .PHONY: zipapp
 

@@ -4,6 +4,12 @@ It keeps the state a real one would (registered clients, device codes,
 single-use rotating refresh tokens) so that a refresh token used twice, or a
 client_id it never issued, fails the way it would in production. Every request
 is recorded; `count(path)` says how many came.
+
+Shapes follow ../shared/reference/account-api-auth.md (what Parallel's own CLI
+sends and gets): registration is JSON with `client_name` and a `platform` object
+of text facts; revoking is a form with the single field `refresh_token`; an
+unknown client_id is answered `invalid_client` / "Unknown client_id". The public
+client id `parallel-cli` is always known, as on the real platform.
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ DEVICE_CODE = "/getServiceKeys/device/code"
 TOKEN = "/getServiceKeys/token"
 REVOKE = "/getServiceKeys/token/revoke"
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PUBLIC_CLIENT_ID = "parallel-cli"
+UNKNOWN_CLIENT = {"error": "invalid_client", "error_description": "Unknown client_id"}
 
 NOW = 1_700_000_000.0
 
@@ -47,6 +55,7 @@ class Recorded:
     path: str
     params: dict[str, str]
     content_type: str
+    body: Any = None  # the JSON body as sent (registration), else None
 
 
 @dataclass
@@ -62,12 +71,17 @@ class FakePlatform:
     rotate_refresh_tokens: bool = True
     refresh_delay: float = 0.0  # widen the window for concurrent refreshes
     revoke_status: int = 200
+    register_status: int = 200  # anything else: registration fails with that status
+    # What an unknown client_id gets (the documented answer, unless a test changes it).
+    unknown_client_answer: dict[str, Any] = field(default_factory=lambda: dict(UNKNOWN_CLIENT))
+    # While set and not yet set(), every device-code poll is answered authorization_pending.
+    approval: threading.Event | None = None
     # Hostile answers: fields replaced in the token / device-code answers, or a whole raw body.
     token_overrides: dict[str, Any] = field(default_factory=dict)
     device_overrides: dict[str, Any] = field(default_factory=dict)
     raw_token_answer: bytes | None = None
     requests: list[Recorded] = field(default_factory=list)
-    clients: set[str] = field(default_factory=set)
+    clients: set[str] = field(default_factory=lambda: {PUBLIC_CLIENT_ID})
     live_refresh_tokens: set[str] = field(default_factory=set)
     revoked: list[str] = field(default_factory=list)
     _counter: int = 0
@@ -141,17 +155,19 @@ class FakePlatform:
         length = int(request.headers.get("Content-Length") or 0)
         raw = request.rfile.read(length).decode("utf-8")
         content_type = request.headers.get("Content-Type") or ""
+        body: Any = None
         if content_type.startswith("application/json"):
-            params = {k: str(v) for k, v in json.loads(raw or "{}").items()}
+            body = json.loads(raw or "{}")
+            params = {k: str(v) for k, v in body.items()}
         else:
             params = {k: v[-1] for k, v in parse_qs(raw).items()}
         with self._lock:
-            self.requests.append(Recorded(request.path, params, content_type))
+            self.requests.append(Recorded(request.path, params, content_type, body))
         if request.path == TOKEN and params.get("grant_type") == "refresh_token":
             time.sleep(self.refresh_delay)  # outside the lock: requests may overlap
         with self._lock:
-            status, body = self._answer(request.path, params, content_type)
-        data = json.dumps(body).encode("utf-8")
+            status, answer = self._answer(request.path, params, content_type, body)
+        data = json.dumps(answer).encode("utf-8")
         if request.path == TOKEN and status == 200 and self.raw_token_answer is not None:
             data = self.raw_token_answer
         request.send_response(status)
@@ -160,25 +176,31 @@ class FakePlatform:
         request.end_headers()
         request.wfile.write(data)
 
-    def _answer(self, path: str, params: dict[str, str], ctype: str) -> tuple[int, Any]:
+    def _answer(self, path: str, params: dict[str, str], ctype: str, body: Any) -> tuple[int, Any]:
         form = ctype.startswith("application/x-www-form-urlencoded")
         if path == REGISTER:
-            if not ctype.startswith("application/json") or "client_name" not in params:
-                return 422, {"detail": "expected JSON with client_name and platform"}
+            if not _is_registration(body):
+                return 422, {"detail": "expected JSON with client_name and a platform object"}
+            if self.register_status != 200:
+                return self.register_status, {"detail": "registration is down"}
             return 200, {"client_id": self._new_client()}
         if not form:
             return 415, {"detail": "expected a form-encoded body"}
         if path == REVOKE:
-            self.revoked.append(params.get("token", ""))
-            self.live_refresh_tokens.discard(params.get("token", ""))
+            if set(params) != {"refresh_token"}:
+                return 400, {"error": "invalid_request", "error_description": "refresh_token"}
+            self.revoked.append(params["refresh_token"])
+            self.live_refresh_tokens.discard(params["refresh_token"])
             return self.revoke_status, {} if self.revoke_status == 200 else {"detail": "boom"}
         if params.get("client_id") not in self.clients:
-            return 400, {"error": "invalid_client", "error_description": "Unknown client_id"}
+            return 400, self.unknown_client_answer
         if path == DEVICE_CODE:
             return 200, self._device_code(params)
         if path == TOKEN and params.get("grant_type") == DEVICE_GRANT:
             if params.get("device_code") not in self._device_codes:
                 return 400, {"error": "invalid_grant"}
+            if self.approval is not None and not self.approval.is_set():
+                return 400, {"error": "authorization_pending"}
             if self.poll_script:
                 step = self.poll_script.popleft()
                 if step.startswith("http:"):  # e.g. "http:503": a passing server fault
@@ -240,3 +262,13 @@ class FakePlatform:
             body["scope"] = scope
         body.update(self.token_overrides)
         return body
+
+
+def _is_registration(body: Any) -> bool:
+    """JSON with a client_name and a `platform` object of text facts, as the reference says."""
+    return (
+        isinstance(body, dict)
+        and isinstance(body.get("client_name"), str)
+        and isinstance(body.get("platform"), dict)
+        and all(isinstance(v, str) and v for v in body["platform"].values())
+    )

@@ -372,6 +372,7 @@ def error_line(run: Run) -> str:
 def base_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARALLEL_")}
     env["XDG_CONFIG_HOME"] = str(tmp_path / "config")
+    env["HOME"] = str(tmp_path / "home")  # no sign-in of Parallel's CLI from the real home
     env.update(extra)
     return env
 
@@ -1047,7 +1048,9 @@ def test_login_status_token_logout(
     )
     assert status.code == status_json.code == token.code == balance.code == 0, (status, balance)
     assert "Acme Research (org_123)" in status.stdout and "keys:read" in status.stdout
+    assert status.stdout.startswith("Token source: this client's sign-in")
     document = status_json.json()
+    assert document["source"] == "parallel-account"
     assert document["signed_in"] is True and document["org_name"] == "Acme Research"
     assert document["scopes"] == ["keys:read", "balance:read"] and document["needs_login"] is False
     assert document["access_token_expires_at"].endswith("+00:00")
@@ -1142,6 +1145,7 @@ def test_main_in_process_twice_keeps_one_log_handler(
 ) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     monkeypatch.delenv("PARALLEL_ACCOUNT_PROFILE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
     before = list(logger.handlers)
     level = logger.level
     try:

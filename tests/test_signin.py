@@ -101,12 +101,17 @@ def _store_signed_in(fake: FakePlatform, *, now: float = NOW, **changes: Any) ->
 
 def test_login_happy_path(fake: FakePlatform, clock: FakeClock, shown: list[DeviceCode]) -> None:
     opened: list[str] = []
-    result = _login(fake, clock, shown, open_browser=True, browser=opened.append)
+    result = _login(
+        fake, clock, shown, open_browser=True, browser=opened.append, no_display=lambda: None
+    )
 
     assert [r.path for r in fake.requests] == [REGISTER, DEVICE_CODE, TOKEN]
     register, device, token = fake.requests
     assert register.content_type.startswith("application/json")
-    assert set(register.params) == {"client_name", "platform"}
+    assert register.body == {
+        "client_name": "parallel-account-client",
+        "platform": _device_flow.platform_facts(),
+    }
     assert device.content_type == "application/x-www-form-urlencoded"
     assert device.params == {"client_id": "client-1", "scope": ALL_SCOPES}
     assert token.params["grant_type"] == "urn:ietf:params:oauth:grant-type:device_code"
@@ -453,8 +458,8 @@ def test_logout_revokes_and_deletes(fake: FakePlatform) -> None:
     assert result.was_signed_in and result.revoked and result.revoke_error is None
     assert fake.revoked == [record.refresh_token]
     (revoke,) = [r for r in fake.requests if r.path == REVOKE]
-    assert revoke.params["token_type_hint"] == "refresh_token"
-    assert revoke.params["client_id"] == record.client_id
+    assert revoke.content_type == "application/x-www-form-urlencoded"
+    assert revoke.params == {"refresh_token": record.refresh_token}  # that field alone
     assert not TokenStore().path.exists()
     assert "revoked" in result.describe()
 

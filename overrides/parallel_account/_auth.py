@@ -3,7 +3,15 @@
 A token source is a `TokenProvider`: `get_token()` before each request, and
 `refresh_token(rejected)` once after a 401. A plain string has nothing to
 refresh; a callable is asked again; a stored device-flow sign-in refreshes
-through the platform. `BearerAuth` is an `httpx.Auth`, so the same object
+through the platform.
+
+The default chain, when no token is passed (first found wins):
+$PARALLEL_ACCOUNT_TOKEN; this package's stored sign-in of the profile
+($PARALLEL_ACCOUNT_PROFILE, else `default`); Parallel's own CLI's sign-in
+(`parallel-cli login`, see `_shared_signin`). The last one only when no
+profile was chosen through $PARALLEL_ACCOUNT_PROFILE: a chosen profile that is
+not signed in must fail, not quietly act for whatever organisation that CLI
+has selected. `BearerAuth` is an `httpx.Auth`, so the same object
 serves the sync and the async client. The token never appears in a repr,
 a log line or an error message.
 """
@@ -163,8 +171,24 @@ def stored_sign_in(profile: str | None = None) -> TokenProvider | None:
     return StoredSignIn(profile)
 
 
+def shared_sign_in() -> TokenProvider | None:
+    """Parallel CLI's sign-in, if it holds one and no profile was chosen by the environment.
+
+    Returns:
+        Its TokenProvider, or None (no such file, no org selected, or a profile chosen).
+
+    Raises:
+        TokenStoreError: the file is there but unusable (its message says why).
+    """
+    if os.environ.get(PROFILE_ENV):
+        return None
+    from parallel_account._shared_signin import parallel_cli_sign_in
+
+    return parallel_cli_sign_in()
+
+
 def resolve_auth(token: str | Callable[[], str] | httpx.Auth | TokenProvider | None) -> httpx.Auth:
-    """The auth for a client: explicit token, then $PARALLEL_ACCOUNT_TOKEN, then a stored sign-in."""
+    """The auth for a client: explicit token, else the default chain (see the module docstring)."""
     if isinstance(token, httpx.Auth):
         return token
     if isinstance(token, TokenProvider):
@@ -184,8 +208,11 @@ def resolve_auth(token: str | Callable[[], str] | httpx.Auth | TokenProvider | N
     stored = stored_sign_in()
     if stored is not None:
         return BearerAuth(stored)
+    shared = shared_sign_in()
+    if shared is not None:
+        return BearerAuth(shared)
     raise AuthenticationError(
         "no credentials: pass token=... (a str, a callable returning one, or an httpx.Auth), "
-        f"set ${TOKEN_ENV}, or sign in with `parallel-account login`",
+        f"set ${TOKEN_ENV}, or sign in with `parallel-account login` (or `parallel-cli login`)",
         response=None,
     )

@@ -4,12 +4,27 @@ Choices:
 
 * `Platform` makes one HTTP call per method and turns OAuth error bodies
   (`{"error": ..., "error_description": ...}`, whatever the status) into
-  `DeviceFlowError`s carrying the code; `"Unknown client_id"` is read as
-  `invalid_client` so callers can register again.
+  `DeviceFlowError`s carrying the code. Only the answer Parallel's own CLI
+  (`parallel-cli`) re-registers on, `invalid_client` *with* "Unknown client_id",
+  becomes an `InvalidClientError`; any other `invalid_client` stays a plain
+  DeviceFlowError, so a misconfigured platform cannot make us register over and over.
+* As Parallel's CLI does: registration sends `platform` as an object of the
+  machine's platform facts (`platform_facts()`); when registration fails, callers
+  fall back to the public client id `parallel-cli` (FALLBACK_CLIENT_ID); revoking
+  sends the single form field `refresh_token` (the platform finds the client from
+  the token; RFC 7009's `token` / `token_type_hint` are not what it reads).
+* Every failure that is the platform's (no answer, an HTTP error, an unreadable or
+  unexpected answer) names the platform URL and how to use another one
+  (`--platform-url`, `$PARALLEL_PLATFORM_URL`, `platform_url=`): the usual cause
+  is pointing at the wrong host.
 * `poll_for_grant` waits `interval + safety_margin` seconds before each poll
   (the margin absorbs clock drift and latency so we never poll early and earn a
   `slow_down`), adds 5 s per `slow_down` (RFC 8628 3.5), and gives up at the
-  device code's `expires_in` without a final pointless request.
+  device code's `expires_in` without a final pointless request. Parallel's CLI
+  polls once at once; nobody approves within milliseconds of seeing a code, so
+  that first poll only spends a request. Unlike Parallel's CLI, a passing network
+  error or 5xx does not end the wait (the user's approval would be lost).
+  `progress(event, fields)` hears `auth_waiting`, `slow_down` and `poll_failed`.
 * The default sleep checks the clock in short steps, so Ctrl-C ends a
   ten-minute wait at once. Sleep and clock are parameters: tests never wait.
 * Errors never carry a token: messages hold only the server's error code and
@@ -28,7 +43,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-import sys
+import os
+import platform as platform_module
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,10 +68,12 @@ from parallel_account._logging import logger
 from parallel_account._reading import BoundedBody, ResponseTooLarge
 from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._token_store import MAX_EPOCH, SignInRecord
-from parallel_account._urls import is_loopback, platform_base_url
+from parallel_account._urls import PLATFORM_URL_ENV, is_loopback, platform_base_url
 from parallel_account._version import __version__
 
 CLIENT_NAME = "parallel-account-client"
+# Parallel's CLI's public client id, which the platform knows without registration.
+FALLBACK_CLIENT_ID = "parallel-cli"
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5.0  # RFC 8628 3.2 and Parallel's own CLI, when the answer has none
 DEFAULT_EXPIRES_IN = 600.0  # Parallel's own CLI, when the answer has none
@@ -79,6 +97,38 @@ LOGIN_HINT = "run `parallel-account login`"
 
 Sleep = Callable[[float], None]
 Clock = Callable[[], float]
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+def platform_facts() -> dict[str, str]:
+    """What registration tells the platform about this machine, as Parallel's CLI sends it.
+
+    Keys `system`, `release`, `machine`, `processor`, `version`, `os_name`; a fact
+    that is empty or cannot be read is left out.
+    """
+    readers: dict[str, Callable[[], str]] = {
+        "system": platform_module.system,
+        "release": platform_module.release,
+        "machine": platform_module.machine,
+        "processor": platform_module.processor,
+        "version": platform_module.version,
+        "os_name": lambda: os.name,
+    }
+    facts: dict[str, str] = {}
+    for key, read in readers.items():
+        with contextlib.suppress(Exception):  # a fact that cannot be read is only left out
+            value = read()
+            if isinstance(value, str) and value:
+                facts[key] = value[:MAX_TEXT_CHARS]
+    return facts
+
+
+def platform_hint(url: str) -> str:
+    """Where a platform failure happened and how to go elsewhere, for the end of a message."""
+    return (
+        f" (sign-in platform {url}; to use another, pass --platform-url URL, "
+        f"set ${PLATFORM_URL_ENV}, or platform_url= in Python)"
+    )
 
 
 class DeviceFlowError(ParallelAccountError):
@@ -257,12 +307,22 @@ class Platform:
         if self._owns_http:
             self._http.close()
 
-    def register(self, *, client_name: str = CLIENT_NAME, platform: str = sys.platform) -> str:
-        """Register this installation; the client_id to use from now on."""
-        body = self._post(REGISTER_PATH, json={"client_name": client_name, "platform": platform})
+    def register(
+        self, *, client_name: str = CLIENT_NAME, platform: dict[str, str] | None = None
+    ) -> str:
+        """Register this installation; the client_id to use from now on.
+
+        `platform`: the machine's facts (default `platform_facts()`), an object as
+        Parallel's CLI sends it. `client_name` is this package's own name, so the
+        platform can tell the two clients apart.
+        """
+        facts = platform_facts() if platform is None else platform
+        body = self._post(REGISTER_PATH, json={"client_name": client_name, "platform": facts})
         client_id = _text(body.get("client_id"))
         if client_id is None:
-            raise DeviceFlowError(f"POST {REGISTER_PATH}: the answer has no client_id")
+            raise DeviceFlowError(
+                f"POST {REGISTER_PATH}: the answer has no client_id{platform_hint(self.url)}"
+            )
         return client_id
 
     def device_code(self, client_id: str, scope: str = DEFAULT_SCOPE) -> DeviceCode:
@@ -272,7 +332,8 @@ class Platform:
         uri = _text(body.get("verification_uri"))
         if device_code is None or user_code is None or uri is None:
             raise DeviceFlowError(
-                f"POST {DEVICE_CODE_PATH}: the answer lacks device_code, user_code or verification_uri"
+                f"POST {DEVICE_CODE_PATH}: the answer lacks device_code, user_code or "
+                f"verification_uri{platform_hint(self.url)}"
             )
         return DeviceCode(
             user_code=user_code,
@@ -318,23 +379,19 @@ class Platform:
                 f"the platform refused to refresh the sign-in (HTTP {exc.status_code}); {LOGIN_HINT}"
             ) from None
 
-    def revoke(self, client_id: str, refresh_token: str) -> None:
-        # Field name undocumented: RFC 7009 says `token`, Parallel's notes say
-        # "the refresh_token"; the same value under both names covers either.
-        form = {
-            "token": refresh_token,
-            "token_type_hint": "refresh_token",
-            "refresh_token": refresh_token,
-            "client_id": client_id,
-        }
-        self._post(REVOKE_PATH, data=form)
+    def revoke(self, refresh_token: str) -> None:
+        """Revoke a refresh token: the form field `refresh_token` alone, as Parallel's CLI sends.
+
+        No client_id: the platform finds the client from the token itself.
+        """
+        self._post(REVOKE_PATH, data={"refresh_token": refresh_token})
 
     def _post(
         self,
         path: str,
         *,
         data: dict[str, str] | None = None,
-        json: dict[str, str] | None = None,
+        json: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         request = self._http.build_request(
             "POST", self.url + path, data=data, json=json, headers={"Accept": "application/json"}
@@ -342,8 +399,12 @@ class Platform:
         failure: httpx.RequestError | None = None
         # What we send that must never come back out in a message: a platform (or a proxy)
         # that echoes the form would otherwise put the refresh token into an error.
-        sent = {**(data or {}), **(json or {})}
-        secrets = [sent[k] for k in _SECRET_FORM_FIELDS if len(sent.get(k) or "") >= 8]
+        sent: dict[str, Any] = {**(data or {}), **(json or {})}
+        secrets = [
+            value
+            for k in _SECRET_FORM_FIELDS
+            if isinstance(value := sent.get(k), str) and len(value) >= 8
+        ]
         try:
             response = self._read_bounded(self._http.send(request, stream=True), secrets)
         except httpx.RequestError as exc:
@@ -355,25 +416,27 @@ class Platform:
             too_large = False
         if failure is not None:
             # Raised outside the except block, so no __context__ keeps the form (a refresh token).
-            raise _scrubbed(connection_error(failure, request))
+            raise _scrubbed(connection_error(failure, request), self.url)
         if too_large:
             raise DeviceFlowError(
-                f"POST {path}: the platform's answer is larger than {MAX_ANSWER_BYTES} bytes"
+                f"POST {path}: the platform's answer is larger than {MAX_ANSWER_BYTES} "
+                f"bytes{platform_hint(self.url)}"
             )
         try:
             body: Any = _json.loads(response.content) if response.content else {}
         except _json.UnreadableJSON:
             body = None
         if isinstance(body, dict):
-            oauth_error = _oauth_error(path, body)
+            oauth_error = _oauth_error(path, body, self.url)
             if oauth_error is not None:
                 raise oauth_error
         if not response.is_success:
-            raise _scrubbed(status_error(response))
+            raise _scrubbed(status_error(response), self.url)
         if not isinstance(body, dict):
             raise DeviceFlowError(
                 f"POST {path}: the platform's answer is not a JSON object this client can read "
                 "(not JSON, nested too deeply, numbers too large, or not an object)"
+                + platform_hint(self.url)
             )
         return body
 
@@ -415,10 +478,17 @@ def poll_for_grant(
     sleep: Sleep = interruptible_sleep,
     clock: Clock = time.time,
     safety_margin: float = POLL_SAFETY_MARGIN,
+    progress: Progress | None = None,
 ) -> TokenGrant:
-    """Poll until the user approves, declines, or the code expires."""
+    """Poll until the user approves, declines, or the code expires.
+
+    `progress(event, fields)`, if given, hears `auth_waiting` (once, before the first
+    wait), `slow_down` (with the new interval) and `poll_failed` (a passing fault).
+    """
+    tell: Progress = progress or _nobody
     interval = code.interval
     deadline = clock() + code.expires_in
+    tell("auth_waiting", {"interval": interval, "expires_in": code.expires_in})
     while True:
         remaining = deadline - clock()
         if remaining > 0:
@@ -435,24 +505,36 @@ def poll_for_grant(
                 continue
             if exc.error == "slow_down":
                 interval += SLOW_DOWN_STEP
+                tell("slow_down", {"interval": interval})
                 continue
             raise
         except (APIConnectionError, InternalServerError) as exc:
             # A passing fault must not waste the user's approval: poll on until the deadline.
             logger.warning("sign-in: polling failed (%s); trying again", type(exc).__name__)
+            tell("poll_failed", {"error": type(exc).__name__})
+
+
+def _nobody(event: str, fields: dict[str, Any]) -> None:
+    """The progress listener when nobody listens."""
 
 
 # Form fields whose values are secrets (never the field names, nor client ids).
 _SECRET_FORM_FIELDS = ("refresh_token", "device_code", "client_secret", "code")
 
 
-def _oauth_error(path: str, body: dict[str, Any]) -> DeviceFlowError | None:
+def is_unknown_client(code: str | None, described: str) -> bool:
+    """The one answer that means "register again": `invalid_client` with "Unknown client_id"."""
+    return code == "invalid_client" and "unknown client_id" in described.lower()
+
+
+def _oauth_error(path: str, body: dict[str, Any], url: str) -> DeviceFlowError | None:
     """The error an OAuth error body stands for, or None if it is not one."""
     code = _text(body.get("error"))
     described = _text(body.get("error_description")) or _text(body.get("detail")) or ""
-    if code == "invalid_client" or "unknown client_id" in described.lower():
+    if is_unknown_client(code, described):
         return InvalidClientError(
-            f"POST {path}: the platform does not know this client_id (invalid_client)",
+            f"POST {path}: the platform does not know this client_id "
+            f"(invalid_client: Unknown client_id){platform_hint(url)}",
             error="invalid_client",
         )
     if code is None:
@@ -467,14 +549,22 @@ def _oauth_error(path: str, body: dict[str, Any]) -> DeviceFlowError | None:
             error=code,
         )
     detail = f": {described[:200]}" if described else ""
-    return DeviceFlowError(f"POST {path}: {code}{detail}", error=code)
+    # Waiting states are not failures: no host hint on what the poll loop swallows anyway.
+    where = "" if code in _WAITING_CODES else platform_hint(url)
+    return DeviceFlowError(f"POST {path}: {code}{detail}{where}", error=code)
 
 
-def _scrubbed(error: APIError) -> APIError:
+_WAITING_CODES = frozenset({"authorization_pending", "slow_down"})
+
+
+def _scrubbed(error: APIError, url: str) -> APIError:
+    """`error` without its request and response, its message naming the platform."""
     # The request's form may hold the refresh token or device code: keep it off the error.
     error.request = None
     if isinstance(error, APIStatusError):
         error.response = None
+    error.message = error.message + platform_hint(url)
+    error.args = (error.message,)
     return error
 
 

@@ -182,33 +182,27 @@ def _corrupt(path: Path, why: str) -> CorruptTokenFileError:
     )
 
 
-class TokenStore:
-    """The sign-in file of one profile: load, save atomically, delete, and a cross-process lock.
+class PrivateFile:
+    """One file private to the user: checked reads, atomic writes, and a cross-process lock.
 
-    Args:
-        profile: the profile name (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
-        directory: where sign-in files live (None: the user's config directory).
-
-    Raises:
-        InvalidRequestError: the profile name is not 1-64 letters, digits, `-` or `_`.
+    `what` names the file in messages ("the stored sign-in"); `logout` is the command
+    that removes it. The lock file may live elsewhere (`lock_path`): a file of another
+    tool gets its lock in this package's own directory, never beside that file.
     """
 
-    def __init__(self, profile: str | None = None, *, directory: Path | None = None) -> None:
-        self.profile = resolve_profile(profile)
-        self.directory = directory if directory is not None else config_dir()
-        self.path = self.directory / f"{self.profile}.json"
-        self.lock_path = self.directory / f"{self.profile}.json.lock"
+    def __init__(self, path: Path, *, lock_path: Path, what: str, logout: str) -> None:
+        self.path = path
+        self.directory = path.parent
+        self.lock_path = lock_path
+        self.what = what
+        self.logout = logout
 
-    def __repr__(self) -> str:
-        return f"TokenStore(profile={self.profile!r}, path={str(self.path)!r})"
-
-    def exists(self) -> bool:
-        """Whether something is at the file's place (not whether it is usable)."""
-        return self.path.exists()
+    def corrupt(self, why: str) -> CorruptTokenFileError:
+        return _corrupt(self.path, why)
 
     @contextlib.contextmanager
     def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold the profile's cross-process lock (creating the directory if needed).
+        """Hold the cross-process lock (creating its directory if needed).
 
         Args:
             timeout: seconds to wait for another process to let go.
@@ -218,7 +212,7 @@ class TokenStore:
         """
         import filelock  # on first use: commands with a token from the environment never lock
 
-        self._ensure_directory()
+        _ensure_directory(self.lock_path.parent)
         lock = filelock.FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
         try:
             lock.acquire()
@@ -234,13 +228,13 @@ class TokenStore:
         finally:
             lock.release()
 
-    def load(self, *, check_permissions: bool = True) -> SignInRecord | None:
-        """The stored sign-in, or None if there is none. Raises TokenStoreError if unusable.
+    def read_bytes(self, *, check_permissions: bool = True) -> bytes | None:
+        """The file's bytes, or None if there is none. Raises TokenStoreError if unusable.
 
         `check_permissions=False` (logout only) skips the ownership and mode checks.
         """
         if check_permissions:
-            self._check_directory(creating=False)
+            _check_directory(self.directory, creating=False)
         try:
             # O_NOFOLLOW: a symlink planted in place of the file is refused, not followed.
             # O_NONBLOCK: a FIFO planted there is refused below instead of blocking the open.
@@ -250,28 +244,22 @@ class TokenStore:
             return None
         except OSError as exc:
             raise TokenStoreError(
-                f"cannot read the stored sign-in {self.path}: {exc.strerror} "
-                "(a symlink is refused); `parallel-account logout` removes it",
+                f"cannot read {self.what} {self.path}: {exc.strerror} "
+                f"(a symlink is refused); `{self.logout}` removes it",
                 path=self.path,
             ) from None
         try:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode):
                 raise TokenStoreError(
-                    f"the stored sign-in {self.path} is not a regular file; "
-                    "`parallel-account logout` removes it",
+                    f"{self.what} {self.path} is not a regular file; `{self.logout}` removes it",
                     path=self.path,
                 )
             if check_permissions:
                 self._check_private(info)
-            raw = self._read_bounded(fd)
+            return self._read_bounded(fd)
         finally:
             os.close(fd)
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _corrupt(self.path, "not UTF-8 text") from None
-        return SignInRecord.from_json(text, path=self.path)
 
     def _read_bounded(self, fd: int) -> bytes:
         chunks: list[bytes] = []
@@ -281,16 +269,16 @@ class TokenStore:
                 chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
             except OSError as exc:
                 raise TokenStoreError(
-                    f"cannot read the stored sign-in {self.path}: {exc.strerror}", path=self.path
+                    f"cannot read {self.what} {self.path}: {exc.strerror}", path=self.path
                 ) from None
             if not chunk:
                 return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)
-        raise _corrupt(self.path, f"larger than {MAX_FILE_BYTES // 1024} KiB")
+        raise self.corrupt(f"larger than {MAX_FILE_BYTES // 1024} KiB")
 
-    def save(self, record: SignInRecord) -> None:
-        """Replace the file with `record` atomically: temp file, fsync, rename, fsync the directory.
+    def write_bytes(self, data: bytes) -> None:
+        """Replace the file atomically: temp file (0600), fsync, rename, fsync the directory.
 
         Callers that read, change and write hold `lock()` around all three.
 
@@ -298,17 +286,15 @@ class TokenStore:
             TokenStoreError: the record is too large, or the directory is not private.
             OSError: the disk refused the write (the old file is left as it was).
         """
-        data = record.to_json().encode("utf-8")
-        if len(data) > MAX_FILE_BYTES:  # never write what load() would refuse
+        if len(data) > MAX_FILE_BYTES:  # never write what a read would refuse
             raise TokenStoreError(
                 f"the sign-in is too large to store in {self.path} ({len(data)} bytes)",
                 path=self.path,
             )
         import tempfile  # on first use, like filelock: only signing in writes the file
 
-        self._ensure_directory()
         fd, temp_name = tempfile.mkstemp(
-            dir=self.directory, prefix=f".{self.profile}.json.", suffix=".tmp"
+            dir=self.directory, prefix=f".{self.path.name}.", suffix=".tmp"
         )
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -318,14 +304,14 @@ class TokenStore:
                 os.fsync(handle.fileno())
             os.replace(temp_name, self.path)
         except BaseException:
-            # Also on KeyboardInterrupt: no stray temp file, the old sign-in untouched.
+            # Also on KeyboardInterrupt: no stray temp file, the old file untouched.
             with contextlib.suppress(OSError):
                 os.unlink(temp_name)
             raise
-        self._fsync_directory()
+        _fsync_directory(self.directory)
 
     def delete(self) -> bool:
-        """Remove whatever is at the sign-in file's place (a symlink itself, not its target).
+        """Remove whatever is at the file's place (a symlink itself, not its target).
 
         True if there was something. Raises TokenStoreError naming the path if it cannot.
         """
@@ -335,10 +321,10 @@ class TokenStore:
             return False
         except OSError as exc:
             raise TokenStoreError(
-                f"cannot remove the stored sign-in {self.path}: {exc.strerror}; remove it by hand",
+                f"cannot remove {self.what} {self.path}: {exc.strerror}; remove it by hand",
                 path=self.path,
             ) from None
-        self._fsync_directory()
+        _fsync_directory(self.directory)
         return True
 
     def _check_private(self, info: os.stat_result) -> None:
@@ -346,63 +332,127 @@ class TokenStore:
             return
         if info.st_uid != os.geteuid():
             raise InsecureTokenFileError(
-                f"the stored sign-in {self.path} belongs to another user (uid {info.st_uid}), "
+                f"{self.what} {self.path} belongs to another user (uid {info.st_uid}), "
                 "so someone else could have written it. If it is yours, fix it with: "
                 f"chown {os.geteuid()} {self.path}; otherwise delete it (or run "
-                "`parallel-account logout`) and sign in again",
+                f"`{self.logout}`) and sign in again",
                 path=self.path,
             )
         if info.st_mode & 0o077:
             raise InsecureTokenFileError(
-                f"the stored sign-in {self.path} is open to other users "
+                f"{self.what} {self.path} is open to other users "
                 f"(mode {stat.S_IMODE(info.st_mode):04o}); its tokens may have leaked. "
                 f"Fix it with: chmod 600 {self.path}",
                 path=self.path,
             )
 
-    def _ensure_directory(self) -> None:
-        created = not self.directory.exists()
-        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if created:
-            os.chmod(self.directory, 0o700)  # mkdir's mode is filtered by the umask
-        self._check_directory(creating=True)
 
-    def _check_directory(self, *, creating: bool) -> None:
-        """The directory must be ours and writable by nobody else (they could swap the file)."""
-        if os.name != "posix":
-            return
+class TokenStore(PrivateFile):
+    """The sign-in file of one profile: load, save atomically, delete, and a cross-process lock.
+
+    Args:
+        profile: the profile name (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
+        directory: where sign-in files live (None: the user's config directory).
+
+    Raises:
+        InvalidRequestError: the profile name is not 1-64 letters, digits, `-` or `_`.
+    """
+
+    def __init__(self, profile: str | None = None, *, directory: Path | None = None) -> None:
+        self.profile = resolve_profile(profile)
+        base = directory if directory is not None else config_dir()
+        super().__init__(
+            base / f"{self.profile}.json",
+            lock_path=base / f"{self.profile}.json.lock",
+            what="the stored sign-in",
+            logout="parallel-account logout",
+        )
+
+    def __repr__(self) -> str:
+        return f"TokenStore(profile={self.profile!r}, path={str(self.path)!r})"
+
+    def exists(self) -> bool:
+        """Whether something is at the file's place (not whether it is usable)."""
+        return self.path.exists()
+
+    def load(self, *, check_permissions: bool = True) -> SignInRecord | None:
+        """The stored sign-in, or None if there is none. Raises TokenStoreError if unusable.
+
+        `check_permissions=False` (logout only) skips the ownership and mode checks.
+        """
+        raw = self.read_bytes(check_permissions=check_permissions)
+        if raw is None:
+            return None
         try:
-            info = os.stat(self.directory)
-        except FileNotFoundError:
-            if creating:
-                raise
-            return  # no directory, no file: nothing to trust or distrust
-        except OSError as exc:
-            raise TokenStoreError(
-                f"cannot read the sign-in directory {self.directory}: {exc.strerror}",
-                path=self.directory,
-            ) from None
-        if info.st_uid != os.geteuid():
-            raise InsecureTokenFileError(
-                f"the sign-in directory {self.directory} belongs to another user "
-                f"(uid {info.st_uid}), who could swap the sign-in in it. If it is yours, fix "
-                f"it with: chown {os.geteuid()} {self.directory}",
-                path=self.directory,
-            )
-        # Group/other write would let someone swap the file under us; read alone is harmless.
-        if info.st_mode & 0o022:
-            raise InsecureTokenFileError(
-                f"the sign-in directory {self.directory} is writable by other users "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}), who could swap the sign-in in it. "
-                f"Fix it with: chmod 700 {self.directory}",
-                path=self.directory,
-            )
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _corrupt(self.path, "not UTF-8 text") from None
+        return SignInRecord.from_json(text, path=self.path)
 
-    def _fsync_directory(self) -> None:
-        # Makes the rename itself durable; not possible (nor needed) on every platform.
-        with contextlib.suppress(OSError):
-            dir_fd = os.open(self.directory, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
+    def save(self, record: SignInRecord) -> None:
+        """Replace the file with `record` atomically (see `write_bytes`).
+
+        Callers that read, change and write hold `lock()` around all three.
+
+        Args:
+            record: the sign-in to store.
+
+        Raises:
+            TokenStoreError: the record is too large, or the directory is not private.
+            OSError: the disk refused the write (the old file is left as it was).
+        """
+        data = record.to_json().encode("utf-8")
+        if len(data) <= MAX_FILE_BYTES:
+            _ensure_directory(self.directory)
+        self.write_bytes(data)
+
+
+def _ensure_directory(directory: Path) -> None:
+    """Create `directory` private (0700) if missing; refuse it if others could swap files in it."""
+    created = not directory.exists()
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if created:
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    _check_directory(directory, creating=True)
+
+
+def _check_directory(directory: Path, *, creating: bool) -> None:
+    """The directory must be ours and writable by nobody else (they could swap the file)."""
+    if os.name != "posix":
+        return
+    try:
+        info = os.stat(directory)
+    except FileNotFoundError:
+        if creating:
+            raise
+        return  # no directory, no file: nothing to trust or distrust
+    except OSError as exc:
+        raise TokenStoreError(
+            f"cannot read the sign-in directory {directory}: {exc.strerror}",
+            path=directory,
+        ) from None
+    if info.st_uid != os.geteuid():
+        raise InsecureTokenFileError(
+            f"the sign-in directory {directory} belongs to another user "
+            f"(uid {info.st_uid}), who could swap the sign-in in it. If it is yours, fix "
+            f"it with: chown {os.geteuid()} {directory}",
+            path=directory,
+        )
+    # Group/other write would let someone swap the file under us; read alone is harmless.
+    if info.st_mode & 0o022:
+        raise InsecureTokenFileError(
+            f"the sign-in directory {directory} is writable by other users "
+            f"(mode {stat.S_IMODE(info.st_mode):04o}), who could swap the sign-in in it. "
+            f"Fix it with: chmod 700 {directory}",
+            path=directory,
+        )
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on every platform.
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)

@@ -10,7 +10,25 @@ Choices:
 * Nothing is written until the platform has handed out tokens: a declined,
   expired or Ctrl-C'd login leaves the previous sign-in (if any) as it was.
 * The client_id is kept in the profile's file and reused by the next login to
-  the same platform; without one (first login, after logout) we register.
+  the same platform; without one (first login, after logout) we register. As
+  Parallel's own CLI does: if registration fails, the login goes on with its
+  public client id `parallel-cli` (with a warning), and the next login tries to
+  register again; we register anew only when the device-code step answers
+  `invalid_client` with "Unknown client_id", never while refreshing (a refresh
+  the platform refuses means a new login).
+* A browser is opened only when asked (`open_browser=True`) and a display is
+  likely there (`has_display()`: not over SSH, not in CI or a container, and on
+  Linux and other X11/Wayland systems only with $DISPLAY or $WAYLAND_DISPLAY);
+  the URL is always shown, so a headless machine loses nothing.
+* `progress(event, fields)` hears the flow as it goes, for `login --json`:
+  `device_code` (URL, user code, lifetimes, whether a browser was opened), then
+  `auth_waiting`, `slow_down` and `poll_failed` from the polling.
+* Where this differs from Parallel's CLI on purpose: a login signs in to the
+  Account API only (that CLI also creates an app and a data-API key, which is
+  not this client's business); the verification URL is opened as the platform
+  sent it (that CLI adds an onboarding marker of its own); the sign-in file is
+  locked, fsynced and checked for ownership and mode on every read; a 401 gets
+  one refresh.
 * Refreshing happens under the profile's cross-process lock, and the file is
   read again once the lock is held: whoever comes second finds the new token
   and makes no request, so a rotating refresh token is used exactly once.
@@ -28,19 +46,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sys
 import time
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 import httpx
 
 from parallel_account._device_flow import (
+    FALLBACK_CLIENT_ID,
     LOGIN_HINT,
     POLL_SAFETY_MARGIN,
     AccessDeniedError,
@@ -50,6 +70,7 @@ from parallel_account._device_flow import (
     DeviceFlowError,
     InvalidClientError,
     Platform,
+    Progress,
     SignInExpiredError,
     Sleep,
     interruptible_sleep,
@@ -69,6 +90,11 @@ from parallel_account._token_store import (
 from parallel_account._urls import platform_base_url
 
 REFRESH_MARGIN = 30.0  # refresh this long before expiry, as Parallel's own CLI does
+SOURCE = "parallel-account"  # SignInStatus.source of this package's own stored sign-in
+# Remote sessions: a browser would open on the far machine, if anywhere.
+REMOTE_SESSION_ENV = ("SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY")
+# Container markers of Docker and Podman; systemd-nspawn, LXC and Podman set $container.
+CONTAINER_MARKERS = ("/.dockerenv", "/run/.containerenv")
 
 _log = logging.getLogger("parallel_account")
 
@@ -99,6 +125,8 @@ class SignInStatus:
         refresh_token_expires_at: when the refresh token expires (UTC), if known.
         authorization_expires_at: when the whole authorisation ends (UTC), if known.
         needs_login: True when not signed in, or the sign-in can no longer be refreshed.
+        source: whose sign-in it is: this package's own (a profile) or "parallel-cli"
+            (Parallel CLI's, shared; see `parallel_account._shared_signin`).
     """
 
     profile: str
@@ -112,6 +140,7 @@ class SignInStatus:
     refresh_token_expires_at: datetime | None = None
     authorization_expires_at: datetime | None = None
     needs_login: bool = True  # True when not signed in, or the sign-in can no longer be refreshed
+    source: str = SOURCE  # whose sign-in: this package's (a profile) or "parallel-cli"
 
     def describe(self) -> str:
         """A few human-readable lines for a terminal."""
@@ -121,8 +150,13 @@ class SignInStatus:
         org = safe(self.org_name or self.org_id or "unknown organisation")
         if self.org_name and self.org_id:
             org = f"{safe(self.org_name)} ({safe(self.org_id)})"
+        whose = (
+            f"profile {self.profile!r}"
+            if self.source == SOURCE
+            else f"shared with Parallel's CLI: {safe(self.path)}"
+        )
         lines = [
-            f"Signed in to {org} on {safe(self.platform_url)} (profile {self.profile!r})",
+            f"Signed in to {org} on {safe(self.platform_url)} ({whose})",
             f"  scopes: {safe(' '.join(self.scopes)) or '(none recorded)'}",
             f"  access token expires: {_when(self.access_token_expires_at)}",
             f"  refresh token expires: {_when(self.refresh_token_expires_at)}",
@@ -130,7 +164,12 @@ class SignInStatus:
         if self.authorization_expires_at is not None:
             lines.append(f"  authorisation expires: {_when(self.authorization_expires_at)}")
         if self.needs_login:
-            lines.append(f"  the sign-in has expired; {LOGIN_HINT}")
+            again = (
+                LOGIN_HINT
+                if self.source == SOURCE
+                else "run `parallel-cli login` (or `parallel-account login`)"
+            )
+            lines.append(f"  the sign-in has expired; {again}")
         return "\n".join(lines)
 
 
@@ -197,6 +236,8 @@ def login(
     sleep: Sleep = interruptible_sleep,
     clock: Clock = time.time,
     poll_margin: float = POLL_SAFETY_MARGIN,
+    no_display: Callable[[], str | None] | None = None,
+    progress: Progress | None = None,
 ) -> SignInStatus:
     """Sign in with the device flow and store the result for `profile`.
 
@@ -213,6 +254,10 @@ def login(
         sleep: waits between polls (interruptible by Ctrl-C).
         clock: the wall clock, epoch seconds.
         poll_margin: extra seconds added to the platform's poll interval.
+        no_display: says why no browser can be seen here, or None if one can
+            (default `no_display_reason`).
+        progress: `progress(event, fields)` hears the flow's events (see the module
+            docstring).
 
     Returns:
         The SignInStatus of the new sign-in.
@@ -230,19 +275,30 @@ def login(
     url = platform_base_url(platform_url)
     existing = store.load()
     client_id = existing.client_id if existing and existing.platform_url == url else None
+    if client_id == FALLBACK_CLIENT_ID:
+        client_id = None  # the fallback was a stopgap: try to register again
+    tell: Progress = progress or _nobody
     with Platform(url, http=http) as platform:
         if client_id is None:
-            client_id = platform.register()
+            client_id = _register_or_fall_back(platform)
         try:
             code = platform.device_code(client_id, scope)
         except InvalidClientError:
             client_id = platform.register()  # the platform forgot us: once more, afresh
             code = platform.device_code(client_id, scope)
         show(code)
+        opened, why_not = False, "not asked to (--no-browser)"
         if open_browser:
-            _open(browser, code.verification_uri_complete or code.verification_uri)
+            opened, why_not = _open_if_possible(browser, code, no_display or no_display_reason)
+        tell("device_code", _device_code_fields(code, opened, why_not))
         grant = poll_for_grant(
-            platform, client_id, code, sleep=sleep, clock=clock, safety_margin=poll_margin
+            platform,
+            client_id,
+            code,
+            sleep=sleep,
+            clock=clock,
+            safety_margin=poll_margin,
+            progress=progress,
         )
     record = grant.new_record(
         client_id=client_id, platform_url=url, requested_scope=scope, now=clock()
@@ -292,7 +348,7 @@ def logout(
             if record is not None and record.refresh_token is not None:
                 try:
                     with Platform(record.platform_url, http=http) as platform:
-                        platform.revoke(record.client_id, record.refresh_token)
+                        platform.revoke(record.refresh_token)
                     revoked = True
                 except ParallelAccountError as exc:
                     revoke_error = str(exc)
@@ -464,15 +520,6 @@ class StoredSignIn:
 
 
 def _status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInStatus:
-    ends = [
-        at
-        for at in (record.refresh_token_expires_at, record.authorization_expires_at)
-        if at is not None
-    ]
-    access_over = (
-        record.access_token_expires_at is not None and now >= record.access_token_expires_at
-    )
-    needs_login = any(now >= at for at in ends) or (record.refresh_token is None and access_over)
     return SignInStatus(
         profile=store.profile,
         path=store.path,
@@ -481,11 +528,33 @@ def _status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInSta
         org_id=record.org_id,
         org_name=record.org_name,
         scopes=tuple((record.scope or "").split()),
-        access_token_expires_at=_datetime(record.access_token_expires_at),
-        refresh_token_expires_at=_datetime(record.refresh_token_expires_at),
-        authorization_expires_at=_datetime(record.authorization_expires_at),
-        needs_login=needs_login,
+        **sign_in_status_fields(
+            access_token_expires_at=record.access_token_expires_at,
+            refresh_token_expires_at=record.refresh_token_expires_at,
+            authorization_expires_at=record.authorization_expires_at,
+            has_refresh_token=record.refresh_token is not None,
+            now=now,
+        ),
     )
+
+
+def sign_in_status_fields(
+    *,
+    access_token_expires_at: int | None,
+    refresh_token_expires_at: int | None,
+    authorization_expires_at: int | None,
+    has_refresh_token: bool,
+    now: float,
+) -> dict[str, Any]:
+    """The expiries of a SignInStatus, and whether a login is needed, for any stored sign-in."""
+    ends = [at for at in (refresh_token_expires_at, authorization_expires_at) if at is not None]
+    access_over = access_token_expires_at is not None and now >= access_token_expires_at
+    return {
+        "access_token_expires_at": _datetime(access_token_expires_at),
+        "refresh_token_expires_at": _datetime(refresh_token_expires_at),
+        "authorization_expires_at": _datetime(authorization_expires_at),
+        "needs_login": any(now >= at for at in ends) or (not has_refresh_token and access_over),
+    }
 
 
 def _datetime(epoch: int | None) -> datetime | None:
@@ -497,13 +566,112 @@ def _when(moment: datetime | None) -> str:
     return "unknown" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _open(browser: Callable[[str], object], url: str) -> None:
+def has_display(
+    environ: Mapping[str, str] | None = None,
+    system: str | None = None,
+    exists: Callable[[str], bool] = os.path.exists,
+) -> bool:
+    """Whether a browser opened here would be seen by the person signing in.
+
+    No: over SSH ($SSH_CONNECTION, $SSH_CLIENT or $SSH_TTY), in CI ($CI), in a
+    container (/.dockerenv, /run/.containerenv, $container), and on systems other
+    than macOS and Windows without $DISPLAY or $WAYLAND_DISPLAY. Yes otherwise.
+
+    Args:
+        environ: the environment to read (None: os.environ).
+        system: the platform, as `sys.platform` names it (None: this one).
+        exists: tells whether a path exists (for the container markers).
+
+    Returns:
+        True when a browser is likely to be seen.
+
+    Raises:
+        Nothing.
+    """
+    return no_display_reason(environ, system, exists) is None
+
+
+def no_display_reason(
+    environ: Mapping[str, str] | None = None,
+    system: str | None = None,
+    exists: Callable[[str], bool] = os.path.exists,
+) -> str | None:
+    """Why a browser opened here would not be seen (see `has_display`), or None.
+
+    Args:
+        environ: the environment to read (None: os.environ).
+        system: the platform, as `sys.platform` names it (None: this one).
+        exists: tells whether a path exists (for the container markers).
+
+    Returns:
+        A short reason ("an SSH session", "a CI run", ...), or None if one can be seen.
+
+    Raises:
+        Nothing.
+    """
+    env = os.environ if environ is None else environ
+    system = sys.platform if system is None else system
+    if any(env.get(name) for name in REMOTE_SESSION_ENV):
+        return "an SSH session"
+    if env.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        return "a CI run"
+    if env.get("container") or any(exists(marker) for marker in CONTAINER_MARKERS):
+        return "a container"
+    desktop = system == "darwin" or system.startswith(("win", "cygwin", "msys"))
+    if not desktop and not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY")):
+        return "no $DISPLAY or $WAYLAND_DISPLAY"
+    return None
+
+
+def _register_or_fall_back(platform: Platform) -> str:
+    """A registered client id, else Parallel's CLI's public one (as that CLI does)."""
+    try:
+        return platform.register()
+    except ParallelAccountError as exc:
+        _log.warning(
+            "sign-in: registering this client failed (%s); going on with the public client id %r",
+            exc,
+            FALLBACK_CLIENT_ID,
+        )
+        return FALLBACK_CLIENT_ID
+
+
+def _open_if_possible(
+    browser: Callable[[str], object], code: DeviceCode, no_display: Callable[[], str | None]
+) -> tuple[bool, str]:
+    """(opened, why not): the browser only with a display, and only for a web URL."""
+    reason = no_display()
+    if reason is not None:
+        return False, reason
+    url = code.verification_uri_complete or code.verification_uri
     # Only web URLs: a hostile answer must not make us open a file: or custom-scheme URL.
     if urlsplit(url).scheme not in ("http", "https"):
-        return
+        return False, "the URL is not a web address"
     # No browser is fine: the instructions are already on screen.
-    with contextlib.suppress(Exception):
-        browser(url)
+    try:
+        opened = browser(url)
+    except Exception:  # any failure of any browser means: not opened
+        return False, "the browser could not be started"
+    if opened is False:  # webbrowser.open says False when it found no browser
+        return False, "no browser was found"
+    return True, ""
+
+
+def _device_code_fields(code: DeviceCode, opened: bool, why_not: str) -> dict[str, Any]:
+    """The `device_code` event: what to show the user (never the device code itself)."""
+    return {
+        "verification_uri": code.verification_uri,
+        "verification_uri_complete": code.verification_uri_complete,
+        "user_code": code.user_code,
+        "expires_in": code.expires_in,
+        "interval": code.interval,
+        "browser_opened": opened,
+        "browser_not_opened_because": None if opened else why_not,
+    }
+
+
+def _nobody(event: str, fields: dict[str, Any]) -> None:
+    """The progress listener when nobody listens."""
 
 
 __all__ = [
@@ -524,8 +692,10 @@ __all__ = [
     "StoredSignIn",
     "TokenStore",
     "TokenStoreError",
+    "has_display",
     "login",
     "logout",
+    "no_display_reason",
     "print_instructions",
     "status",
     "terminal_safe",

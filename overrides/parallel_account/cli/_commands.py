@@ -4,12 +4,19 @@ Where the token comes from (one rule for every command, `token` included, so
 it prints exactly what the others send): `--profile NAME` means that profile's
 stored sign-in; otherwise the library's own rule (`resolve_auth`):
 $PARALLEL_ACCOUNT_TOKEN, then the stored sign-in of $PARALLEL_ACCOUNT_PROFILE
-(default `default`).
+(default `default`), then, with no $PARALLEL_ACCOUNT_PROFILE, Parallel's own
+CLI's sign-in (`parallel-cli login`). `status` says which one is in use.
 
-Sign-in (`parallel_account.signin`, the device flow, the file lock) is imported
-only by the commands that sign in, out or show the sign-in, and by a command
-that falls back to a stored sign-in: `balance` with $PARALLEL_ACCOUNT_TOKEN set
-loads none of it.
+`login --json` streams JSON lines on stdout, one per event, as Parallel's CLI
+does (so an agent can show the code while the login waits): `auth_start`,
+`device_code` (URL, user code, lifetimes, whether a browser was opened),
+`auth_waiting`, then `slow_down` / `poll_failed` as they happen, and last
+`auth_success` with the status document, or `auth_error` with the error document.
+
+Sign-in (`parallel_account.signin`, the device flow, the shared sign-in, the file
+lock) is imported only by the commands that sign in, out or show the sign-in, and by
+a command that falls back to a stored sign-in: `balance` with $PARALLEL_ACCOUNT_TOKEN
+set loads none of it.
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from parallel_account.cli._output import (
 from parallel_account.cli._parser import EXIT_NOT_SIGNED_IN, EXIT_OK, PROG, UsageError
 
 if TYPE_CHECKING:
+    from parallel_account._device_flow import Progress
     from parallel_account.signin import NotSignedInError, SignInStatus
 
 Command = Callable[[argparse.Namespace, Output], int]
@@ -82,7 +90,9 @@ def _not_signed_in(profile: str | None) -> NotSignedInError:
     from parallel_account._token_store import resolve_profile
     from parallel_account.signin import NotSignedInError
 
-    login_hint = f"run `{PROG} login" + (f" --profile {profile}`" if profile else "`")
+    login_hint = f"run `{PROG} login" + (
+        f" --profile {profile}`" if profile else "` (or `parallel-cli login`)"
+    )
     return NotSignedInError(
         f"not signed in (profile {resolve_profile(profile)!r}): {login_hint}, or set ${TOKEN_ENV}"
     )
@@ -116,8 +126,9 @@ def make_client(args: argparse.Namespace) -> AccountClient:
 # --- sign-in --------------------------------------------------------------------------------
 
 
-def _status_document(status: SignInStatus) -> dict[str, Any]:
+def _status_document(status: SignInStatus, source: str | None) -> dict[str, Any]:
     return {
+        "source": source,
         "signed_in": status.signed_in,
         "profile": status.profile,
         "path": str(status.path),
@@ -132,25 +143,70 @@ def _status_document(status: SignInStatus) -> dict[str, Any]:
     }
 
 
+def _login_events(out: Output) -> Progress:
+    """--json: every event of the flow as one JSON line on stdout, at once."""
+
+    def progress(event: str, fields: dict[str, Any]) -> None:
+        out.event({"event": event, **fields})
+
+    return progress
+
+
+def _login_notes(out: Output) -> Progress:
+    """Text mode: the flow stays quiet, but says why no browser opened when one was wanted."""
+
+    def progress(event: str, fields: dict[str, Any]) -> None:
+        why = fields.get("browser_not_opened_because")
+        if event == "device_code" and why and not why.startswith("not asked"):
+            out.note(f"(no browser opened: {safe(why)}; open the URL above)")
+
+    return progress
+
+
 def login(args: argparse.Namespace, out: Output) -> int:
+    from parallel_account._urls import platform_base_url
     from parallel_account.signin import DEFAULT_SCOPE
     from parallel_account.signin import login as sign_in
 
     scope = " ".join(" ".join(args.scope).split()) if args.scope else DEFAULT_SCOPE
+    if args.json:
+        out.error_event = "auth_error"  # from here on, an error is one JSON line too
+        out.event({"event": "auth_start", "platform_url": platform_base_url(args.platform_url)})
     status = sign_in(
         args.profile,
         platform_url=args.platform_url,
         scope=scope,
         open_browser=not args.no_browser,
+        progress=_login_events(out) if args.json else _login_notes(out),
     )
-    out.result(_status_document(status), safe_lines(status.describe()))
+    if args.json:
+        out.event({"event": "auth_success", **_status_document(status, status.source)})
+    else:
+        out.result(_status_document(status, status.source), safe_lines(status.describe()))
     return 0
+
+
+def _note_shared_sign_in_stays(args: argparse.Namespace, out: Output) -> None:
+    """After a logout with nothing of ours to end: say if Parallel's CLI's sign-in stays in use."""
+    from parallel_account._auth import PROFILE_ENV
+    from parallel_account._shared_signin import parallel_cli_status
+
+    if args.profile is not None or os.environ.get(PROFILE_ENV):
+        return
+    with contextlib.suppress(ParallelAccountError):  # an unusable file is `status`'s to report
+        if parallel_cli_status() is not None:
+            out.note(
+                "note: the sign-in shared with Parallel's CLI stays in use; "
+                "`parallel-cli logout` ends it"
+            )
 
 
 def logout(args: argparse.Namespace, out: Output) -> int:
     from parallel_account.signin import logout as sign_out
 
     result = sign_out(args.profile)
+    if not result.was_signed_in:
+        _note_shared_sign_in_stays(args, out)
     document = {
         "profile": result.profile,
         "path": str(result.path),
@@ -162,15 +218,50 @@ def logout(args: argparse.Namespace, out: Output) -> int:
     return 0
 
 
-def status(args: argparse.Namespace, out: Output) -> int:
+def _shown_sign_in(profile: str | None) -> tuple[SignInStatus, str | None]:
+    """The sign-in `status` shows, and the token source commands use (None: none)."""
+    from parallel_account._auth import PROFILE_ENV
+    from parallel_account._shared_signin import parallel_cli_status
     from parallel_account.signin import status as sign_in_status
 
-    current = sign_in_status(args.profile)
-    if args.profile is None and os.environ.get(TOKEN_ENV) is not None:
+    current = sign_in_status(profile)
+    env_token = profile is None and os.environ.get(TOKEN_ENV) is not None
+    if not current.signed_in and profile is None and not os.environ.get(PROFILE_ENV):
+        shared = parallel_cli_status()  # the next link of the token chain
+        if shared is not None:
+            current = shared
+    if env_token:
+        return current, "environment"
+    return current, current.source if current.signed_in else None
+
+
+def _source_line(source: str | None, current: SignInStatus) -> str | None:
+    """`status`'s first line: where the token that commands send comes from."""
+    from parallel_account._shared_signin import SOURCE as SHARED_SOURCE
+
+    if source == "environment":
+        return f"Token source: ${TOKEN_ENV}"
+    if source == SHARED_SOURCE:
+        return (
+            "Token source: Parallel CLI's sign-in (`parallel-cli login`); "
+            f"`{PROG} login` stores one of this client's own, used first"
+        )
+    if source is not None:
+        return f"Token source: this client's sign-in (`{PROG} login`, profile {current.profile!r})"
+    return None
+
+
+def status(args: argparse.Namespace, out: Output) -> int:
+    current, source = _shown_sign_in(args.profile)
+    if source == "environment":
         out.human_note(
             f"note: ${TOKEN_ENV} is set: commands use it, not this sign-in (unless --profile)"
         )
-    out.result(_status_document(current), safe_lines(current.describe()))
+    text = safe_lines(current.describe())
+    line = _source_line(source, current)
+    if line is not None:
+        text = f"{line}\n{text}"
+    out.result(_status_document(current, source), text)
     # Scripts can test `parallel-account status` alone: 3 means a login is needed.
     return EXIT_NOT_SIGNED_IN if current.needs_login else EXIT_OK
 

@@ -4,7 +4,9 @@ Rules kept here so every command follows them:
 
 * stdout carries the result only (one JSON document in --json mode, written
   in one piece at the end, so an interrupted run leaves nothing half-written);
-  notes, prompts and errors go to stderr.
+  notes, prompts and errors go to stderr. The one exception is a command that
+  streams JSON lines (`login --json`): each event is one line, flushed at once,
+  and once it has streamed, its error is one line too (`error_event`).
 * Text that came from the server (app names, messages, the sign-in platform's
   codes and URLs, tracebacks and log lines) is made safe for a terminal:
   control, format and surrogate characters are shown escaped, so a hostile
@@ -149,6 +151,9 @@ class Output:
         self, *, json_mode: bool, stdout: TextIO | None = None, stderr: TextIO | None = None
     ) -> None:
         self.json_mode = json_mode
+        # Set by a command that streams JSON lines: its error goes out as one line with this
+        # "event" name instead of an indented document.
+        self.error_event: str | None = None
         # sys.stdout is None when the program started with file descriptor 1 closed.
         self.stdout: TextIO | None = stdout if stdout is not None else sys.stdout
         self.stderr = stderr if stderr is not None else sys.stderr
@@ -164,6 +169,10 @@ class Output:
         Raises OSError when stdout cannot take it (closed, broken pipe, disk full).
         """
         self._write(self.stdout, dumps(document) if self.json_mode else human + "\n")
+
+    def event(self, document: Mapping[str, Any]) -> None:
+        """One JSON line on stdout, flushed at once (for commands that stream their progress)."""
+        self._write(self.stdout, json.dumps(document, ensure_ascii=True) + "\n")
 
     def note(self, text: str) -> None:
         """A line for the person at the terminal, in both modes (stderr never breaks a parser)."""
@@ -183,7 +192,11 @@ class Output:
         self._write(self.stderr, f"parallel-account: error: {one_line(message)}\n")
         if self.json_mode and not self.stdout_closed:
             try:
-                self._write(self.stdout, dumps(error_document(exc, message, kind=kind)))
+                document = error_document(exc, message, kind=kind)
+                if self.error_event is not None:
+                    self.event({"event": self.error_event, **document})
+                else:
+                    self._write(self.stdout, dumps(document))
             except OSError:  # nobody can read it; the line on stderr got out
                 abandon_stdout(self.stdout)
 

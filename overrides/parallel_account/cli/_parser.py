@@ -78,7 +78,8 @@ exit status:
   {EXIT_TERMINATED}  terminated (SIGTERM); handled as Ctrl-C is, key included
 
 token: $PARALLEL_ACCOUNT_TOKEN, else the stored sign-in of $PARALLEL_ACCOUNT_PROFILE
-(default `default`); --profile NAME always uses that profile's stored sign-in.
+(default `default`), else (that variable unset) Parallel's CLI's `parallel-cli login`;
+--profile NAME always uses that profile's stored sign-in. `status` names the source.
 
 examples:
   {PROG} login
