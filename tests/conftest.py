@@ -49,3 +49,21 @@ def node() -> str:
             pytest.fail(f"{reason} (CI is set: the Node.js tests must run)", pytrace=False)
         pytest.skip(reason)
     return found
+
+
+@pytest.fixture(autouse=True)
+def _package_logger_restored() -> Iterator[None]:
+    """Each test starts with the package logger as the library leaves it.
+
+    Tests that run the command line in-process (`cli.run`) install its stderr handler and
+    level on the `parallel_account` logger; left there, the handler writes to a captured
+    stream pytest has closed, and the WARNING level hides the DEBUG lines a later test
+    reads through caplog, so results depended on test order.
+    """
+    from parallel_account._logging import logger
+
+    handlers, level, propagate = list(logger.handlers), logger.level, logger.propagate
+    yield
+    logger.handlers[:] = handlers
+    logger.setLevel(level)
+    logger.propagate = propagate
