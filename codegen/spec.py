@@ -18,20 +18,17 @@ import json
 import os
 import sys
 import tempfile
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
+from parallel_account_drift import spec_file
+from parallel_account_drift._model import SpecError as DriftSpecError
 from parallel_account_drift.jsondoc import (
     PointerError,
     canonical_numbers,
     escape_token,
     resolve_pointer,
 )
-
-FETCH_TIMEOUT_S = 30.0
-MAX_SPEC_BYTES = 20 * 1024 * 1024
 
 # Exit statuses of the command line, distinct so pipelines can tell them apart.
 EXIT_INVALID = 1
@@ -83,26 +80,15 @@ def write_atomic(path: Path, text: str) -> None:
 
 def _read_url(url: str) -> tuple[bytes, str]:
     """Return the body and content type at `url`, or raise a one-line SpecError."""
-    if not url.startswith(("http://", "https://", "file://")):
-        raise SpecError(f"{url}: unsupported URL; use http://, https:// or file:///absolute/path")
     hint = (
         "set SPEC_URL to a reachable URL or a file:// path, e.g. SPEC_URL=file://$PWD/openapi.json"
     )
-    try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (scheme checked above)
-            body: bytes = answer.read(MAX_SPEC_BYTES + 1)
-            content_type = answer.headers.get("Content-Type", "") or ""
-    except urllib.error.HTTPError as exc:
-        raise SpecError(f"{url}: server answered HTTP {exc.code} {exc.reason}") from None
-    except urllib.error.URLError as exc:
-        if url.startswith("file://"):
-            raise SpecError(f"{url}: cannot read file ({exc.reason})") from None
-        raise SpecUnreachableError(f"{url}: cannot reach host ({exc.reason}); {hint}") from None
-    except (TimeoutError, ConnectionError, OSError) as exc:
-        raise SpecUnreachableError(f"{url}: cannot reach host ({exc}); {hint}") from None
-    if len(body) > MAX_SPEC_BYTES:
-        raise SpecError(f"{url}: document larger than {MAX_SPEC_BYTES} bytes")
-    return body, content_type
+    try:  # the drift tool's bounded reader; its errors become this module's
+        return spec_file.read_url(url, hint)
+    except spec_file.SpecUnreachableError as exc:
+        raise SpecUnreachableError(str(exc)) from None
+    except DriftSpecError as exc:
+        raise SpecError(str(exc)) from None
 
 
 def parse(body: bytes, content_type: str, source: str) -> dict[str, Any]:

@@ -42,14 +42,16 @@ def parse(text: str, source: str) -> dict[str, Json]:
     return document
 
 
-def fetch(url: str) -> dict[str, Json]:
-    """The OpenAPI 3.x document at an http(s):// or file:// URL: bounded in time and size.
+def read_url(url: str, hint: str = "") -> tuple[bytes, str]:
+    """The body and content type at an http(s):// or file:// URL: bounded in time and size.
 
-    Raises SpecUnreachableError when the host cannot be reached, SpecError for any
-    unusable answer (HTTP error, HTML, not JSON, not OpenAPI 3.x), naming the URL.
+    Raises SpecUnreachableError when the host cannot be reached (its message ends with
+    `hint`, if given), SpecError for an HTTP error or a body over MAX_SPEC_BYTES, naming
+    the URL. Shared with `codegen.spec`, which fetches the spec the same way.
     """
     if not url.startswith(("http://", "https://", "file://")):
         raise SpecError(f"{url}: unsupported URL; use http://, https:// or file:///absolute/path")
+    tail = f"; {hint}" if hint else ""
     try:
         with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (scheme checked above)
             body: bytes = answer.read(MAX_SPEC_BYTES + 1)
@@ -59,11 +61,21 @@ def fetch(url: str) -> dict[str, Json]:
     except urllib.error.URLError as exc:
         if url.startswith("file://"):
             raise SpecError(f"{url}: cannot read file ({exc.reason})") from None
-        raise SpecUnreachableError(f"{url}: cannot reach host ({exc.reason})") from None
+        raise SpecUnreachableError(f"{url}: cannot reach host ({exc.reason}){tail}") from None
     except (TimeoutError, ConnectionError, OSError) as exc:
-        raise SpecUnreachableError(f"{url}: cannot reach host ({exc})") from None
+        raise SpecUnreachableError(f"{url}: cannot reach host ({exc}){tail}") from None
     if len(body) > MAX_SPEC_BYTES:
         raise SpecError(f"{url}: document larger than {MAX_SPEC_BYTES} bytes")
+    return body, content_type
+
+
+def fetch(url: str) -> dict[str, Json]:
+    """The OpenAPI 3.x document at an http(s):// or file:// URL: bounded in time and size.
+
+    Raises SpecUnreachableError when the host cannot be reached, SpecError for any
+    unusable answer (HTTP error, HTML, not JSON, not OpenAPI 3.x), naming the URL.
+    """
+    body, content_type = read_url(url)
     text = body.decode("utf-8", errors="replace")
     if "html" in content_type.lower() or text.lstrip()[:1] == "<":
         raise SpecError(f"{url}: got an HTML page, not an OpenAPI JSON document")
