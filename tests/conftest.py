@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,15 @@ def _package_logger_restored() -> Iterator[None]:
     logger.handlers[:] = handlers
     logger.setLevel(level)
     logger.propagate = propagate
+
+
+@pytest.fixture
+def sign_in_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A temporary HOME and XDG_CONFIG_HOME, and no token, profile or platform from the shell.
+
+    The sign-in tests use it for every test (`pytestmark`): never the real ~/.config.
+    """
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    for name in ("PARALLEL_ACCOUNT_PROFILE", "PARALLEL_ACCOUNT_TOKEN", "PARALLEL_PLATFORM_URL"):
+        monkeypatch.delenv(name, raising=False)

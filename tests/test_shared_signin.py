@@ -50,12 +50,8 @@ START = 4321  # cents
 SCOPES = ["keys:read", "balance:read", "balance:add"]
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    for name in ("PARALLEL_ACCOUNT_PROFILE", "PARALLEL_ACCOUNT_TOKEN", "PARALLEL_PLATFORM_URL"):
-        monkeypatch.delenv(name, raising=False)
+# Never the real ~/.config, never a token or profile from the developer's shell.
+pytestmark = pytest.mark.usefixtures("sign_in_isolated")
 
 
 @pytest.fixture
