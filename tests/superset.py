@@ -1,0 +1,80 @@
+"""The frozen superset spec, and a scratch copy of the repository generated from it.
+
+`tests/data/account-openapi-superset.json` is openapi.json as of November 2026 plus, in
+operations an upstream release could add tomorrow, every schema construct the issue-17
+work names (never updated to follow the live spec; it is normalised as `make spec` writes
+it):
+
+- `list_transactions` (GET, tag Balance): optional query parameters of every type
+  (`date-time` string, bounded integer with a default, boolean, number with an exclusive
+  minimum, enum by `$ref`, array of strings, a deprecated string); its `TransactionPage`
+  has a nullable field (`anyOf` with `null`), `maxItems`, a `date` field, and items with
+  `date-time`, a `uuid` marked `readOnly`, an enum, a deprecated field and
+  `additionalProperties` with a schema.
+- `invite_member` (POST with a path parameter, new tag Members): an `email`, `uri` and
+  `date` body with `default`s, a `$ref` enum with a default, an exclusive maximum and
+  `additionalProperties: false`; answers 201 with an `allOf` model.
+- `revoke_invitation` (DELETE, two path parameters): answers 204 with no body.
+- `get_payment_method` (GET, new tag Billing): `oneOf` with a discriminator (and `const`),
+  `anyOf` without one, an array of `oneOf` with `minItems`/`maxItems`, a `pattern`, and
+  `additionalProperties: true`.
+- `purchase_commit` (POST, tag Balance): a second real charge, with its own required
+  `idempotency_key` (other bounds and a `pattern`) and an integer enum with a default.
+  The project recognises it the way it would a real upstream addition: the required
+  `idempotency_key` body field makes it idempotent by key (codegen/surface.py), and the
+  pull request adopting it marks it as moving money in codegen/curated.toml by hand
+  (`CURATED_ADDITION`), so the import-time guard covers it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from tests.support import ROOT, make, scratch_repo
+
+SUPERSET_SPEC = ROOT / "tests" / "data" / "account-openapi-superset.json"
+# What the pull request adopting the superset adds to codegen/curated.toml.
+CURATED_ADDITION = "\n[operations.purchase_commit]\nmoves_money = true\n"
+# The suite itself, for running it on the copy (the copy's tests read the copy's facts).
+TEST_ITEMS = ("tests", "package.json", "package-lock.json")
+
+
+class SupersetError(Exception):
+    """The superset spec did not generate cleanly in the scratch copy."""
+
+
+def superset_repo(dest: Path) -> Path:
+    """A scratch copy of the repository (tests included) with the superset spec adopted:
+    openapi.json replaced, the curated entry added, `make generate` run. Returns `dest`."""
+    repo = scratch_repo(dest)
+    for name in TEST_ITEMS:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(
+                source, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache")
+            )
+        elif source.exists():
+            shutil.copy2(source, repo / name)
+    if (ROOT / "node_modules").is_dir():
+        (repo / "node_modules").symlink_to(ROOT / "node_modules")
+    shutil.copyfile(SUPERSET_SPEC, repo / "openapi.json")
+    with (repo / "codegen" / "curated.toml").open("a", encoding="utf-8") as curated:
+        curated.write(CURATED_ADDITION)
+    generated = make(repo, "generate", timeout=600)
+    if generated.returncode != 0:
+        raise SupersetError(
+            f"make generate failed on the superset spec:\n{generated.stdout}{generated.stderr}"
+        )
+    return repo
+
+
+def import_path(repo: Path) -> str:
+    """The PYTHONPATH under which Python imports the copy's packages, not this checkout's."""
+    return f"{repo / 'generated'}:{repo / 'overrides'}"
+
+
+if __name__ == "__main__":
+    # `python -m tests.superset DEST`: build the copy (the Makefile's unit-superset uses it).
+    print(superset_repo(Path(sys.argv[1]).resolve()))
