@@ -237,9 +237,13 @@ def test_unknown_paths_and_methods(http: httpx.Client, fake: FakeAccountAPI) -> 
 # --- methods and shapes the spec leaves open: answered as FastAPI answers them ----------------
 
 # Each path of the spec (an example value in place of each parameter) with its methods.
+# The examples are fixed, not random: every xdist worker must collect the same test ids.
 _PATH_METHODS: dict[str, set[str]] = {}
 for _op in OPERATIONS.values():
-    _example = _op.path.replace("{app_id}", str(uuid.uuid4())).replace("{api_key_id}", "key_1")
+    _example = _op.path
+    for _number, _param in enumerate(_op.path_params, start=1):
+        _value = str(uuid.UUID(int=_number)) if _param.format == "uuid" else f"id_{_number}"
+        _example = _example.replace("{" + _param.name + "}", _value)
     _PATH_METHODS.setdefault(_example, set()).add(_op.method)
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "FOO"]
 
