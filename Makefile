@@ -62,10 +62,27 @@ format: $(VENV_STAMP)  ## apply ruff's formatting and fixes
 typecheck: $(VENV_STAMP)  ## mypy --strict
 	$(VENV)/bin/mypy $(LINTED)
 
-unit: $(VENV_STAMP)  ## pytest only
-	$(PY) -m pytest -q
+# pytest-xdist: one worker per core; a module's tests stay on one worker (module fixtures,
+# such as scratch repositories, are built once). PYTEST_WORKERS=0 runs in this process.
+PYTEST_WORKERS ?= auto
+PYTEST_ARGS := -q -n $(PYTEST_WORKERS) --dist loadscope
+# The rehearsal with the full gate runs `make test` inside: `make rehearsal`, not `make unit`.
+NOT_IN_UNIT := not full_gate
 
-test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
+unit: $(VENV_STAMP)  ## pytest on openapi.json (all but the full-gate rehearsal)
+	$(PY) -m pytest $(PYTEST_ARGS) -m "$(NOT_IN_UNIT)"
+
+# The suite again on tests/data/account-openapi-superset.json (every schema construct,
+# more operations), generated into a temporary copy of the repository: all but the tests
+# about openapi.json's own bytes (marker pinned_spec). tests/superset.py says how.
+unit-superset: $(VENV_STAMP)  ## pytest on the frozen superset spec, in a temporary generated copy
+	$(PY) -m tests.superset $(PYTEST_ARGS) -m "$(NOT_IN_UNIT) and not pinned_spec"
+
+test: check-generated lint lint-workflows typecheck unit unit-superset  ## everything CI runs
+
+.PHONY: unit-superset rehearsal
+rehearsal: $(VENV_STAMP)  ## the rehearsal: every change, and their union through the full gate (make test)
+	$(PY) -m pytest $(PYTEST_ARGS) tests/test_rehearsal.py
 
 # One file for teams without Python tooling: the CLI (mock-server, conformance, spec) for python3 >= 3.11.
 ZIPAPP := dist/parallel-account-mock.pyz
@@ -98,5 +115,5 @@ prism: $(PRISM_STAMP)  ## install Stoplight Prism into node_modules/ for the con
 # Only where Node and npm exist (and the lock file: scratch copies of the repo lack it);
 # elsewhere the Prism tests skip, and fail when CI is set.
 ifneq ($(and $(shell command -v node),$(shell command -v npm),$(wildcard package-lock.json)),)
-unit: $(PRISM_STAMP)
+unit unit-superset rehearsal: $(PRISM_STAMP)
 endif

@@ -13,7 +13,7 @@ from typing import Any
 
 from parallel_account_drift.jsondoc import ref_name
 
-from codegen.surface import Operation, deref
+from codegen.surface import Operation, object_schema
 
 CONSTRAINT_KEYS = {
     "type": "type",
@@ -217,7 +217,7 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
             ]
             for where in ("path", "query", "body")
         }
-        response = deref(op.response_schema, document) if op.response_schema else {}
+        response = object_schema(op.response_schema, document) if op.response_schema else {}
         args = [
             f"name={op.name!r}",
             f"method={op.method!r}",

@@ -99,7 +99,7 @@ def models(found: list[surface.Operation], document: dict[str, Any]) -> list[Mod
         name = pending.pop()
         if name in done or name not in known:
             continue
-        schema = surface.deref(known[name], document)
+        schema = surface.object_schema(known[name], document)
         required = set(schema.get("required", []))
         rows = []
         for field, sub in schema.get("properties", {}).items():

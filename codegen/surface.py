@@ -124,6 +124,28 @@ def deref(node: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     return node
 
 
+def object_schema(node: dict[str, Any], document: dict[str, Any], depth: int = 0) -> dict[str, Any]:
+    """`node` dereferenced, with its `allOf` branches folded in (properties and required
+    are unions), as the generator makes one model of them."""
+    schema = deref(node, document)
+    branches = schema.get("allOf")
+    if not isinstance(branches, list):
+        return schema
+    if depth > 16:
+        raise SurfaceError("allOf nested more than 16 deep")
+    merged = {key: value for key, value in schema.items() if key != "allOf"}
+    for branch in branches:
+        part = object_schema(branch, document, depth + 1) if isinstance(branch, dict) else {}
+        merged["properties"] = {**part.get("properties", {}), **merged.get("properties", {})}
+        merged["required"] = [
+            *merged.get("required", []),
+            *(n for n in part.get("required", []) if n not in merged.get("required", [])),
+        ]
+        for key, value in part.items():
+            merged.setdefault(key, value)
+    return merged
+
+
 def unwrap_optional(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:
     """`anyOf: [X, {type: null}]` (FastAPI's `X | None`) as X itself, its bounds included.
 

@@ -29,16 +29,19 @@ it):
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
+import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
-from tests.support import ROOT, make, scratch_repo
+from tests.support import ROOT, clean_make_env, make, scratch_repo
 
 SUPERSET_SPEC = ROOT / "tests" / "data" / "account-openapi-superset.json"
 # What the pull request adopting the superset adds to codegen/curated.toml.
 CURATED_ADDITION = "\n[operations.purchase_commit]\nmoves_money = true\n"
 # The suite itself, for running it on the copy (the copy's tests read the copy's facts).
-TEST_ITEMS = ("tests", "package.json", "package-lock.json")
+TEST_ITEMS = ("tests", "package.json", "package-lock.json", "LICENSE", "MANIFEST.in", ".ci")
 
 
 class SupersetError(Exception):
@@ -75,6 +78,20 @@ def import_path(repo: Path) -> str:
     return f"{repo / 'generated'}:{repo / 'overrides'}"
 
 
+def run_suite(pytest_args: Sequence[str]) -> int:
+    """Build the copy in a temporary directory, run pytest there with `pytest_args` and the
+    copy's packages first on the path, remove the copy; pytest's exit status."""
+    with tempfile.TemporaryDirectory(prefix="superset-") as scratch:
+        repo = superset_repo(Path(scratch) / "repo")
+        env = {**clean_make_env(), "PYTHONPATH": import_path(repo)}
+        print(f"superset: {SUPERSET_SPEC.name} generated in {repo}; running pytest", flush=True)
+        command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
+        return subprocess.run(command, cwd=repo, env=env, check=False).returncode
+
+
 if __name__ == "__main__":
-    # `python -m tests.superset DEST`: build the copy (the Makefile's unit-superset uses it).
-    print(superset_repo(Path(sys.argv[1]).resolve()))
+    # `python -m tests.superset [PYTEST ARGS]`: what `make unit-superset` runs.
+    try:
+        sys.exit(run_suite(sys.argv[1:]))
+    except SupersetError as exc:
+        sys.exit(f"superset: {exc}")

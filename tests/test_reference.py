@@ -70,7 +70,7 @@ def test_every_export_of_the_package_is_in_api_md() -> None:
 
 def _rules(field: FieldFacts) -> list[str]:
     found = [
-        f"{words} {value:g}"
+        f"{words} {value}"  # as the spec writes it (normalised: 10000, not 10000.0)
         for words, value in (
             (">=", field.minimum),
             (">", field.exclusive_minimum),

@@ -17,6 +17,11 @@ entry, the new surface callable; breaking ones adopted with `breaking: yes` and 
 surface changed to match (with the full `make test` some are refused instead, since
 the curated tests name the operations they test); a change that would make a charge
 unsafe to retry refused, every file restored byte for byte.
+
+The union of the additive changes (one release of all of them) goes through the gate
+users run: `make spec-update` with its default test command, the whole `make test` on
+both specs. That test (marker `full_gate`) runs under `make rehearsal`, not `make unit`,
+so the `make test` inside it does not run it again.
 """
 
 from __future__ import annotations
@@ -111,9 +116,10 @@ def new_post_with_body(spec: Spec) -> None:
             "app_name": {"type": "string", "minLength": 1, "maxLength": 64, "title": "App Name"}
         },
     }
+    spec.setdefault("tags", []).append({"name": "App Admin", "description": "App settings"})
     spec["paths"]["/service/v1/apps/{app_id}/rename"] = {
         "post": {
-            "tags": ["Apps"],
+            "tags": ["App Admin"],  # a tag the spec did not have: a new generated module
             "summary": "Rename App",
             "operationId": "rename_app_service_v1_apps__app_id__rename_post",
             "parameters": [
@@ -141,6 +147,48 @@ def new_post_with_body(spec: Spec) -> None:
 def new_optional_response_field(spec: Spec) -> None:
     balance = spec["components"]["schemas"]["BalanceResponse"]
     balance["properties"]["currency"] = {"type": "string", "title": "Currency"}
+
+
+def new_nullable_response_field(spec: Spec) -> None:
+    balance = spec["components"]["schemas"]["BalanceResponse"]
+    # FastAPI's shape for `low_balance_alert_cents: int | None = None`.
+    balance["properties"]["low_balance_alert_cents"] = {
+        "anyOf": [{"type": "integer"}, {"type": "null"}],
+        "title": "Low Balance Alert Cents",
+    }
+
+
+def new_get_with_all_of_model(spec: Spec) -> None:
+    schemas = spec["components"]["schemas"]
+    schemas["OrgSummary"] = {
+        "title": "OrgSummary",
+        "type": "object",
+        "required": ["org_id"],
+        "properties": {"org_id": {"type": "string", "title": "Org Id"}},
+    }
+    schemas["OrgDetails"] = {
+        "title": "OrgDetails",
+        "allOf": [
+            {"$ref": "#/components/schemas/OrgSummary"},
+            {
+                "type": "object",
+                "required": ["org_name"],
+                "properties": {
+                    "org_name": {"type": "string", "title": "Org Name"},
+                    "seats": {"type": "integer", "minimum": 0, "title": "Seats"},
+                },
+            },
+        ],
+    }
+    spec["paths"]["/service/v1/org"] = {
+        "get": {
+            "tags": ["Balance"],
+            "summary": "Get Org",
+            "operationId": "get_org_service_v1_org_get",
+            "responses": {"200": _json_response("OrgDetails")},
+            "security": [{"BearerAuth": []}],
+        }
+    }
 
 
 def new_query_parameter(spec: Spec) -> None:
@@ -233,6 +281,22 @@ CHANGES = [
         "new-post-with-body", new_post_with_body, True, False, "minor", ("rename_app",), prism=True
     ),
     Change("new-optional-response-field", new_optional_response_field, True, False, "minor"),
+    Change("new-nullable-response-field", new_nullable_response_field, True, False, "minor"),
+    Change(
+        "new-get-with-all-of-model",
+        new_get_with_all_of_model,
+        True,
+        False,
+        "minor",
+        ("get_org",),
+    ),
+    Change(
+        "new-enum-field-in-response",
+        _status_enum(["active", "suspended"]),
+        True,
+        False,
+        "minor",
+    ),
     Change("new-optional-query-parameter", new_query_parameter, True, False, "minor"),
     Change("top-up-maximum-raised", _scale_maximum(2), True, False, "minor"),
     Change("top-up-maximum-lowered", _scale_maximum(0.5), True, True, "minor"),
@@ -362,3 +426,36 @@ def test_upstream_change_through_spec_update(
     assert make(repo, "check-generated").returncode == 0
     methods = _methods(repo)
     assert methods == (methods_before | set(change.methods_added)) - set(change.methods_gone)
+
+
+# The additive changes: a release combining them all must pass the gate users run.
+ADDITIVE = [c for c in CHANGES if c.adopted and not c.breaking and c.before is None]
+
+
+@pytest.mark.full_gate
+def test_a_release_of_every_additive_change_passes_the_default_gate(
+    base_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The union of the additive changes, adopted by `make spec-update` with its default
+    test command: the whole `make test` (both specs; it leaves this test out, `full_gate`)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(base_repo, repo, symlinks=True)
+    for name in ("package.json", "package-lock.json"):  # so its `make test` runs Prism too
+        if (ROOT / name).exists():
+            shutil.copy2(ROOT / name, repo / name)
+    methods_before = _methods(repo)
+    drifted = json.loads((repo / "openapi.json").read_text(encoding="utf-8"))
+    for change in ADDITIVE:
+        change.mutate(drifted)
+    # The default gate, whatever the make running this suite passed down to it.
+    monkeypatch.delenv("SPEC_UPDATE_TEST_CMD", raising=False)
+    with serve({"/openapi.json": answer(200, json.dumps(drifted).encode())}) as url:
+        result = make(repo, "spec-update", f"SPEC_URL={url}/openapi.json", timeout=1800)
+    said = result.stdout + result.stderr
+    assert result.returncode == 0, said[-20_000:]
+    assert re.search(r"spec-update: running tests: \S*make --no-print-directory test\n", said)
+    assert "spec-update: breaking: no" in said
+    assert re.search(r"version \S+ -> \S+ \(minor\)", result.stdout), said[-5000:]
+    added = {name for change in ADDITIVE for name in change.methods_added}
+    assert added
+    assert _methods(repo) == methods_before | added

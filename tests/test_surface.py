@@ -45,6 +45,10 @@ def sample(facts: FieldFacts) -> Any:
         return "2026-01-02T03:04:05Z"
     if facts.format == "date":
         return "2026-01-02"
+    if facts.format == "email":
+        return "someone@example.com"
+    if facts.format == "uri":
+        return "https://example.com/"
     if facts.type in ("integer", "number"):
         low = facts.minimum
         if facts.exclusive_minimum is not None:

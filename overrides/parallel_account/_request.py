@@ -15,7 +15,10 @@ returned 422) is bypassed: errors are mapped by `parallel_account._errors`.
 from __future__ import annotations
 
 import datetime
+import enum
+import functools
 import importlib
+import typing
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -170,7 +173,22 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             key = str(body[operation.idempotency_key_field])
         kwargs["body"] = _model_class(operation.body_model).from_dict(body)
     get_kwargs, parse = _steps(operation)
+    for name, enum_class in _enum_parameters(get_kwargs).items():
+        if name in kwargs:  # checked against the spec's values above
+            kwargs[name] = enum_class(kwargs[name])
     return Call(operation, get_kwargs(**kwargs), parse, key)
+
+
+@functools.cache
+def _enum_parameters(get_kwargs: GetKwargs) -> dict[str, type[enum.Enum]]:
+    """Parameters the generated `_get_kwargs` types as one of its Enum classes (it sends
+    their `.value`): the spec's enum query parameters, which callers give as plain values."""
+    found: dict[str, type[enum.Enum]] = {}
+    for name, hint in typing.get_type_hints(get_kwargs).items():
+        for option in typing.get_args(hint) or (hint,):
+            if isinstance(option, type) and issubclass(option, enum.Enum):
+                found[name] = option
+    return found
 
 
 GetKwargs = Callable[..., dict[str, Any]]
