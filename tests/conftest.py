@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests import prism
+from tests.fake_platform import FakeClock
 from tests.support import ROOT
 
 
@@ -80,3 +81,9 @@ def sign_in_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     for name in ("PARALLEL_ACCOUNT_PROFILE", "PARALLEL_ACCOUNT_TOKEN", "PARALLEL_PLATFORM_URL"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the sign-in tests move by hand (FakeClock): no test waits for real time."""
+    return FakeClock()

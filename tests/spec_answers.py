@@ -18,11 +18,11 @@ import httpx
 import parallel_account as pa
 from parallel_account.testing._sample import spec_answer
 from parallel_account_api.spec_facts import OPERATIONS
+from tests.support import FACES as FACES  # re-exported: the tests over both faces
 from tests.test_surface import python_call
 
 TOKEN = "spec-answers-token-5b1e"
 BASE = "https://api.example.test/account"
-FACES = ["sync", "async"]
 
 
 @dataclass

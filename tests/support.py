@@ -17,6 +17,10 @@ from typing import Any
 from parallel_account_api.spec_facts import OPERATIONS
 
 ROOT = Path(__file__).resolve().parent.parent
+# The command line as a user runs it, in a process of its own.
+CLI = (sys.executable, "-m", "parallel_account.cli")
+# The two faces of every client: the tests parametrized over both take one of these.
+FACES = ["sync", "async"]
 # openapi.json as it was in November 2026, never updated: the base of the drift and
 # spec-workflow tests, whose typed numbers and names must survive adopting a new spec.
 FROZEN_SPEC = ROOT / "tests" / "data" / "account-openapi-2026-11.json"

@@ -16,7 +16,6 @@ import os
 import pty
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -47,11 +46,10 @@ from parallel_account.signin import NotSignedInError, SignInExpiredError, TokenS
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts
 from tests.fake_platform import DEVICE_CODE, REVOKE, FakePlatform
-from tests.support import child
+from tests.support import CLI, child
 
 TOKEN = "cli-test-token-0123456789"
 START = 1234  # cents
-CLI = (sys.executable, "-m", "parallel_account.cli")
 ADD_BALANCE = OPERATIONS["add_balance"]
 AMOUNT_FACTS = ADD_BALANCE.body_field("amount_cents")
 

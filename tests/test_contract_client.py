@@ -32,15 +32,12 @@ from parallel_account_api.models import (
     HTTPValidationError,
 )
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import AMOUNT, HIGHEST, KEY, LONGEST, LOWEST, SHORTEST
+from tests.support import AMOUNT, FACES, HIGHEST, KEY, LONGEST, LOWEST, SHORTEST
 
 pytestmark = pytest.mark.prism
 
 TOKEN = "contract-token"
 APP_ID = "0b5f6a2e-3c1d-4e8f-9a7b-2d4c6e8f0a1b"
-FACES = ["sync", "async"]
-
-
 GOOD_KEY = "contract-" + "k" * (SHORTEST - len("contract-"))
 
 

@@ -15,7 +15,6 @@ import os
 import pickle
 import stat
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -44,8 +43,8 @@ from parallel_account._token_store import (
 from parallel_account.signin import NotSignedInError, SignInExpiredError, StoredSignIn
 from parallel_account.testing import FakeAccountAPI
 from tests.fake_platform import NOW, REGISTER, TOKEN, FakeClock, FakePlatform
+from tests.support import CLI
 
-CLI = (sys.executable, "-m", "parallel_account.cli")
 START = 4321  # cents
 SCOPES = ["keys:read", "balance:read", "balance:add"]
 

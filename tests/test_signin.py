@@ -59,11 +59,6 @@ def fake() -> Iterator[FakePlatform]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 def shown() -> list[DeviceCode]:
     return []
 

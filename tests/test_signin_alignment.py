@@ -44,8 +44,8 @@ from tests.fake_platform import (
     FakeClock,
     FakePlatform,
 )
+from tests.support import CLI
 
-CLI = (sys.executable, "-m", "parallel_account.cli")
 PLATFORM_KEYS = {"system", "release", "machine", "processor", "version", "os_name"}
 NO_DISPLAY_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "CI")
 
@@ -58,11 +58,6 @@ pytestmark = pytest.mark.usefixtures("sign_in_isolated")
 def fake() -> Iterator[FakePlatform]:
     with FakePlatform() as platform:
         yield platform
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def _login(fake: FakePlatform, clock: FakeClock, **kwargs: Any) -> Any:
