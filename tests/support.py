@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import json
 import os
 import shutil
 import subprocess
@@ -130,6 +131,37 @@ def scratch_repo(dest: Path) -> Path:
         if (dest / name).exists():
             os.utime(dest / name, (0, 0))
     return dest
+
+
+def curated_for(document: dict[str, Any], text: str) -> str:
+    """codegen/curated.toml's `text` without the entries for operations `document` lacks.
+
+    curated.toml follows the pinned spec. A copy of the repository put on the frozen spec
+    must not keep an entry for a charge added upstream since (generation refuses a
+    money-moving entry whose operation is gone, rightly so for the pinned spec).
+    """
+    from codegen.naming import operations, with_friendly_names
+
+    names = {op["operationId"] for _, _, op in operations(with_friendly_names(document))}
+    kept: list[str] = []
+    keep = True
+    for line in text.splitlines(keepends=True):
+        if line.startswith("[operations."):
+            keep = line.strip()[len("[operations.") : -1] in names
+        if keep:
+            kept.append(line)
+    return "".join(kept)
+
+
+def frozen_repo(dest: Path) -> Path:
+    """A scratch copy (`scratch_repo`) on the frozen spec: openapi.json replaced, curated.toml
+    cut to its operations (`curated_for`); not generated yet. Returns `dest`."""
+    repo = scratch_repo(dest)
+    shutil.copy2(FROZEN_SPEC, repo / "openapi.json")
+    curated = repo / "codegen" / "curated.toml"
+    frozen = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
+    curated.write_text(curated_for(frozen, curated.read_text(encoding="utf-8")), encoding="utf-8")
+    return repo
 
 
 # Set by a make running these tests (`make test`, or `make spec-update` running it): a

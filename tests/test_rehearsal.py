@@ -40,9 +40,9 @@ from typing import Any
 import pytest
 
 from tests.support import FROZEN_SPEC as FROZEN
-from tests.support import ROOT, answer, make, scratch_repo, serve, tree_bytes
+from tests.support import ROOT, answer, frozen_repo, make, serve, tree_bytes
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.frozen_spec]
 
 Spec = dict[str, Any]
 # Run from the scratch repository; its own packages shadow the editable install.
@@ -335,7 +335,7 @@ def _write(spec: Spec, path: Path) -> None:
 @pytest.fixture(scope="module")
 def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch repository on the frozen spec (normalised and generated there)."""
-    repo = scratch_repo(tmp_path_factory.mktemp("rehearsal") / "base")
+    repo = frozen_repo(tmp_path_factory.mktemp("rehearsal") / "base")
     shutil.copytree(ROOT / "tests", repo / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     if (ROOT / "node_modules").exists():
         (repo / "node_modules").symlink_to(ROOT / "node_modules")

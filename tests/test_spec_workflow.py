@@ -34,14 +34,18 @@ from tests.support import (
     add_ungeneratable_endpoint,
     answer,
     clean_make_env,
+    curated_for,
+    frozen_repo,
     make,
     run_workflow_step,
-    scratch_repo,
     serve,
     tree_bytes,
 )
 
 Spec = dict[str, Any]
+# Every repository copy here is on the frozen spec: run once, not again on the superset.
+pytestmark = pytest.mark.frozen_spec
+
 BASE: Spec = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
 BASE_OPERATIONS = len(naming.operations(BASE))
 VERSION = Path("overrides") / "parallel_account" / "_version.py"
@@ -76,11 +80,18 @@ FAST_TESTS = "make -s check-generated && touch tests-ran"
 @pytest.fixture(scope="session")
 def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch copy of the repository on the frozen spec, generated/ made from it."""
-    repo = scratch_repo(tmp_path_factory.mktemp("base") / "repo")
-    shutil.copy2(FROZEN_SPEC, repo / "openapi.json")
+    repo = frozen_repo(tmp_path_factory.mktemp("base") / "repo")
     generated = make(repo, "generate")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     return repo
+
+
+def test_the_frozen_copy_keeps_only_the_curated_entries_of_its_operations() -> None:
+    text = (ROOT / "codegen" / "curated.toml").read_text(encoding="utf-8")
+    added = text + "\n[operations.purchase_commit]\nmoves_money = true\n"
+    kept = curated_for(BASE, added)
+    # The frozen spec's charge keeps its entry (it is frozen: add_balance stays there).
+    assert "purchase_commit" not in kept and "[operations.add_balance]\nmoves_money = true" in kept
 
 
 @pytest.fixture
