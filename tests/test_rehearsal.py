@@ -20,8 +20,9 @@ unsafe to retry refused, every file restored byte for byte.
 
 The union of the additive changes (one release of all of them) goes through the gate
 users run: `make spec-update` with its default test command, the whole `make test` on
-both specs. That test (marker `full_gate`) runs under `make rehearsal`, not `make unit`,
-so the `make test` inside it does not run it again.
+both specs. This module (marker `rehearsal`) runs under `make rehearsal`, not `make
+unit`, so the `make test` inside it does not run it again: the gate is the whole suite
+but the rehearsal.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import pytest
 from tests.support import FROZEN_SPEC as FROZEN
 from tests.support import ROOT, answer, frozen_repo, make, serve, tree_bytes
 
-pytestmark = [pytest.mark.slow, pytest.mark.frozen_spec]
+pytestmark = [pytest.mark.slow, pytest.mark.frozen_spec, pytest.mark.rehearsal]
 
 Spec = dict[str, Any]
 # Run from the scratch repository; its own packages shadow the editable install.
@@ -432,12 +433,11 @@ def test_upstream_change_through_spec_update(
 ADDITIVE = [c for c in CHANGES if c.adopted and not c.breaking and c.before is None]
 
 
-@pytest.mark.full_gate
 def test_a_release_of_every_additive_change_passes_the_default_gate(
     base_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The union of the additive changes, adopted by `make spec-update` with its default
-    test command: the whole `make test` (both specs; it leaves this test out, `full_gate`)."""
+    test command: the whole `make test` (both specs; it leaves the rehearsal out)."""
     repo = tmp_path / "repo"
     shutil.copytree(base_repo, repo, symlinks=True)
     for name in ("package.json", "package-lock.json"):  # so its `make test` runs Prism too
