@@ -51,15 +51,7 @@ class SupersetError(Exception):
 def superset_repo(dest: Path) -> Path:
     """A scratch copy of the repository (tests included) with the superset spec adopted:
     openapi.json replaced, the curated entry added, `make generate` run. Returns `dest`."""
-    repo = scratch_repo(dest)
-    for name in TEST_ITEMS:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(
-                source, repo / name, ignore=shutil.ignore_patterns("__pycache__", ".*cache")
-            )
-        elif source.exists():
-            shutil.copy2(source, repo / name)
+    repo = scratch_repo(dest, TEST_ITEMS)
     if (ROOT / "node_modules").is_dir():
         (repo / "node_modules").symlink_to(ROOT / "node_modules")
     shutil.copyfile(SUPERSET_SPEC, repo / "openapi.json")

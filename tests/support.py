@@ -112,10 +112,11 @@ REPO_ITEMS = (
 )
 
 
-def scratch_repo(dest: Path) -> Path:
-    """Copy the repository's build inputs to `dest` (mtimes kept, so make sees .venv current)."""
+def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
+    """Copy the repository's build inputs and the `extra` items (names at its top) to `dest`
+    (mtimes kept, so make sees .venv current)."""
     dest.mkdir(parents=True, exist_ok=True)
-    for name in REPO_ITEMS:
+    for name in (*REPO_ITEMS, *extra):
         source = ROOT / name
         if source.is_dir():
             shutil.copytree(
