@@ -35,13 +35,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from tests.support import ROOT, clean_make_env, make, scratch_repo
+from tests.support import ROOT, SUITE_ITEMS, clean_make_env, make, own_packages, scratch_repo
 
 SUPERSET_SPEC = ROOT / "tests" / "data" / "account-openapi-superset.json"
 # What the pull request adopting the superset adds to codegen/curated.toml.
 CURATED_ADDITION = "\n[operations.purchase_commit]\nmoves_money = true\n"
-# The suite itself, for running it on the copy (the copy's tests read the copy's facts).
-TEST_ITEMS = ("tests", "package.json", "package-lock.json", "LICENSE", "MANIFEST.in", ".ci")
 
 
 class SupersetError(Exception):
@@ -51,9 +49,7 @@ class SupersetError(Exception):
 def superset_repo(dest: Path) -> Path:
     """A scratch copy of the repository (tests included) with the superset spec adopted:
     openapi.json replaced, the curated entry added, `make generate` run. Returns `dest`."""
-    repo = scratch_repo(dest, TEST_ITEMS)
-    if (ROOT / "node_modules").is_dir():
-        (repo / "node_modules").symlink_to(ROOT / "node_modules")
+    repo = scratch_repo(dest, SUITE_ITEMS)  # the copy's tests read the copy's facts
     shutil.copyfile(SUPERSET_SPEC, repo / "openapi.json")
     with (repo / "codegen" / "curated.toml").open("a", encoding="utf-8") as curated:
         curated.write(CURATED_ADDITION)
@@ -65,17 +61,12 @@ def superset_repo(dest: Path) -> Path:
     return repo
 
 
-def import_path(repo: Path) -> str:
-    """The PYTHONPATH under which Python imports the copy's packages, not this checkout's."""
-    return f"{repo / 'generated'}:{repo / 'overrides'}"
-
-
 def run_suite(pytest_args: Sequence[str]) -> int:
     """Build the copy in a temporary directory, run pytest there with `pytest_args` and the
     copy's packages first on the path, remove the copy; pytest's exit status."""
     with tempfile.TemporaryDirectory(prefix="superset-") as scratch:
         repo = superset_repo(Path(scratch) / "repo")
-        env = {**clean_make_env(), "PYTHONPATH": import_path(repo)}
+        env = {**clean_make_env(), "PYTHONPATH": own_packages(repo)}
         print(f"superset: {SUPERSET_SPEC.name} generated in {repo}; running pytest", flush=True)
         command = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *pytest_args]
         return subprocess.run(command, cwd=repo, env=env, check=False).returncode

@@ -112,6 +112,11 @@ REPO_ITEMS = (
 )
 
 
+# What running the suite in a copy needs beyond the build inputs (`scratch_repo(dest,
+# SUITE_ITEMS)`; node_modules, Prism, is linked with the lock file).
+SUITE_ITEMS = ("tests", "package.json", "package-lock.json", "LICENSE", "MANIFEST.in", ".ci")
+
+
 def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
     """Copy the repository's build inputs and the `extra` items (names at its top) to `dest`
     (mtimes kept, so make sees .venv current)."""
@@ -125,6 +130,8 @@ def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
+    if "package-lock.json" in extra and (ROOT / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(ROOT / "node_modules")
     # The copy shares this checkout's .venv (and its install stamp). Were its build inputs
     # newer than the stamp, a make there would reinstall the shared venv pointing at the
     # copy, for every test after it: date them back so it never does.
@@ -154,10 +161,10 @@ def curated_for(document: dict[str, Any], text: str) -> str:
     return "".join(kept)
 
 
-def frozen_repo(dest: Path) -> Path:
+def frozen_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
     """A scratch copy (`scratch_repo`) on the frozen spec: openapi.json replaced, curated.toml
     cut to its operations (`curated_for`); not generated yet. Returns `dest`."""
-    repo = scratch_repo(dest)
+    repo = scratch_repo(dest, extra)
     shutil.copy2(FROZEN_SPEC, repo / "openapi.json")
     curated = repo / "codegen" / "curated.toml"
     frozen = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
@@ -213,15 +220,25 @@ def child(argv: Sequence[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
         process.communicate()
 
 
+def own_packages(repo: Path) -> str:
+    """A PYTHONPATH under which Python imports a copy's packages: the .venv it links to has
+    this checkout's installed (editable), as a clean clone's own .venv would have its own."""
+    return f"{repo / 'generated'}{os.pathsep}{repo / 'overrides'}"
+
+
 def make(
-    repo: Path, *args: str, timeout: float = 120, quiet: bool = True
+    repo: Path,
+    *args: str,
+    timeout: float = 120,
+    quiet: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """`make ARGS` in `repo`, as if typed at a shell (SIGINT at its default, so a test can
-    interrupt it); quiet adds --no-print-directory -s."""
+    interrupt it), with `env` over the environment; quiet adds --no-print-directory -s."""
     return subprocess.run(
         interruptible(["make", *(("--no-print-directory", "-s") if quiet else ()), *args]),
         cwd=repo,
-        env=clean_make_env(),
+        env={**clean_make_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

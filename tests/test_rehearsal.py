@@ -41,7 +41,7 @@ from typing import Any
 import pytest
 
 from tests.support import FROZEN_SPEC as FROZEN
-from tests.support import ROOT, answer, frozen_repo, make, serve, tree_bytes
+from tests.support import SUITE_ITEMS, answer, frozen_repo, make, own_packages, serve, tree_bytes
 
 pytestmark = [pytest.mark.slow, pytest.mark.frozen_spec, pytest.mark.rehearsal]
 
@@ -336,10 +336,7 @@ def _write(spec: Spec, path: Path) -> None:
 @pytest.fixture(scope="module")
 def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch repository on the frozen spec (normalised and generated there)."""
-    repo = frozen_repo(tmp_path_factory.mktemp("rehearsal") / "base")
-    shutil.copytree(ROOT / "tests", repo / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    if (ROOT / "node_modules").exists():
-        (repo / "node_modules").symlink_to(ROOT / "node_modules")
+    repo = frozen_repo(tmp_path_factory.mktemp("rehearsal") / "base", SUITE_ITEMS)
     _adopt_directly(repo, json.loads(FROZEN.read_text(encoding="utf-8")))
     return repo
 
@@ -440,9 +437,6 @@ def test_a_release_of_every_additive_change_passes_the_default_gate(
     test command: the whole `make test` (both specs; it leaves the rehearsal out)."""
     repo = tmp_path / "repo"
     shutil.copytree(base_repo, repo, symlinks=True)
-    for name in ("package.json", "package-lock.json"):  # so its `make test` runs Prism too
-        if (ROOT / name).exists():
-            shutil.copy2(ROOT / name, repo / name)
     methods_before = _methods(repo)
     drifted = json.loads((repo / "openapi.json").read_text(encoding="utf-8"))
     for change in ADDITIVE:
@@ -450,7 +444,13 @@ def test_a_release_of_every_additive_change_passes_the_default_gate(
     # The default gate, whatever the make running this suite passed down to it.
     monkeypatch.delenv("SPEC_UPDATE_TEST_CMD", raising=False)
     with serve({"/openapi.json": answer(200, json.dumps(drifted).encode())}) as url:
-        result = make(repo, "spec-update", f"SPEC_URL={url}/openapi.json", timeout=1800)
+        result = make(
+            repo,
+            "spec-update",
+            f"SPEC_URL={url}/openapi.json",
+            timeout=1800,
+            env={"PYTHONPATH": own_packages(repo)},
+        )
     said = result.stdout + result.stderr
     assert result.returncode == 0, said[-20_000:]
     assert re.search(r"spec-update: running tests: \S*make --no-print-directory test\n", said)
