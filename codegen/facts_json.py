@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from codegen.facts import CONSTRAINT_KEYS
-from codegen.surface import Argument, Operation, deref
+from codegen.surface import Argument, Operation, object_schema
 
 #: What each value of an operation's `retry` means (the Python client's `_retry` rule).
 RETRY_RULES = {
@@ -56,7 +56,7 @@ def _arguments(op: Operation, where: str) -> list[dict[str, Any]]:
 
 
 def _operation(op: Operation, document: dict[str, Any]) -> dict[str, Any]:
-    response = deref(op.response_schema, document) if op.response_schema else {}
+    response = object_schema(op.response_schema, document) if op.response_schema else {}
     required = set(response.get("required", []))
     successes = [status for status in op.documented_statuses if 200 <= status < 300]
     return {
