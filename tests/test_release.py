@@ -182,10 +182,12 @@ def test_make_dist_is_reproducible_and_the_wheel_runs_in_a_fresh_venv(tmp_path: 
 
     # The release workflow's own smoke test: fresh venv, wheel alone, mock-server + balance.
     fresh = tmp_path / "fresh"
+    # Nothing of this checkout on the path (PYTHONPATH: the suite may run on a copy's own).
+    alone = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     smoke = subprocess.run(
         ["bash", str(ROOT / ".ci" / "smoke-wheel"), str(wheel), str(fresh)],
         cwd=tmp_path,
-        env={k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")},
+        env=alone,
         capture_output=True,
         text=True,
         timeout=300,
@@ -203,6 +205,7 @@ def test_make_dist_is_reproducible_and_the_wheel_runs_in_a_fresh_venv(tmp_path: 
     where = subprocess.run(
         [str(fresh / "bin" / "python"), "-c", "import parallel_account as p; print(p.__file__)"],
         cwd=tmp_path,  # not the checkout: nothing may be imported from it
+        env=alone,
         capture_output=True,
         text=True,
         timeout=60,
