@@ -43,7 +43,7 @@ import pytest
 from tests.support import FROZEN_SPEC as FROZEN
 from tests.support import SUITE_ITEMS, answer, frozen_repo, make, own_packages, serve, tree_bytes
 
-pytestmark = [pytest.mark.slow, pytest.mark.frozen_spec, pytest.mark.rehearsal]
+pytestmark = [pytest.mark.slow, pytest.mark.spec_independent, pytest.mark.rehearsal]
 
 Spec = dict[str, Any]
 # Run from the scratch repository; its own packages shadow the editable install.

@@ -50,7 +50,8 @@ SCOPES = ["keys:read", "balance:read", "balance:add"]
 
 
 # Never the real ~/.config, never a token or profile from the developer's shell.
-pytestmark = pytest.mark.usefixtures("sign_in_isolated")
+# Sign-in reads no spec: run once, not again on the superset spec.
+pytestmark = [pytest.mark.usefixtures("sign_in_isolated"), pytest.mark.spec_independent]
 
 
 @pytest.fixture

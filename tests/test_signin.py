@@ -49,7 +49,8 @@ ALL_SCOPES = (
 
 
 # Never the real ~/.config, never a token or profile from the developer's shell.
-pytestmark = pytest.mark.usefixtures("sign_in_isolated")
+# Sign-in reads no spec: run once, not again on the superset spec.
+pytestmark = [pytest.mark.usefixtures("sign_in_isolated"), pytest.mark.spec_independent]
 
 
 @pytest.fixture

@@ -51,7 +51,8 @@ NO_DISPLAY_ENV = ("DISPLAY", "WAYLAND_DISPLAY", "SSH_CONNECTION", "SSH_CLIENT", 
 
 
 # Never the real ~/.config, never a token or profile from the developer's shell.
-pytestmark = pytest.mark.usefixtures("sign_in_isolated")
+# Sign-in reads no spec: run once, not again on the superset spec.
+pytestmark = [pytest.mark.usefixtures("sign_in_isolated"), pytest.mark.spec_independent]
 
 
 @pytest.fixture

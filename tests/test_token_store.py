@@ -24,6 +24,9 @@ from parallel_account._token_store import (
     resolve_profile,
 )
 
+# The token store reads no spec: run once, not again on the superset spec.
+pytestmark = pytest.mark.spec_independent
+
 OLD = SignInRecord(
     client_id="client-1",
     platform_url="https://platform.parallel.ai",
