@@ -22,7 +22,13 @@ from itertools import chain
 from operator import itemgetter
 from typing import Any, Final
 
-from parallel_account._schema._resolve import Resolver, SchemaError, SchemaRefError, siblings
+from parallel_account._schema._resolve import (
+    MAX_DEPTH,
+    Resolver,
+    SchemaError,
+    SchemaRefError,
+    siblings,
+)
 
 # A check returns None when the value is fine, else "<location suffix>: <problem>".
 Check = Callable[[Any], "str | None"]
@@ -178,6 +184,7 @@ class Compiler:
         self._named: dict[str, Check] = {}
         # Refs being compiled: a reference back to one (through a value) gets a trampoline.
         self._cells: dict[str, list[Check]] = {}
+        self._depth = 0
 
     def ref(self, ref: object, guard: frozenset[str]) -> Check:
         """The check of the schema `ref` names. `guard`: refs entered since the last step
@@ -205,11 +212,17 @@ class Compiler:
             return _nothing
         if not isinstance(schema, dict):
             raise SchemaError(f"a schema must be an object or a boolean, not {shown(schema)}")
-        checks: list[Check] = []
-        if "$ref" in schema:
-            checks.append(self.ref(schema["$ref"], guard))
-            schema = siblings(schema)
-        checks += self._keywords(schema, guard)
+        if self._depth >= MAX_DEPTH:
+            raise SchemaError(f"a schema nested more than {MAX_DEPTH} levels deep")
+        self._depth += 1
+        try:
+            checks: list[Check] = []
+            if "$ref" in schema:
+                checks.append(self.ref(schema["$ref"], guard))
+                schema = siblings(schema)
+            checks += self._keywords(schema, guard)
+        finally:
+            self._depth -= 1
         if not checks:
             return _fine
         if len(checks) == 1:
