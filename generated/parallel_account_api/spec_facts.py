@@ -339,7 +339,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "created_by_user_email": {"type": "string"},
             "created_by_user_id": {"type": "string"},
             "display_value": {"type": "string"},
-            "raw_api_key": {"type": "string"},
+            "raw_api_key": {"format": "password", "type": "string"},
         },
         "required": [
             "api_key_id",
