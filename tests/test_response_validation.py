@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 import parallel_account as pa
-from parallel_account._schema import Resolver, mutations
+from parallel_account import _request
+from parallel_account._schema import Resolver, mutations, sample
 from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, OperationFacts
 from tests.spec_answers import FACES, SpecAnswers, call_sample, run
 
@@ -70,3 +71,26 @@ def test_a_non_idempotent_operations_bad_body_says_it_may_have_been_done(
     error = _unreadable_success(OPERATIONS[name], face)
     assert error.outcome_unknown
     assert "may have been carried out" in str(error)
+
+
+# --- the fast reader of lists of flat models builds what from_dict builds ---------------------
+
+FLAT_MODELS = [name for name in SCHEMAS if _request._rows_reader(name) is not None]
+
+
+@pytest.mark.parametrize("name", FLAT_MODELS)
+def test_the_rows_reader_builds_what_from_dict_builds(name: str) -> None:
+    resolver = Resolver.from_components(SCHEMAS)
+    model = _request._model_class(name)
+    read_rows = _request._rows_reader(name)
+    assert read_rows is not None
+    row = sample({"$ref": name}, resolver)
+    rows = [dict(row), dict(row)]
+    fast = read_rows(rows)
+    assert fast == [model.from_dict(r) for r in rows]
+    assert all(type(m) is model and m.additional_properties == {} for m in fast)
+    # A row with a field the spec does not name keeps it, as from_dict does.
+    extra = read_rows([dict(row), {**row, "new_field": 1}])
+    assert extra[1].additional_properties == {"new_field": 1} and extra[1] == model.from_dict(
+        {**row, "new_field": 1}
+    )
