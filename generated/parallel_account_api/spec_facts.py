@@ -31,6 +31,10 @@ class FieldFacts:
     secret: bool = False
     # The argument's name in Python where the spec's name is not an identifier.
     python_name: str = ""
+    # The whole schema, for an argument the fields above cannot describe (an array, an
+    # object, a union, a non-string enum): checked by the schema engine, `$ref`s resolved
+    # in the pinned spec. None for plain scalars.
+    schema: Any = field(default=None, compare=False, repr=False)
 
     @property
     def identifier(self) -> str:

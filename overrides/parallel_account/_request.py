@@ -15,6 +15,7 @@ returned 422) is bypassed: errors are mapped by `parallel_account._errors`.
 from __future__ import annotations
 
 import datetime
+import enum
 import importlib
 import uuid
 from collections.abc import Callable, Mapping
@@ -80,6 +81,8 @@ def call_arguments(arguments: object) -> dict[str, object]:
 
 def _json_value(name: str, value: object, facts: FieldFacts) -> object:
     """`value` checked against the facts, in the form the generated models read from JSON."""
+    if isinstance(value, enum.Enum):  # a generated enum's member: its JSON value
+        value = value.value
     if facts.format in ("date-time", "date") and isinstance(value, datetime.date):
         if facts.format == "date-time" and not isinstance(value, datetime.datetime):
             raise InvalidRequestError(
@@ -116,11 +119,10 @@ def _path_value(name: str, value: object, facts: FieldFacts) -> object:
 
 
 def _query_value(name: str, value: object, facts: FieldFacts) -> object:
-    checked = _json_value(name, value, facts)
-    # The generated layer calls .isoformat() on time query parameters.
-    if facts.format in ("date-time", "date") and isinstance(checked, str):
-        return _parse_time(name, checked, facts.format)
-    return checked
+    """A query value as it is sent: checked, in its JSON form (a time as its ISO text, an
+    enum as its value). Query values bypass the generated `_get_kwargs`, which wants the
+    generated enum and datetime types."""
+    return _json_value(name, value, facts)
 
 
 def _missing(operation: OperationFacts, facts: FieldFacts, where: str) -> InvalidRequestError:
@@ -144,6 +146,7 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             f"{', '.join(sorted(known)) or 'no arguments'}"
         )
     kwargs: dict[str, Any] = {}
+    query: dict[str, object] = {}
     for facts in operation.path_params:
         value = arguments.get(facts.name)
         if value is None:
@@ -155,7 +158,7 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             if facts.required:
                 raise _missing(operation, facts, "query parameter")
             continue
-        kwargs[facts.identifier] = _query_value(facts.identifier, value, facts)
+        query[facts.name] = _query_value(facts.identifier, value, facts)
     key: str | None = None
     if operation.body_model is not None:
         body: dict[str, object] = {}
@@ -172,7 +175,10 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             key = str(body[operation.idempotency_key_field])
         kwargs["body"] = _model_class(operation.body_model).from_dict(body)
     get_kwargs, parse = _steps(operation)
-    return Call(operation, get_kwargs(**kwargs), parse, key)
+    request_kwargs = get_kwargs(**kwargs)
+    if query:  # by the spec's names, after the generated defaults of those not given
+        request_kwargs["params"] = {**request_kwargs.get("params", {}), **query}
+    return Call(operation, request_kwargs, parse, key)
 
 
 GetKwargs = Callable[..., dict[str, Any]]
