@@ -19,7 +19,6 @@ import copy
 import dataclasses
 import datetime
 import json
-import math
 import re
 import time
 import uuid
@@ -34,6 +33,7 @@ import pytest
 
 from parallel_account import spec
 from parallel_account._schema import MAX_REF_REPEATS, Resolver, SchemaRefError, sample
+from parallel_account._validation import field_schema, spec_resolver
 from parallel_account.testing import FakeAccountAPI, _sample, _spec
 from parallel_account.testing._outcome import Outcome, json_answer
 from parallel_account.testing._sample import spec_answer
@@ -76,37 +76,11 @@ def assert_valid(value: Any, schema: Any, document: Mapping[str, Any] = SPEC) ->
 
 
 def valid_value(facts: FieldFacts) -> Any:
-    """A value the spec accepts for a parameter or body field."""
-    if facts.enum:
-        return facts.enum[0]
+    """A value the spec accepts for a parameter or body field (the engine's sample; a fresh
+    uuid, so that ids differ)."""
     if facts.format == "uuid":
         return str(uuid.uuid4())
-    if facts.type in ("integer", "number"):
-        if facts.minimum is not None:
-            return math.ceil(facts.minimum)
-        if facts.exclusive_minimum is not None:
-            return math.floor(facts.exclusive_minimum) + 1
-        if facts.maximum is not None:
-            return math.floor(facts.maximum)
-        if facts.exclusive_maximum is not None:
-            return math.ceil(facts.exclusive_maximum) - 1
-        return 1
-    if facts.type == "boolean":
-        return True
-    if facts.type == "array":
-        return []
-    schema = {
-        k: v
-        for k, v in (
-            ("type", "string"),
-            ("format", facts.format),
-            ("pattern", facts.pattern),
-            ("minLength", facts.min_length),
-            ("maxLength", facts.max_length),
-        )
-        if v is not None
-    }
-    return sample(schema)
+    return sample(field_schema(facts), spec_resolver())
 
 
 def as_text(value: Any) -> str:

@@ -79,3 +79,13 @@ def test_the_scalar_facts_read_as_a_schema() -> None:
     facts = FieldFacts(name="n", required=True, type="integer", minimum=1, exclusive_maximum=10)
     assert field_schema(facts) == {"type": "integer", "minimum": 1, "exclusiveMaximum": 10}
     assert field_schema(LINES) is LINES.schema
+
+
+def test_the_fake_checks_a_complex_argument_whole_naming_the_place() -> None:
+    from parallel_account.testing._spec import _check
+
+    bad = [{"sku": "a", "quantity": 1}, {"sku": "b", "quantity": "2"}]
+    (error,) = _check(LINES, bad, ["body", "lines"])
+    assert error["loc"] == ["body", "lines", 1, "quantity"]
+    assert "expected integer, got string" in str(error["msg"])
+    assert _check(LINES, [{"sku": "a", "quantity": 1}], ["body", "lines"]) == []

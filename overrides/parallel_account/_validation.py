@@ -225,6 +225,15 @@ def _json_form(value: object) -> Any:
     return value
 
 
+def schema_check(facts: FieldFacts) -> Check:
+    """The compiled check of an argument's whole schema (`facts.schema`), made once."""
+    cached = _SCHEMA_CHECKS.get(id(facts))
+    if cached is None or cached[0] is not facts:
+        compiled = compile_check(facts.schema, spec_resolver())
+        cached = _SCHEMA_CHECKS[id(facts)] = (facts, compiled)
+    return cached[1]
+
+
 def check_schema(name: str, value: object, facts: FieldFacts) -> None:
     """Check an argument the scalar facts cannot describe against its whole schema.
 
@@ -233,12 +242,8 @@ def check_schema(name: str, value: object, facts: FieldFacts) -> None:
     """
     if facts.schema is None:
         return
-    cached = _SCHEMA_CHECKS.get(id(facts))
-    if cached is None or cached[0] is not facts:
-        compiled = compile_check(facts.schema, spec_resolver())
-        cached = _SCHEMA_CHECKS[id(facts)] = (facts, compiled)
     try:
-        problem = cached[1](_json_form(value))
+        problem = schema_check(facts)(_json_form(value))
     except RecursionError:
         problem = ": nested too deeply"
     if problem is not None:
