@@ -245,3 +245,14 @@ def test_every_schema_of_both_specs_samples_valid_and_mutates_invalid(
         assert check(mutation.value) is not None, mutation
         if not _unchecked_by_jsonschema(mutation.how):
             assert not outside.is_valid(mutation.value), mutation
+
+
+def test_a_discriminated_sample_names_its_branch_with_bare_name_refs_too() -> None:
+    # spec_facts.SCHEMAS writes `$ref`s as bare names, mappings as pointers.
+    schema = {
+        "oneOf": [{"$ref": "Cat"}, {"$ref": "Dog"}],
+        "discriminator": {"propertyName": "kind", "mapping": {"cat": "#/components/schemas/Cat"}},
+    }
+    resolver = Resolver.from_components(DEFS)
+    value = sample(schema, resolver)
+    assert value["kind"] == "cat" and compile_check(schema, resolver)(value) is None

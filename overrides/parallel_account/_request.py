@@ -176,8 +176,11 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
         kwargs["body"] = _model_class(operation.body_model).from_dict(body)
     get_kwargs, parse = _steps(operation)
     request_kwargs = get_kwargs(**kwargs)
-    if query:  # by the spec's names, after the generated defaults of those not given
-        request_kwargs["params"] = {**request_kwargs.get("params", {}), **query}
+    if query:  # by the spec's names and in its order, with the generated defaults of the rest
+        given = {**request_kwargs.get("params", {}), **query}
+        request_kwargs["params"] = {
+            f.name: given[f.name] for f in operation.query_params if f.name in given
+        }
     return Call(operation, request_kwargs, parse, key)
 
 

@@ -143,7 +143,7 @@ class _Sampler:
         base = {k: v for k, v in schema.items() if k not in (key, "discriminator")}
         resolved, refs = self.deref(branch, refs)
         value = self.value(_merge(base, resolved or {}), refs, depth + 1)
-        tag = _discriminator(schema.get("discriminator"), branch)
+        tag = _discriminator(schema.get("discriminator"), branch, self.resolver)
         if tag is not None and isinstance(value, dict):
             value[tag[0]] = tag[1]
         return value
@@ -213,7 +213,7 @@ def _given(schema: Mapping[str, JSON]) -> tuple[JSON] | tuple[()]:
     return (enum[0],) if isinstance(enum, list) and enum else ()
 
 
-def _discriminator(discriminator: JSON, branch: JSON) -> tuple[str, str] | None:
+def _discriminator(discriminator: JSON, branch: JSON, resolver: Resolver) -> tuple[str, str] | None:
     """(property name, value) naming the chosen `$ref` branch, for a schema with a discriminator."""
     if not isinstance(discriminator, dict) or not isinstance(branch, dict):
         return None
@@ -221,7 +221,8 @@ def _discriminator(discriminator: JSON, branch: JSON) -> tuple[str, str] | None:
     if not isinstance(name, str) or not isinstance(ref, str):
         return None
     mapping = discriminator.get("mapping") or {}
-    value = next((k for k, v in mapping.items() if v in (ref, ref.rsplit("/", 1)[-1])), None)
+    target = resolver.canonical(ref)
+    value = next((k for k, v in mapping.items() if resolver.canonical(str(v)) == target), None)
     return name, value if value is not None else ref.rsplit("/", 1)[-1]
 
 
