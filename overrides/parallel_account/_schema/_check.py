@@ -52,14 +52,22 @@ _NAMES: Final[dict[type, str]] = {
     dict: "object",
 }
 
-_DATE_TIME = re.compile(r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)", re.ASCII)
-_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
-_URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*")
+# Compiled on first use: most clients never meet a format (import time matters for the CLI).
+_PATTERNS: Final[dict[str, str]] = {
+    "date-time": r"\d{4}-\d\d-\d\d[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)",
+    "date": r"\d{4}-\d\d-\d\d",
+    "uuid": r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    "email": r"[^@\s]+@[^@\s]+",
+    "uri": r"[A-Za-z][A-Za-z0-9+.-]*:[^\s]*",
+}
+
+
+def _shaped(fmt: str, text: str) -> bool:
+    return re.fullmatch(_PATTERNS[fmt], text, re.ASCII) is not None
 
 
 def _date_time(text: str) -> bool:
-    if _DATE_TIME.fullmatch(text) is None:
+    if not _shaped("date-time", text):
         return False
     try:
         datetime.datetime.fromisoformat(text.upper().replace("Z", "+00:00").replace(" ", "T"))
@@ -69,7 +77,7 @@ def _date_time(text: str) -> bool:
 
 
 def _date(text: str) -> bool:
-    if re.fullmatch(r"\d{4}-\d\d-\d\d", text, re.ASCII) is None:
+    if not _shaped("date", text):
         return False
     try:
         datetime.date.fromisoformat(text)
@@ -82,9 +90,9 @@ def _date(text: str) -> bool:
 FORMATS: Final[dict[str, Callable[[str], bool]]] = {
     "date-time": _date_time,
     "date": _date,
-    "uuid": lambda text: _UUID.fullmatch(text) is not None,
-    "email": lambda text: _EMAIL.fullmatch(text) is not None,
-    "uri": lambda text: _URI.fullmatch(text) is not None,
+    "uuid": lambda text: _shaped("uuid", text),
+    "email": lambda text: _shaped("email", text),
+    "uri": lambda text: _shaped("uri", text),
 }
 
 
