@@ -3,8 +3,10 @@
 A stdlib server on 127.0.0.1 (tests/hostile_server.py) answers both clients with
 truncated, unreadable, deep, huge, non-finite, null-riddled and mistyped bodies,
 broken framing, gzip bombs, a slow drip and every odd status. The cases are tables
-built from the spec facts: each operation's success schema (`spec_facts.SCHEMAS`)
-gives a valid body, and every location in it is broken in every way its type allows.
+built from the spec facts by the package's schema engine: each operation's success
+schema (`spec_facts.SCHEMAS`) gives a valid body (the sampler), every constraint of it
+is broken once (the mutator: a null only where null is not allowed), and every value in
+it is replaced by JSON no schema allows (too deep, non-finite, huge numbers).
 
 The contract every case checks:
 - the raised exception is a `parallel_account.APIError`, never a raw Python or httpx one;
