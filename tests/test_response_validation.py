@@ -94,3 +94,11 @@ def test_the_rows_reader_builds_what_from_dict_builds(name: str) -> None:
     assert extra[1].additional_properties == {"new_field": 1} and extra[1] == model.from_dict(
         {**row, "new_field": 1}
     )
+
+
+def test_a_schema_the_engine_cannot_use_refuses_answers_instead_of_raising() -> None:
+    from parallel_account._schema import checker
+
+    check = checker({"$ref": "Gone"}, {})
+    problem = check({"anything": 1})
+    assert problem is not None and "'Gone'" in problem and "cannot be checked" in problem

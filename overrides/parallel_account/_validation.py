@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from parallel_account._errors import InvalidRequestError
-from parallel_account._schema import Check, Resolver, compile_check
+from parallel_account._schema import Check, Resolver, refusing_check
 from parallel_account_api.spec_facts import FieldFacts
 
 
@@ -229,7 +229,7 @@ def schema_check(facts: FieldFacts) -> Check:
     """The compiled check of an argument's whole schema (`facts.schema`), made once."""
     cached = _SCHEMA_CHECKS.get(id(facts))
     if cached is None or cached[0] is not facts:
-        compiled = compile_check(facts.schema, spec_resolver())
+        compiled = refusing_check(facts.schema, spec_resolver())
         cached = _SCHEMA_CHECKS[id(facts)] = (facts, compiled)
     return cached[1]
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from parallel_account._schema._check import Check, checker, compile_check
+from parallel_account._schema._check import Check, checker, compile_check, refusing_check
 from parallel_account._schema._resolve import (
     MAX_DEPTH,
     MAX_REF_REPEATS,
@@ -42,6 +42,7 @@ __all__ = [
     "checker",
     "compile_check",
     "mutations",
+    "refusing_check",
     "sample",
 ]
 

@@ -567,6 +567,16 @@ def compile_check(schema: Any, resolver: Resolver | None = None) -> Check:
     return Compiler(resolver or Resolver()).compile(schema)
 
 
+def refusing_check(schema: Any, resolver: Resolver) -> Check:
+    """`compile_check`, but a schema the engine cannot use gives a check that refuses every
+    value, saying why (for the client at run time: an error, never a raw exception)."""
+    try:
+        return compile_check(schema, resolver)
+    except SchemaError as exc:
+        reason = f": the spec's schema here cannot be checked ({exc})"
+        return lambda value: reason
+
+
 def checker(schema: Any, schemas: Mapping[str, Any]) -> Check:
-    """`compile_check` for a schema whose `$ref`s name entries of `schemas` (SCHEMAS)."""
-    return compile_check(schema, Resolver.from_components(schemas))
+    """`refusing_check` for a schema whose `$ref`s name entries of `schemas` (SCHEMAS)."""
+    return refusing_check(schema, Resolver.from_components(schemas))
