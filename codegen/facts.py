@@ -59,6 +59,10 @@ class FieldFacts:
     secret: bool = False
     # The argument's name in Python where the spec's name is not an identifier.
     python_name: str = ""
+    # The whole schema, for an argument the fields above cannot describe (an array, an
+    # object, a union, a non-string enum): checked by the schema engine, `$ref`s resolved
+    # in the pinned spec. None for plain scalars.
+    schema: Any = field(default=None, compare=False, repr=False)
 
     @property
     def identifier(self) -> str:
@@ -111,8 +115,42 @@ class OperationFacts:
 '''
 
 
+_PROSE = frozenset({"title", "description", "example", "examples", "externalDocs", "deprecated"})
+
+
+def _constraints(schema: Any) -> Any:
+    """`schema` without its prose, at every depth (what a value must be, nothing else)."""
+    if isinstance(schema, list):
+        return [_constraints(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    return {
+        key: value if key in ("enum", "const", "default") else _constraints(value)
+        for key, value in schema.items()
+        if key not in _PROSE
+    }
+
+
+def needs_schema(schema: dict[str, Any]) -> bool:
+    """True for an argument the scalar facts cannot describe (the engine checks it whole)."""
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), None)
+    enum = schema.get("enum")
+    if isinstance(enum, list) and not all(isinstance(v, str) for v in enum):
+        return True
+    if any(key in schema for key in ("const", "multipleOf", "$ref", "allOf", "anyOf", "oneOf")):
+        return True
+    return kind in ("array", "object") and set(_constraints(schema)) != {"type"}
+
+
 def _field(
-    name: str, schema: dict[str, Any], required: bool, python_name: str | None = None
+    name: str,
+    schema: dict[str, Any],
+    required: bool,
+    python_name: str | None = None,
+    *,
+    with_schema: bool = False,
 ) -> str:
     args = [f"name={name!r}", f"required={required!r}"]
     for spec_key, py_key in CONSTRAINT_KEYS.items():
@@ -127,6 +165,8 @@ def _field(
         args.append("secret=True")
     if python_name is not None and python_name != name:
         args.append(f"python_name={python_name!r}")
+    if with_schema and needs_schema(schema):
+        args.append(f"schema={_constraints(schema)!r}")
     return "FieldFacts(" + ", ".join(args) + ")"
 
 
@@ -150,10 +190,15 @@ def secret_fields(document: dict[str, Any]) -> dict[str, list[str]]:
     return found
 
 
-# The schema keys the client's response check reads (overrides/.../_schema.py).
+# The schema keys the client's response check reads (overrides/.../_schema/, the engine).
+# Bounds, lengths, patterns and additionalProperties are left out on purpose: an answer
+# a little outside them is still readable, and a new field must not break old clients.
 _SHAPE_KEYS = frozenset(
     {
         "type",
+        "const",
+        "format",
+        "discriminator",
         "properties",
         "required",
         "items",
@@ -181,6 +226,8 @@ def shape(schema: Any) -> Any:
             kept[key] = {name: shape(sub) for name, sub in value.items()}
         elif key == "$ref":
             kept[key] = ref_name(value)  # components are all in SCHEMAS
+        elif key == "discriminator":
+            kept[key] = value  # {propertyName, mapping}: data, not a schema
         else:
             kept[key] = shape(value)
     return kept
@@ -211,7 +258,7 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
     for op in found:
         params = {
             where: [
-                _field(a.name, a.schema, a.required, a.python_name)
+                _field(a.name, a.schema, a.required, a.python_name, with_schema=True)
                 for a in op.arguments
                 if a.location == where
             ]

@@ -266,8 +266,8 @@ _SAMPLES: list[Any] = [
 
 @pytest.mark.parametrize("body", _SAMPLES)
 def test_the_fake_s_schema_check_agrees_with_jsonschema(body: Any) -> None:
-    """The fake's small validator (no runtime dependency) gives jsonschema's verdict."""
-    from parallel_account.testing._jsonschema import SchemaError, check
+    """The package's schema engine (no runtime dependency) gives jsonschema's verdict."""
+    from parallel_account.testing._control import SchemaError, check
 
     for entry in endpoint_schemas()["endpoints"]:
         schema = entry["request_schema"]

@@ -19,7 +19,6 @@ import copy
 import dataclasses
 import datetime
 import json
-import math
 import re
 import time
 import uuid
@@ -33,9 +32,11 @@ import pydantic
 import pytest
 
 from parallel_account import spec
+from parallel_account._schema import MAX_REF_REPEATS, Resolver, SchemaRefError, sample
+from parallel_account._validation import field_schema, spec_resolver
 from parallel_account.testing import FakeAccountAPI, _sample, _spec
 from parallel_account.testing._outcome import Outcome, json_answer
-from parallel_account.testing._sample import MAX_REF_REPEATS, sample, spec_answer
+from parallel_account.testing._sample import spec_answer
 from parallel_account.testing._spec import Body, Params
 from parallel_account.testing._state import Account
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
@@ -48,22 +49,13 @@ SPEC: dict[str, Any] = spec()
 # --- helpers: what the spec says, read independently of the fake ----------------------------
 
 
-def _deref(node: Any, document: Mapping[str, Any]) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = document
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part.replace("~1", "/").replace("~0", "~")]
-        node = target
-    return node
-
-
 def documented_success(op: OperationFacts, document: Mapping[str, Any] = SPEC) -> tuple[int, Any]:
     """The lowest documented 2xx status and its JSON schema (None: no JSON body)."""
     responses = document["paths"][op.path][op.method.lower()]["responses"]
     codes = sorted(int(code) for code in responses if re.fullmatch(r"2\d\d", code))
     status = codes[0] if codes else 200
     key = str(status) if codes else next(k for k in ("2XX", "2xx", "default") if k in responses)
-    response = _deref(responses[key], document)
+    response = Resolver(document).node(responses[key])
     media = (response.get("content") or {}).get("application/json")
     return status, None if media is None or status == 204 else media.get("schema", {})
 
@@ -84,37 +76,11 @@ def assert_valid(value: Any, schema: Any, document: Mapping[str, Any] = SPEC) ->
 
 
 def valid_value(facts: FieldFacts) -> Any:
-    """A value the spec accepts for a parameter or body field."""
-    if facts.enum:
-        return facts.enum[0]
+    """A value the spec accepts for a parameter or body field (the engine's sample; a fresh
+    uuid, so that ids differ)."""
     if facts.format == "uuid":
         return str(uuid.uuid4())
-    if facts.type in ("integer", "number"):
-        if facts.minimum is not None:
-            return math.ceil(facts.minimum)
-        if facts.exclusive_minimum is not None:
-            return math.floor(facts.exclusive_minimum) + 1
-        if facts.maximum is not None:
-            return math.floor(facts.maximum)
-        if facts.exclusive_maximum is not None:
-            return math.ceil(facts.exclusive_maximum) - 1
-        return 1
-    if facts.type == "boolean":
-        return True
-    if facts.type == "array":
-        return []
-    schema = {
-        k: v
-        for k, v in (
-            ("type", "string"),
-            ("format", facts.format),
-            ("pattern", facts.pattern),
-            ("minLength", facts.min_length),
-            ("maxLength", facts.max_length),
-        )
-        if v is not None
-    }
-    return sample(schema)
+    return sample(field_schema(facts), spec_resolver())
 
 
 def as_text(value: Any) -> str:
@@ -285,10 +251,10 @@ EXACT: list[tuple[Any, Any]] = [
 @pytest.mark.parametrize(("schema", "expected"), EXACT, ids=[str(i) for i in range(len(EXACT))])
 def test_sample_picks_the_value_prism_would(schema: Any, expected: Any) -> None:
     given = copy.deepcopy(schema)
-    value = sample(schema, DOC)
+    value = sample(schema, Resolver(DOC))
     assert value == expected and type(value) is type(expected)
     assert schema == given  # the schema is not changed
-    assert sample(schema, DOC) == value  # deterministic
+    assert sample(schema, Resolver(DOC)) == value  # deterministic
     json.dumps(value, allow_nan=False)
     if isinstance(schema, dict):
         assert_valid(value, schema, DOC)
@@ -297,8 +263,9 @@ def test_sample_picks_the_value_prism_would(schema: Any, expected: Any) -> None:
 @pytest.mark.parametrize(
     "ref", ["#/components/schemas/Missing", "#/nowhere/0", "other.json#/Thing"]
 )
-def test_sample_of_an_unresolvable_ref_is_null(ref: str) -> None:
-    assert sample({"$ref": ref}, DOC) is None
+def test_sample_of_an_unresolvable_ref_is_an_error_naming_it(ref: str) -> None:
+    with pytest.raises(SchemaRefError, match=re.escape(ref)):
+        sample({"$ref": ref}, Resolver(DOC))
 
 
 # (schema, a check beyond validation) for values that are valid in more than one way.
@@ -361,9 +328,6 @@ UNSATISFIABLE: dict[str, dict[str, Any]] = {
         "required": ["left", "right"],
         "properties": {"left": {"$ref": "#/$defs/Node"}, "right": {"$ref": "#/$defs/Node"}},
     },
-    "alias loop": {"$ref": "#/$defs/Node"},
-    "allOf itself": {"allOf": [{"$ref": "#/$defs/Node"}]},
-    "oneOf itself": {"oneOf": [{"$ref": "#/$defs/Node"}]},
     "array of itself, minItems": {
         "type": "array",
         "minItems": 2,
@@ -372,12 +336,26 @@ UNSATISFIABLE: dict[str, dict[str, Any]] = {
 }
 
 
+# Loops no value could end: the resolver refuses them, naming the ref.
+CYCLIC: dict[str, dict[str, Any]] = {
+    "alias loop": {"$ref": "#/$defs/Node"},
+    "allOf itself": {"allOf": [{"$ref": "#/$defs/Node"}]},
+    "oneOf itself": {"oneOf": [{"$ref": "#/$defs/Node"}]},
+}
+
+
+@pytest.mark.parametrize("name", CYCLIC)
+def test_a_ref_cycle_without_nesting_is_an_error_naming_it(name: str) -> None:
+    with pytest.raises(SchemaRefError, match=r"#/\$defs/Node.*cyclic"):
+        sample({"$ref": "#/$defs/Node"}, Resolver({"$defs": {"Node": CYCLIC[name]}}))
+
+
 @pytest.mark.parametrize("name", [*RECURSIVE, *UNSATISFIABLE])
 def test_recursive_schemas_end(name: str) -> None:
     node = RECURSIVE.get(name) or UNSATISFIABLE[name]
     document = {"$defs": {"Node": node}}
     started = time.monotonic()
-    value = sample({"$ref": "#/$defs/Node"}, document)
+    value = sample({"$ref": "#/$defs/Node"}, Resolver(document))
     assert time.monotonic() - started < 2
     assert len(json.dumps(value)) < 100_000
     if name in RECURSIVE:  # a finite value exists: the sample is one
@@ -391,12 +369,12 @@ def test_a_recursive_nullable_schema_ends_in_null_openapi_30_style() -> None:
         "required": ["parent"],
         "properties": {"parent": {"$ref": "#/$defs/Node"}},
     }
-    assert sample({"$ref": "#/$defs/Node"}, {"$defs": {"Node": node}}) == {"parent": None}
+    assert sample({"$ref": "#/$defs/Node"}, Resolver({"$defs": {"Node": node}})) == {"parent": None}
 
 
 def test_a_recursive_sample_goes_a_few_levels_deep_then_stops() -> None:
     node = RECURSIVE["linked list, nullable next"]
-    value = sample({"$ref": "#/$defs/Node"}, {"$defs": {"Node": node}})
+    value = sample({"$ref": "#/$defs/Node"}, Resolver({"$defs": {"Node": node}}))
     depth = 0
     while value is not None:
         depth, value = depth + 1, value["next"]
@@ -426,7 +404,7 @@ FROZEN_SAMPLES: dict[str, Any] = {
 def test_sample_of_the_frozen_components(name: str) -> None:
     document = {"components": copy.deepcopy(FROZEN_COMPONENTS)}
     ref = {"$ref": f"#/components/schemas/{name}"}
-    value = sample(ref, document)
+    value = sample(ref, Resolver(document))
     assert value == FROZEN_SAMPLES[name]
     assert_valid(value, ref, document)
     assert document == {"components": FROZEN_COMPONENTS}
@@ -436,7 +414,7 @@ def test_sample_of_the_frozen_components(name: str) -> None:
 def test_sample_of_every_live_component_validates(name: str) -> None:
     document = copy.deepcopy(SPEC)
     ref = {"$ref": f"#/components/schemas/{name}"}
-    assert_valid(sample(ref, document), ref)
+    assert_valid(sample(ref, Resolver(document)), ref)
     assert document == SPEC
 
 

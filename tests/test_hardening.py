@@ -24,10 +24,13 @@ import pytest
 import parallel_account as pa
 from parallel_account._device_flow import Platform
 from parallel_account._retry import RetryPolicy
+from parallel_account._schema import Resolver, sample
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, OperationFacts
 from tests.support import LOWEST, SHORTEST
 from tests.test_surface import python_call
+
+RESOLVER = Resolver.from_components(SCHEMAS)
 
 TOKEN = "hardening-token-7f3a"
 BASE = "https://api.example.test/account"
@@ -121,14 +124,9 @@ def _charge(client: pa.AccountClient) -> Any:
 
 
 def _balance_like(**override: Any) -> bytes:
-    body: dict[str, Any] = {f.name: _sample_json(f.type) for f in CHARGE.response_fields}
+    body: dict[str, Any] = sample(CHARGE.response_schema, RESOLVER)
     body.update(override)
     return json.dumps(body, allow_nan=True).encode()
-
-
-def _sample_json(kind: str | None) -> Any:
-    samples = {"string": "s", "integer": 1, "number": 1.5, "boolean": False, "array": []}
-    return samples.get(kind or "")
 
 
 NUMBER_FIELDS = [f.name for f in CHARGE.response_fields if f.type in ("number", "integer")]
@@ -159,10 +157,10 @@ LISTS = [op for op in OPERATIONS.values() if op.returns_field or op.response_arr
 
 def _item_field(op: OperationFacts) -> str:
     """A required field of the list's item model, read from the spec's shapes."""
-    schema = SCHEMAS[op.response_model or ""] if op.response_model else {}
+    schema = RESOLVER.schema(op.response_model) if op.response_model else {}
     if op.returns_field:  # a wrapper model: the list is one of its fields
         schema = schema["properties"][op.returns_field]["items"]
-    item = SCHEMAS.get(schema.get("$ref", ""), schema)
+    item = RESOLVER.schema(schema["$ref"]) if "$ref" in schema else schema
     return str(item["required"][0])
 
 

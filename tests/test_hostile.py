@@ -3,8 +3,10 @@
 A stdlib server on 127.0.0.1 (tests/hostile_server.py) answers both clients with
 truncated, unreadable, deep, huge, non-finite, null-riddled and mistyped bodies,
 broken framing, gzip bombs, a slow drip and every odd status. The cases are tables
-built from the spec facts: each operation's success schema (`spec_facts.SCHEMAS`)
-gives a valid body, and every location in it is broken in every way its type allows.
+built from the spec facts by the package's schema engine: each operation's success
+schema (`spec_facts.SCHEMAS`) gives a valid body (the sampler), every constraint of it
+is broken once (the mutator: a null only where null is not allowed), and every value in
+it is replaced by JSON no schema allows (too deep, non-finite, huge numbers).
 
 The contract every case checks:
 - the raised exception is a `parallel_account.APIError`, never a raw Python or httpx one;
@@ -33,10 +35,11 @@ import httpx
 import pytest
 
 import parallel_account as pa
+from parallel_account._schema import Resolver, compile_check, mutations, sample
 from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, SERVER_URL, OperationFacts
 from tests import hostile_server as hs
 from tests.support import SHORTEST
-from tests.test_surface import sample
+from tests.test_surface import sample as sample_argument
 
 TOKEN = "hostile-token-5b1e9c"
 SECRET = "sk-hostile-secret-0c4d"  # every string field named like a secret carries this
@@ -106,77 +109,49 @@ SPECIAL_NUMBERS = {
     "minus-5000-digits": Raw("-" + "9" * 5000),
     "400-digits": Raw("1" * 400),  # beyond a float, within Python's int-to-str limit
 }
-# Values of another type than the schema's, by the schema's type.
-WRONG_TYPES: dict[str, dict[str, Any]] = {
-    "string": {"number": 7, "bool": True, "list": ["s"]},
-    "number": {"string": "12", "bool": True, "object": {"v": 1}},
-    "integer": {"fraction": 1.5, "string": "1", "bool": False},
-    "boolean": {"one": 1, "string": "true", "list": []},
-    "array": {"object": {}, "string": "x", "number": 0},
-    "object": {"list": [], "string": "x", "number": 5},
-}
+# --- valid bodies and every way to break them, from the package's schema engine -------------
+
+RESOLVER = Resolver.from_components(SCHEMAS)
 
 
-# --- valid bodies and every location in them, from the spec's schema facts ------------------
+def valid_body(schema: Any) -> Any:
+    """The engine's valid instance; string fields named like a raw key carry SECRET."""
+    body = sample(schema, RESOLVER)
+    secret = _with_secret(body)
+    return secret if compile_check(schema, RESOLVER)(secret) is None else body
 
 
-def _resolve(schema: Any) -> Any:
-    while isinstance(schema, dict) and "$ref" in schema:
-        schema = SCHEMAS[schema["$ref"]]
-    return schema
-
-
-def _type_of(schema: Any) -> str:
-    schema = _resolve(schema)
-    if "anyOf" in schema:
-        return _type_of(schema["anyOf"][0])
-    kind = schema.get("type", "object")
-    return str(kind[0] if isinstance(kind, list) else kind)
-
-
-def valid_body(schema: Any, name: str = "") -> Any:
-    """A value the schema allows; strings name their field (secret ones carry SECRET)."""
-    schema = _resolve(schema)
-    kind = _type_of(schema)
-    if kind == "object":
-        return {prop: valid_body(sub, prop) for prop, sub in schema.get("properties", {}).items()}
-    if kind == "array":
-        return [valid_body(schema.get("items", {}), name)]
-    if kind == "integer":
-        return 1_700_000_000
-    if kind == "number":
-        return 1250.5
-    if kind == "boolean":
-        return False
-    return SECRET if "key" in name and "raw" in name else f"{name or 'value'}-sample"
+def _with_secret(value: Any, name: str = "") -> Any:
+    if isinstance(value, dict):
+        return {k: _with_secret(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_secret(v, name) for v in value]
+    return SECRET if isinstance(value, str) and "key" in name and "raw" in name else value
 
 
 Path = tuple[str | int, ...]
 
 
-def locations(schema: Any, path: Path = ()) -> Iterator[tuple[Path, Any, bool]]:
-    """(path, schema, required) for every value in `valid_body(schema)` below the root."""
-    schema = _resolve(schema)
-    kind = _type_of(schema)
-    if kind == "object":
-        required = set(schema.get("required", ()))
-        for prop, sub in schema.get("properties", {}).items():
-            yield (*path, prop), sub, prop in required
-            yield from locations(sub, (*path, prop))
-    elif kind == "array":
-        yield (*path, 0), schema.get("items", {}), False
-        yield from locations(schema.get("items", {}), (*path, 0))
+def locations(value: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """(path, value) for every value inside `value` (below the root)."""
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value)
+        if isinstance(value, list)
+        else ()
+    )
+    for step, inner in items:
+        yield (*path, step), inner
+        yield from locations(inner, (*path, step))
 
 
-def _replaced(body: Any, path: Path, value: Any, *, drop: bool = False) -> Any:
+def _replaced(body: Any, path: Path, value: Any) -> Any:
     body = copy.deepcopy(body)
     parent = body
     for step in path[:-1]:
         parent = parent[step]
-    if drop:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
+    parent[path[-1]] = value
     return body
 
 
@@ -185,29 +160,29 @@ def _where(path: Path) -> str:
 
 
 def broken_bodies(op: OperationFacts) -> Iterator[tuple[str, Any]]:
-    """(label, body) for every way to break op's success body at every location."""
+    """(label, body) for every way to break op's success body at every location: each
+    mutation of the engine (each breaks one constraint of the schema, a null only where
+    null is not allowed), and JSON no schema allows (too deep, non-finite, huge numbers)."""
     schema = op.response_schema
     body = valid_body(schema)
-    yield "root-null", None
     yield "root-deep-arrays", DEEP_ARRAYS
     yield "root-deep-objects", DEEP_OBJECTS
     yield "root-huge-int", HUGE_INT
     yield "root-nan", SPECIAL_NUMBERS["nan"]
-    for label, value in WRONG_TYPES[_type_of(schema)].items():
-        yield f"root-{label}", value
     yield "root-wrapped-in-list", [body]
-    for path, sub, required in locations(schema):
+    labels: set[str] = set()
+    for mutation in mutations(schema, RESOLVER):
+        label = f"{mutation.where.lstrip('.') or 'root'}-{mutation.how.partition(':')[0]}"
+        while label in labels:
+            label += "+"
+        labels.add(label)
+        yield label, mutation.value
+    for path, value in locations(body):
         where = _where(path)
-        kind = _type_of(sub)
-        yield f"{where}-null", _replaced(body, path, None)
         yield f"{where}-deep", _replaced(body, path, DEEP_ARRAYS)
-        if required:
-            yield f"{where}-missing", _replaced(body, path, None, drop=True)
-        for label, value in WRONG_TYPES[kind].items():
-            yield f"{where}-{label}", _replaced(body, path, value)
-        if kind in ("number", "integer"):
-            for label, value in SPECIAL_NUMBERS.items():
-                yield f"{where}-{label}", _replaced(body, path, value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            for label, special in SPECIAL_NUMBERS.items():
+                yield f"{where}-{label}", _replaced(body, path, special)
 
 
 # --- the cases -----------------------------------------------------------------------------
@@ -513,7 +488,7 @@ def server() -> Iterator[hs.HostileServer]:
 def call_arguments(op: OperationFacts) -> tuple[list[Any], dict[str, Any], str]:
     """Positional and keyword arguments for op's typed method, and the path they make."""
     values = {
-        f.name: sample(f)
+        f.name: sample_argument(f)
         for f in (*op.path_params, *op.query_params, *op.body_fields)
         if f.name != op.idempotency_key_field
     }
@@ -527,6 +502,9 @@ def call_arguments(op: OperationFacts) -> tuple[list[Any], dict[str, Any], str]:
     if op.idempotency_key_field is not None:
         keywords[op.body_field(op.idempotency_key_field).identifier] = KEY
     path = op.path.format(**{f.name: values[f.name] for f in op.path_params})
+    query = {f.name: values[f.name] for f in op.query_params if f.name in values}
+    if query:  # as the client sends it (httpx encodes query values)
+        path = httpx.URL(path, params=query).raw_path.decode("ascii")
     return positional, keywords, path
 
 

@@ -14,7 +14,6 @@ import contextlib
 import inspect
 import io
 import json
-import math
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +23,8 @@ import pytest
 
 import parallel_account as pa
 from parallel_account._logging import logger
+from parallel_account._schema import sample as sample_of
+from parallel_account._validation import field_schema, spec_resolver
 from parallel_account.cli import main
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
@@ -36,35 +37,14 @@ TOKEN = "surface-token"
 
 
 def sample(facts: FieldFacts) -> Any:
-    """A value the spec allows for this parameter (lowest bound, shortest length)."""
-    if facts.enum:
-        return facts.enum[0]
+    """A value the spec allows for this parameter: the schema engine's sample (lowest
+    bound, shortest length, first enum value or the default), a fresh id for a uuid."""
     if facts.format == "uuid":
         return str(uuid.uuid4())
-    if facts.format == "date-time":
-        return "2026-01-02T03:04:05Z"
-    if facts.format == "date":
-        return "2026-01-02"
-    if facts.format == "email":
-        return "someone@example.com"
-    if facts.format == "uri":
-        return "https://example.com/"
-    if facts.type in ("integer", "number"):
-        low = facts.minimum
-        if facts.exclusive_minimum is not None:
-            low = math.floor(facts.exclusive_minimum) + 1
-        high = facts.maximum
-        if facts.exclusive_maximum is not None:
-            high = math.ceil(facts.exclusive_maximum) - 1
-        value = low if low is not None else (min(1, high) if high is not None else 1)
-        return int(value) if facts.type == "integer" else float(value)
-    if facts.type == "boolean":
-        return True
-    if facts.type == "array":
-        return []
-    if facts.type == "object":
-        return {}
-    return "s" * max(facts.min_length or 0, min(8, facts.max_length or 8))
+    value = sample_of(field_schema(facts), spec_resolver())
+    if facts.type == "number" and isinstance(value, int):
+        return float(value)  # what a caller passes for a float parameter
+    return value
 
 
 def arguments(op: OperationFacts) -> dict[str, Any]:

@@ -31,6 +31,10 @@ class FieldFacts:
     secret: bool = False
     # The argument's name in Python where the spec's name is not an identifier.
     python_name: str = ""
+    # The whole schema, for an argument the fields above cannot describe (an array, an
+    # object, a union, a non-string enum): checked by the schema engine, `$ref`s resolved
+    # in the pinned spec. None for plain scalars.
+    schema: Any = field(default=None, compare=False, repr=False)
 
     @property
     def identifier(self) -> str:
@@ -339,7 +343,7 @@ SCHEMAS: Final[dict[str, Any]] = {
             "created_by_user_email": {"type": "string"},
             "created_by_user_id": {"type": "string"},
             "display_value": {"type": "string"},
-            "raw_api_key": {"type": "string"},
+            "raw_api_key": {"format": "password", "type": "string"},
         },
         "required": [
             "api_key_id",

@@ -80,7 +80,10 @@ def attempts(
         try:
             return call.parse(response)
         except ParallelAccountError as exc:
-            # The server did the work (2xx) but its answer is unreadable.
+            # A 2xx whose answer is unreadable: a charge (keyed) or a create was carried out;
+            # a read or another idempotent call changed nothing that repeating could double.
+            if key is None and operation.idempotent:
+                raise _safe_to_repeat(exc, operation.name) from None
             raise annotated(exc, True) from None
 
     def unknown() -> bool:
@@ -146,6 +149,18 @@ def attempts(
     finally:
         # Errors keep the request (and responses point at it): drop the token from it.
         request.headers.pop("Authorization", None)
+
+
+def _safe_to_repeat(error: E, operation: str) -> E:
+    """`error` saying the answer, not the call, was the problem (outcome_unknown stays False)."""
+    note = (
+        f"the API answered something this client cannot read; {operation} is idempotent, "
+        "so repeating it is safe (a newer client may read the answer)"
+    )
+    error.args = (f"{error.args[0] if error.args else type(error).__name__} [{note}]",)
+    if isinstance(error, APIError):
+        error.message = error.args[0]
+    return error
 
 
 def _log_attempt(

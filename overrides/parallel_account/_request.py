@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import datetime
 import enum
-import functools
 import importlib
-import typing
 import uuid
 from collections.abc import Callable, Mapping
+from itertools import starmap
+from operator import itemgetter
 from typing import Any, Generic, NamedTuple, TypeVar
 
 import httpx
@@ -81,6 +81,8 @@ def call_arguments(arguments: object) -> dict[str, object]:
 
 def _json_value(name: str, value: object, facts: FieldFacts) -> object:
     """`value` checked against the facts, in the form the generated models read from JSON."""
+    if isinstance(value, enum.Enum):  # a generated enum's member: its JSON value
+        value = value.value
     if facts.format in ("date-time", "date") and isinstance(value, datetime.date):
         if facts.format == "date-time" and not isinstance(value, datetime.datetime):
             raise InvalidRequestError(
@@ -117,11 +119,10 @@ def _path_value(name: str, value: object, facts: FieldFacts) -> object:
 
 
 def _query_value(name: str, value: object, facts: FieldFacts) -> object:
-    checked = _json_value(name, value, facts)
-    # The generated layer calls .isoformat() on time query parameters.
-    if facts.format in ("date-time", "date") and isinstance(checked, str):
-        return _parse_time(name, checked, facts.format)
-    return checked
+    """A query value as it is sent: checked, in its JSON form (a time as its ISO text, an
+    enum as its value). Query values bypass the generated `_get_kwargs`, which wants the
+    generated enum and datetime types."""
+    return _json_value(name, value, facts)
 
 
 def _missing(operation: OperationFacts, facts: FieldFacts, where: str) -> InvalidRequestError:
@@ -145,6 +146,7 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             f"{', '.join(sorted(known)) or 'no arguments'}"
         )
     kwargs: dict[str, Any] = {}
+    query: dict[str, object] = {}
     for facts in operation.path_params:
         value = arguments.get(facts.name)
         if value is None:
@@ -156,7 +158,7 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             if facts.required:
                 raise _missing(operation, facts, "query parameter")
             continue
-        kwargs[facts.identifier] = _query_value(facts.identifier, value, facts)
+        query[facts.name] = _query_value(facts.identifier, value, facts)
     key: str | None = None
     if operation.body_model is not None:
         body: dict[str, object] = {}
@@ -173,22 +175,13 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
             key = str(body[operation.idempotency_key_field])
         kwargs["body"] = _model_class(operation.body_model).from_dict(body)
     get_kwargs, parse = _steps(operation)
-    for name, enum_class in _enum_parameters(get_kwargs).items():
-        if name in kwargs:  # checked against the spec's values above
-            kwargs[name] = enum_class(kwargs[name])
-    return Call(operation, get_kwargs(**kwargs), parse, key)
-
-
-@functools.cache
-def _enum_parameters(get_kwargs: GetKwargs) -> dict[str, type[enum.Enum]]:
-    """Parameters the generated `_get_kwargs` types as one of its Enum classes (it sends
-    their `.value`): the spec's enum query parameters, which callers give as plain values."""
-    found: dict[str, type[enum.Enum]] = {}
-    for name, hint in typing.get_type_hints(get_kwargs).items():
-        for option in typing.get_args(hint) or (hint,):
-            if isinstance(option, type) and issubclass(option, enum.Enum):
-                found[name] = option
-    return found
+    request_kwargs = get_kwargs(**kwargs)
+    if query:  # by the spec's names and in its order, with the generated defaults of the rest
+        given = {**request_kwargs.get("params", {}), **query}
+        request_kwargs["params"] = {
+            f.name: given[f.name] for f in operation.query_params if f.name in given
+        }
+    return Call(operation, request_kwargs, parse, key)
 
 
 GetKwargs = Callable[..., dict[str, Any]]
@@ -231,11 +224,60 @@ def _reader(operation: OperationFacts) -> Callable[[Any], Any]:
         return lambda data: data  # an inline schema the generator made no model of
     model = _model_class(operation.response_model)
     if operation.response_array:
-        return lambda data: [model.from_dict(item) for item in data]
+        rows = _rows_reader(operation.response_model)
+        return rows or (lambda data: [model.from_dict(item) for item in data])
     if operation.returns_field is not None:
         field = operation.returns_field
+        items = SCHEMAS.get(operation.response_model, {}).get("properties", {}).get(field, {})
+        item_ref = items.get("items", {}).get("$ref") if items.get("type") == "array" else None
+        rows = _rows_reader(item_ref) if isinstance(item_ref, str) else None
+        if rows is not None:
+            # The wrapper's from_dict would build each item with from_dict: the same models.
+            return lambda data: rows(data[field])
         return lambda data: getattr(model.from_dict(data), field)
     return lambda data: model.from_dict(data)
+
+
+_PLAIN_TYPES = frozenset({"string", "integer", "number", "boolean"})
+
+
+def _rows_reader(model_name: str) -> Callable[[list[Any]], list[Any]] | None:
+    """A faster reader of a (checked) list of `model_name` objects, where it is the same.
+
+    A model whose fields are all required and plain JSON values (no format, enum, nested
+    model) has a generated `from_dict` that only moves each value into the constructor:
+    rows with exactly those keys are built positionally, in C-level loops, about five
+    times faster (a list of 10,000 apps). Any other row goes through `from_dict`. None
+    when the model is not of that kind.
+    """
+    schema = SCHEMAS.get(model_name)
+    model = _model_class(model_name)
+    if not isinstance(schema, dict) or set(schema) - {"type", "properties", "required"}:
+        return None
+    properties: dict[str, Any] = schema.get("properties") or {}
+    if set(schema.get("required") or []) != set(properties) or not properties:
+        return None
+    if not all(
+        isinstance(sub, dict) and set(sub) == {"type"} and sub["type"] in _PLAIN_TYPES
+        for sub in properties.values()
+    ):
+        return None
+    fields = [a for a in getattr(model, "__attrs_attrs__", ()) if a.init]
+    names = [a.alias for a in fields]
+    if sorted(names) != sorted(properties) or any(a.kw_only for a in fields):
+        return None
+    getter = itemgetter(*names)
+    width = len(names)
+    from_dict = model.from_dict
+
+    def read_rows(rows: list[Any]) -> list[Any]:
+        if set(map(len, rows)) <= {width}:  # no extra keys: nothing for additional_properties
+            if width == 1:
+                return list(map(model, map(getter, rows)))
+            return list(starmap(model, map(getter, rows)))
+        return [from_dict(row) for row in rows]
+
+    return read_rows
 
 
 def _parser(operation: OperationFacts) -> Callable[[httpx.Response], Any]:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 import re
 import uuid
+from typing import Any
 
 from parallel_account._errors import InvalidRequestError
+from parallel_account._schema import Check, Resolver, refusing_check
 from parallel_account_api.spec_facts import FieldFacts
 
 
@@ -172,12 +174,90 @@ def check_path_segment(name: str, value: str) -> str:
     return value
 
 
+_FACT_KEYWORDS = (
+    ("format", "format"),
+    ("minimum", "minimum"),
+    ("maximum", "maximum"),
+    ("exclusiveMinimum", "exclusive_minimum"),
+    ("exclusiveMaximum", "exclusive_maximum"),
+    ("minLength", "min_length"),
+    ("maxLength", "max_length"),
+    ("pattern", "pattern"),
+)
+
+
+def field_schema(facts: FieldFacts) -> dict[str, Any]:
+    """An argument's JSON schema: the whole one where the facts carry it, else the scalar
+    facts written as one (for the schema engine's sampler and checks)."""
+    if isinstance(facts.schema, dict):
+        return facts.schema
+    schema: dict[str, Any] = {"type": facts.type} if facts.type else {}
+    for keyword, attribute in _FACT_KEYWORDS:
+        if getattr(facts, attribute) is not None:
+            schema[keyword] = getattr(facts, attribute)
+    if facts.enum is not None:
+        schema["enum"] = list(facts.enum)
+    return schema
+
+
+def spec_resolver() -> Resolver:
+    """The resolver of the pinned spec's `$ref`s (the spec read on first use)."""
+    if not _RESOLVER:
+        from parallel_account._spec import spec
+
+        _RESOLVER.append(Resolver(spec()))
+    return _RESOLVER[0]
+
+
+_SCHEMA_CHECKS: dict[int, tuple[FieldFacts, Check]] = {}
+_RESOLVER: list[Resolver] = []
+
+
+def _json_form(value: object) -> Any:
+    """What the value is as JSON: generated models by their `to_dict`, containers inside."""
+    to_dict = getattr(value, "to_dict", None)
+    if callable(to_dict):
+        return to_dict()
+    if isinstance(value, list | tuple):
+        return [_json_form(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_form(item) for key, item in value.items()}
+    return value
+
+
+def schema_check(facts: FieldFacts) -> Check:
+    """The compiled check of an argument's whole schema (`facts.schema`), made once."""
+    cached = _SCHEMA_CHECKS.get(id(facts))
+    if cached is None or cached[0] is not facts:
+        compiled = refusing_check(facts.schema, spec_resolver())
+        cached = _SCHEMA_CHECKS[id(facts)] = (facts, compiled)
+    return cached[1]
+
+
+def check_schema(name: str, value: object, facts: FieldFacts) -> None:
+    """Check an argument the scalar facts cannot describe against its whole schema.
+
+    Done by the schema engine, `$ref`s resolved in the pinned spec (read on first use):
+    `items: .items[2].quantity: expected integer, got string`.
+    """
+    if facts.schema is None:
+        return
+    try:
+        problem = schema_check(facts)(_json_form(value))
+    except RecursionError:
+        problem = ": nested too deeply"
+    if problem is not None:
+        where, _, why = problem.partition(": ")
+        raise InvalidRequestError(f"{name}{where}: {why}")
+
+
 def check_field(
     name: str, value: object, facts: FieldFacts, *, path_segment: bool = False
 ) -> object:
     """Check `value` against one parameter's or property's facts; return it normalised."""
     if isinstance(value, str):
         check_encodable(name, value)
+    check_schema(name, value, facts)
     if facts.format == "uuid":
         return check_uuid(name, value)
     if facts.type == "integer":

@@ -69,8 +69,8 @@ idempotency rules), `_spec` (routing and validation from the spec facts),
 `_sample` (answers built from the spec's response schemas, for operations
 `_state` does not model), `_faults` (fault injection), `_outcome` (what the fake
 decided for one request), `_transport` (the httpx transport), `_server` (HTTP on
-loopback), `_control` (the control API over HTTP), `_jsonschema` (checking control
-requests against their schemas), `_clients` (this package's clients on the fake),
+loopback), `_control` (the control API over HTTP, its requests checked by the package's
+schema engine), `_clients` (this package's clients on the fake),
 `_main` (the command line).
 """
 

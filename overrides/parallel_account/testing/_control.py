@@ -38,13 +38,14 @@ never faulted. A request that breaks its schema, or that the method refuses
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import asdict
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl
 
-from parallel_account.testing._jsonschema import SchemaError, check, integers
+from parallel_account._schema import Check, compile_check
 from parallel_account.testing._outcome import JSON, Outcome, json_answer, json_body
 from parallel_account.testing._spec import BASE_PATH
 
@@ -111,6 +112,52 @@ def _error(field: str | None, message: str) -> dict[str, Any]:
     return {"error": {"field": field, "message": message}}
 
 
+class SchemaError(Exception):
+    """A control request that breaks its schema: `field` (dotted path, or None) and why."""
+
+    def __init__(self, field: str | None, message: str) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.message = message
+
+
+_CHECKS: dict[tuple[str, str], Check] = {}
+
+
+def check(value: Any, schema: dict[str, Any], method: str = "", path: str = "") -> None:
+    """SchemaError for the first way `value` breaks `schema` (the package's schema engine)."""
+    compiled = _CHECKS.get((method, path)) if method else None
+    if compiled is None:
+        compiled = compile_check(schema)
+        if method:
+            _CHECKS[method, path] = compiled
+    problem = compiled(value)
+    if problem is not None:
+        where, _, message = problem.partition(": ")
+        # The engine's `.kinds[0]` is the control API's `kinds.0`.
+        field = re.sub(r"\[(\d+)\]", r".\1", where).lstrip(".")
+        raise SchemaError(field or None, message)
+
+
+def _finite(constant: str) -> float:
+    raise SchemaError(None, f"{constant} is not a JSON number; send a finite number")
+
+
+def integers(value: Any, schema: dict[str, Any]) -> Any:
+    """`value` (already checked) with each whole float where the schema wants an integer
+    (and not any number) made an int: 2.0 becomes 2, as JSON Schema reads it."""
+    wanted = schema.get("type")
+    names = [wanted] if isinstance(wanted, str) else list(wanted or [])
+    if isinstance(value, float) and "integer" in names and "number" not in names:
+        return int(value)
+    if isinstance(value, list):
+        return [integers(item, schema.get("items", {})) for item in value]
+    if isinstance(value, dict):
+        properties: dict[str, Any] = schema.get("properties", {})
+        return {name: integers(item, properties.get(name, {})) for name, item in value.items()}
+    return value
+
+
 def _schema(method: str, path: str) -> dict[str, Any] | None:
     for entry in endpoint_schemas()["endpoints"]:
         if (entry["method"], entry["path"]) == (method, path):
@@ -128,7 +175,9 @@ def _arguments(method: str, path: str, query: str, body: bytes) -> dict[str, Any
         given = {}
     else:
         try:
-            given = json.loads(body)
+            given = json.loads(body, parse_constant=_finite)
+        except SchemaError:
+            raise
         except (ValueError, RecursionError):
             raise SchemaError(None, "the body is not JSON; send a JSON object") from None
     if schema is None:
@@ -137,7 +186,7 @@ def _arguments(method: str, path: str, query: str, body: bytes) -> dict[str, Any
         return {}
     if not isinstance(given, dict):
         raise SchemaError(None, "the body must be a JSON object")
-    check(given, schema)
+    check(given, schema, method, path)
     converted: dict[str, Any] = integers(given, schema)
     return converted
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from parallel_account._validation import schema_check
 from parallel_account.testing._outcome import JSON, Outcome, detail, number
 from parallel_account_api.spec_facts import OPERATIONS, SERVER_URL, FieldFacts, OperationFacts
 
@@ -180,7 +181,25 @@ def _check(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
             return [_error(loc, msg, "string_pattern_mismatch", value)]
     if facts.enum is not None and value not in facts.enum:
         return [_error(loc, "Input should be one of the allowed values", "enum", value)]
-    return []
+    return _whole(facts, value, loc)
+
+
+def _whole(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
+    """An argument the scalar facts cannot describe (an array, an object, a union), checked
+    against its whole schema by the package's schema engine; the error at its place."""
+    if facts.schema is None:
+        return []
+    try:
+        problem = schema_check(facts)(value)
+    except RecursionError:
+        return [_error(loc, "Input is nested too deeply", "schema", None)]
+    if problem is None:
+        return []
+    where, _, why = problem.partition(": ")
+    steps: list[str | int] = []
+    for name, index in re.findall(r"\.([^.\[]+)|\[(\d+)\]", where):
+        steps.append(int(index) if index else name)
+    return [_error([*loc, *steps], f"Input should match the schema: {why}", "schema", value)]
 
 
 # Text to a value as Pydantic's lax mode does it for a path or query parameter.
