@@ -143,13 +143,18 @@ def clean_make_env() -> dict[str, str]:
 
 
 def make(
-    repo: Path, *args: str, timeout: float = 120, quiet: bool = True
+    repo: Path,
+    *args: str,
+    timeout: float = 120,
+    quiet: bool = True,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`make ARGS` in `repo`, as if typed at a shell; quiet adds --no-print-directory -s."""
+    """`make ARGS` in `repo`, as if typed at a shell (with `env` added to its environment);
+    quiet adds --no-print-directory -s."""
     return subprocess.run(
         ["make", *(("--no-print-directory", "-s") if quiet else ()), *args],
         cwd=repo,
-        env=clean_make_env(),
+        env={**clean_make_env(), **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,

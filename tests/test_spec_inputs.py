@@ -11,7 +11,6 @@ import http.server
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import pytest
 from parallel_account_drift import spec_file
 from parallel_account_drift._model import SpecError
 
-from tests.support import ROOT, answer, clean_make_env, serve
+from tests.support import ROOT, answer, make, serve
 
 HOSTILE_VALUES = [
     '"; touch MARK; "',
@@ -60,22 +59,10 @@ def _recorded(make_dir: Path) -> list[list[str]]:
 @pytest.mark.parametrize("passed", ["command line", "environment"])
 def test_make_passes_spec_variables_as_text(make_dir: Path, value: str, passed: str) -> None:
     variables = {"SPEC_URL": value, "FORMAT": value, "SPEC_REPORT": value, "SPEC_OUTPUTS": value}
-    env = clean_make_env()
-    args = []
-    if passed == "environment":
-        env.update(variables)
-    else:
-        args = [f"{name}={text}" for name, text in variables.items()]
+    in_env = variables if passed == "environment" else {}
+    args = [] if in_env else [f"{name}={text}" for name, text in variables.items()]
     for target in ("spec", "spec-check", "spec-update"):
-        done = subprocess.run(
-            ["make", "--no-print-directory", "-s", target, *args],
-            cwd=make_dir,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = make(make_dir, target, *args, env=in_env, timeout=60)
         assert done.returncode == 0, done.stderr
     assert not (make_dir / "MARK").exists()
     assert _recorded(make_dir) == [
@@ -86,10 +73,7 @@ def test_make_passes_spec_variables_as_text(make_dir: Path, value: str, passed: 
 
 
 def test_make_keeps_the_default_spec_url(make_dir: Path) -> None:
-    done = subprocess.run(
-        ["make", "-s", "spec"], cwd=make_dir, env=clean_make_env(), capture_output=True, check=False
-    )
-    assert done.returncode == 0
+    assert make(make_dir, "spec").returncode == 0
     assert _recorded(make_dir) == [
         ["-m", "codegen.spec", "fetch", spec_file.LIVE_SPEC_URL, "openapi.json"]
     ]
