@@ -7,6 +7,17 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 SPEC_URL ?= https://api.parallel.ai/account/service/openapi.json
+FORMAT ?= text
+SPEC_REPORT ?=
+SPEC_OUTPUTS ?=
+# These reach recipes through the environment ("$$SPEC_URL"), never pasted into a recipe
+# line, and make never expands them: a `"`, `$(...)` or backtick in a value given on the
+# command line or in the environment (a workflow's input) stays text and runs nothing.
+override SPEC_URL := $(value SPEC_URL)
+override FORMAT := $(value FORMAT)
+override SPEC_REPORT := $(value SPEC_REPORT)
+override SPEC_OUTPUTS := $(value SPEC_OUTPUTS)
+export SPEC_URL FORMAT SPEC_REPORT SPEC_OUTPUTS
 LINTED := overrides codegen tests
 
 .PHONY: help venv generate check-generated spec lint format typecheck unit test bench
@@ -29,24 +40,21 @@ check-generated: $(VENV_STAMP)  ## fail with a diff if generated/ is not what `m
 	$(PY) -m codegen.generate --check
 
 spec: $(VENV_STAMP)  ## fetch SPEC_URL, validate, normalise, replace openapi.json atomically
-	$(PY) -m codegen.spec fetch "$(SPEC_URL)" openapi.json
+	$(PY) -m codegen.spec fetch "$$SPEC_URL" openapi.json
 
 # Drift workflows (codegen/workflow.py; exit statuses in its docstring and the README).
-FORMAT ?= text
-SPEC_REPORT ?=
-SPEC_OUTPUTS ?=
 .PHONY: spec-check spec-update lint-workflows
 
 # Only the report reaches stdout (`make spec-check FORMAT=json > drift.json` is one JSON
 # document): the recipe is not echoed, and setting up .venv on first use writes to stderr.
 spec-check:  ## report drift of SPEC_URL from openapi.json (FORMAT=text|markdown|json); writes nothing
 	@$(MAKE) --no-print-directory -s $(VENV_STAMP) >&2
-	@$(PY) -m codegen.workflow check "$(SPEC_URL)" --format "$(FORMAT)"
+	@$(PY) -m codegen.workflow check "$$SPEC_URL" --format "$$FORMAT"
 
 # Passed through the environment so any shell command survives quoting.
 spec-update: export SPEC_UPDATE_TEST_CMD ?= $(MAKE) --no-print-directory test
 spec-update: $(VENV_STAMP)  ## adopt SPEC_URL: openapi.json, generated/, CHANGELOG.md, version, tests; all or nothing
-	$(PY) -m codegen.workflow update "$(SPEC_URL)" --report "$(SPEC_REPORT)" --outputs "$(SPEC_OUTPUTS)"
+	$(PY) -m codegen.workflow update "$$SPEC_URL" --report "$$SPEC_REPORT" --outputs "$$SPEC_OUTPUTS"
 
 lint-workflows: $(VENV_STAMP)  ## check .github/workflows/*.yml against the GitHub workflow schema (offline)
 	$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml

@@ -14,6 +14,13 @@ from typing import Any
 from parallel_account_drift.jsondoc import ref_name
 
 from codegen.surface import Operation, object_schema
+from codegen.untrusted import escape
+
+
+def _py(value: object) -> str:
+    """A spec value as a Python literal: the one escape (codegen.untrusted) for this file."""
+    return escape(value, "python")
+
 
 CONSTRAINT_KEYS = {
     "type": "type",
@@ -152,21 +159,21 @@ def _field(
     *,
     with_schema: bool = False,
 ) -> str:
-    args = [f"name={name!r}", f"required={required!r}"]
+    args = [f"name={_py(name)}", f"required={_py(required)}"]
     for spec_key, py_key in CONSTRAINT_KEYS.items():
         value = schema.get(spec_key)
         if spec_key == "type" and isinstance(value, list):  # 3.1 style ["string", "null"]
             value = next((t for t in value if t != "null"), None)
         if spec_key == "enum" and isinstance(value, list):
-            args.append(f"{py_key}={tuple(value)!r}")
+            args.append(f"{py_key}={_py(tuple(value))}")
         elif isinstance(value, str | int | float) and not isinstance(value, bool):
-            args.append(f"{py_key}={value!r}")
+            args.append(f"{py_key}={_py(value)}")
     if is_secret(schema):
         args.append("secret=True")
     if python_name is not None and python_name != name:
-        args.append(f"python_name={python_name!r}")
+        args.append(f"python_name={_py(python_name)}")
     if with_schema and needs_schema(schema):
-        args.append(f"schema={_constraints(schema)!r}")
+        args.append(f"schema={_py(_constraints(schema))}")
     return "FieldFacts(" + ", ".join(args) + ")"
 
 
@@ -248,7 +255,7 @@ def render_charges(found: list[Operation]) -> str:
         '"""Operations that move money (codegen/curated.toml) but whose request carries no\n'
         "idempotency key: a retry could charge twice. `parallel_account` refuses to load\n"
         'while this is not empty."""\n\n'
-        f"UNKEYED_CHARGES: tuple[str, ...] = {unkeyed!r}\n"
+        f"UNKEYED_CHARGES: tuple[str, ...] = {_py(unkeyed)}\n"
     )
 
 
@@ -266,46 +273,46 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
         }
         response = object_schema(op.response_schema, document) if op.response_schema else {}
         args = [
-            f"name={op.name!r}",
-            f"method={op.method!r}",
-            f"path={op.path!r}",
-            f"tag={op.tag.lower()!r}",
-            f"requires_auth={op.requires_auth!r}",
+            f"name={_py(op.name)}",
+            f"method={_py(op.method)}",
+            f"path={_py(op.path)}",
+            f"tag={_py(op.tag.lower())}",
+            f"requires_auth={_py(op.requires_auth)}",
             f"path_params={_tuple(params['path'])}",
             f"query_params={_tuple(params['query'])}",
-            f"body_model={op.body_class!r}",
+            f"body_model={_py(op.body_class)}",
             f"body_fields={_tuple(params['body'])}",
-            f"idempotency_key_field={op.idempotency_key_field!r}",
-            f"idempotent={op.idempotent!r}",
-            f"response_model={op.response_class!r}",
+            f"idempotency_key_field={_py(op.idempotency_key_field)}",
+            f"idempotent={_py(op.idempotent)}",
+            f"response_model={_py(op.response_class)}",
             f"response_fields={_tuple(_object_fields(response))}",
-            f"module={op.module!r}",
-            f"summary={op.summary!r}",
-            f"response_array={op.response_array!r}",
-            f"response_empty={not response!r}",
-            f"returns_field={op.returns_field!r}",
-            f"moves_money={op.moves_money!r}",
-            f"documented_statuses={op.documented_statuses!r}",
-            f"response_schema={shape(op.response_schema)!r}",
+            f"module={_py(op.module)}",
+            f"summary={_py(op.summary)}",
+            f"response_array={_py(op.response_array)}",
+            f"response_empty={_py(not response)}",
+            f"returns_field={_py(op.returns_field)}",
+            f"moves_money={_py(op.moves_money)}",
+            f"documented_statuses={_py(op.documented_statuses)}",
+            f"response_schema={_py(shape(op.response_schema))}",
         ]
-        entries.append(f"    {op.name!r}: OperationFacts({', '.join(args)}),\n")
+        entries.append(f"    {_py(op.name)}: OperationFacts({', '.join(args)}),\n")
     secrets = secret_fields(document)
     return (
         _PRELUDE
-        + f"SPEC_SHA256: Final = {spec_sha256!r}\n"
-        + f"SERVER_URL: Final = {document.get('servers', [{}])[0].get('url')!r}\n"
+        + f"SPEC_SHA256: Final = {_py(spec_sha256)}\n"
+        + f"SERVER_URL: Final = {_py(document.get('servers', [{}])[0].get('url'))}\n"
         + "OPERATIONS: Final[dict[str, OperationFacts]] = {\n"
         + "".join(entries)
         + "}\n"
         + "# Component schemas, cut to their shape: what success bodies are checked against.\n"
         + "SCHEMAS: Final[dict[str, Any]] = {\n"
         + "".join(
-            f"    {name!r}: {shape(schema)!r},\n"
+            f"    {_py(name)}: {_py(shape(schema))},\n"
             for name, schema in document.get("components", {}).get("schemas", {}).items()
         )
         + "}\n"
         + "# Model name -> fields that carry a secret (`format: password` or `writeOnly`).\n"
         + "SECRET_FIELDS: Final[dict[str, tuple[str, ...]]] = {\n"
-        + "".join(f"    {m!r}: {tuple(names)!r},\n" for m, names in sorted(secrets.items()))
+        + "".join(f"    {_py(m)}: {_py(tuple(names))},\n" for m, names in sorted(secrets.items()))
         + "}\n"
     )

@@ -4,6 +4,8 @@
     python -m codegen.generate --check    # regenerate to a temp dir, diff, fail on mismatch
 
 Steps, all inside a temporary directory:
+0. the spec's names checked (codegen.untrusted): a name generated code may not take
+   in stops generation before anything is written;
 1. working copy of the spec with friendly operationIds (codegen.naming);
 2. openapi-python-client (pinned) with --fail-on-warning, our config and templates;
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
@@ -33,7 +35,7 @@ from typing import Any
 
 import jinja2
 
-from codegen import facts, facts_json, naming, reference, surface
+from codegen import facts, facts_json, naming, reference, surface, untrusted
 from codegen.spec import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,15 +164,18 @@ def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
 
 
 def _templates() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
-        # Renders Python and Markdown, not HTML; spec text is escaped by surface and reference.
+        # Renders Python and Markdown, not HTML: spec text is escaped for its place by
+        # codegen.untrusted.escape (the `python` filter here; surface and reference).
         autoescape=False,  # noqa: S701
     )
+    env.filters["python"] = lambda value: untrusted.escape(value, "python")
+    return env
 
 
 def render_operations(found: list[surface.Operation]) -> str:
@@ -180,8 +185,16 @@ def render_operations(found: list[surface.Operation]) -> str:
         operations=found,
         models=sorted({name for op in found for name in op.model_names}),
         docstrings={op.name: surface.docstring(op) for op in found},
-        summaries={
-            op.name: surface.docstring_text(" ".join(op.summary.split()).rstrip(".") + ".")
+        awaitable_docs={
+            op.name: surface.one_line_doc(
+                op, f"Awaitable form of `AccountClient.{op.python_name}`."
+            )
+            for op in found
+        },
+        raw_docs={
+            op.name: surface.one_line_doc(
+                op, f"The raw answer of `AccountClient.{op.python_name}`."
+            )
             for op in found
         },
     )
@@ -192,8 +205,9 @@ def build(workdir: Path, spec_text: str) -> Path:
     document: dict[str, Any] = json.loads(spec_text)
     spec_sha = sha256_of(spec_text)
     try:
+        untrusted.check_names(document)  # before the generator sees a name
         working = naming.with_friendly_names(document)
-    except naming.NamingError as exc:
+    except (untrusted.UnsafeSpecError, naming.NamingError) as exc:
         raise GenerationError(str(exc)) from None
     working_spec = workdir / "spec.json"
     working_spec.write_text(json.dumps(working, indent=2))
@@ -233,7 +247,10 @@ def build(workdir: Path, spec_text: str) -> Path:
             "the entry is ignored (remove it)",
             file=sys.stderr,
         )
-    (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
+    try:
+        (out / "spec_facts.py").write_text(facts.render(working, spec_sha, found))
+    except untrusted.UnsafeSpecError as exc:  # a value with no Python literal (NaN)
+        raise GenerationError(f"spec_facts.py: {exc}") from None
     (out / "charges.py").write_text(facts.render_charges(found))
     (out / "facts.json").write_text(facts_json.render(working, spec_sha, found))
     (out / "operations.py").write_text(render_operations(found))

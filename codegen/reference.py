@@ -17,6 +17,7 @@ import jinja2
 from openapi_python_client.strings import ClassName
 
 from codegen import facts, surface
+from codegen.untrusted import escape
 
 TEMPLATE = "api.md.jinja"
 _NOT_IN_REPR = "Secret: left out of `repr()`. "
@@ -43,14 +44,9 @@ class Model:
     fields: tuple[Row, ...]
 
 
-def cell(text: str) -> str:
-    """Spec prose made safe inside one Markdown table cell (one line, no stray pipes)."""
-    return " ".join(text.split()).replace("|", "\\|")
-
-
 def _description(schema: dict[str, Any]) -> str:
     text = schema.get("description") or schema.get("title") or ""
-    return cell(text) if isinstance(text, str) else ""
+    return escape(text, "markdown") if isinstance(text, str) else ""
 
 
 def signature(op: surface.Operation) -> str:
@@ -73,9 +69,9 @@ def arguments(op: surface.Operation) -> list[Row]:
             Row(
                 name=a.python_name,
                 where=f"{a.location} `{a.name}`" if a.name != a.python_name else a.location,
-                type=cell(a.annotation),
+                type=escape(a.annotation, "markdown"),
                 required=a.required and not a.idempotency_key,
-                rules=cell(", ".join(surface.bounds(a.schema))),
+                rules=escape(", ".join(surface.bounds(a.schema)), "markdown"),
                 description=note + _description(a.schema),
             )
         )
@@ -109,9 +105,9 @@ def models(found: list[surface.Operation], document: dict[str, Any]) -> list[Mod
                 Row(
                     name=field,
                     where="",
-                    type=cell(surface.value_annotation(sub, nested)),
+                    type=escape(surface.value_annotation(sub, nested), "markdown"),
                     required=field in required,
-                    rules=cell(", ".join(surface.bounds(plain))),
+                    rules=escape(", ".join(surface.bounds(plain)), "markdown"),
                     description=(_NOT_IN_REPR if facts.is_secret(plain) else "")
                     + _description(plain),
                 )
@@ -132,7 +128,7 @@ def render(
         raises={op.name: surface.raises(op) for op in found},
         retries={op.name: surface.retry_rule(op) for op in found},
         models=models(found, document),
-        summaries={op.name: cell(op.summary).rstrip(".") for op in found},
-        descriptions={op.name: cell(op.description) for op in found},
+        summaries={op.name: escape(op.summary, "markdown").rstrip(".") for op in found},
+        descriptions={op.name: escape(op.description, "markdown") for op in found},
         spec_sha256=sha,
     )

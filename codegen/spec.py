@@ -30,6 +30,8 @@ from parallel_account_drift.jsondoc import (
     resolve_pointer,
 )
 
+from codegen import untrusted
+
 # Exit statuses of the command line, distinct so pipelines can tell them apart.
 EXIT_INVALID = 1
 EXIT_UNREACHABLE = 3
@@ -106,6 +108,12 @@ def parse(body: bytes, content_type: str, source: str) -> dict[str, Any]:
             f"{source}: invalid or truncated JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
         ) from None
     check_openapi(document, source)
+    try:  # `\ud800` is valid JSON but no text: it could be neither stored nor generated
+        json.dumps(document, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SpecError(
+            f"{source}: a string holds a lone surrogate (\\ud800-\\udfff escape)"
+        ) from None
     return normalise(document)
 
 
@@ -133,7 +141,8 @@ def _resolves(root: dict[str, Any], ref: str) -> bool:
 
 
 def check_openapi(document: Any, source: str) -> None:
-    """Raise SpecError unless `document` is a valid, self-contained OpenAPI 3.x document."""
+    """Raise SpecError unless `document` is a valid, self-contained OpenAPI 3.x document
+    whose names generated code may take in (codegen.untrusted)."""
     if not isinstance(document, dict) or not isinstance(document.get("openapi"), str):
         raise SpecError(f"{source}: JSON but not an OpenAPI document (no 'openapi' version field)")
     if not document["openapi"].startswith("3."):
@@ -144,6 +153,10 @@ def check_openapi(document: Any, source: str) -> None:
             f"{source}: broken $ref {broken[0]}"
             + (f" and {len(broken) - 1} more" if len(broken) > 1 else "")
         )
+    try:  # before anything is written: names reach generated code
+        untrusted.check_names(document)
+    except untrusted.UnsafeSpecError as exc:
+        raise SpecError(f"{source}: {exc}") from None
     from openapi_spec_validator import validate  # imported late: slow, and only needed here
 
     try:

@@ -26,6 +26,7 @@ from openapi_python_client.strings import ClassName, PythonIdentifier
 from parallel_account_drift.jsondoc import ref_name, resolve_pointer
 
 from codegen.naming import operations
+from codegen.untrusted import escape
 
 CURATED = Path(__file__).resolve().parent / "curated.toml"
 # The generator's default prefix for names that are not valid identifiers.
@@ -432,12 +433,6 @@ def with_modules(found: list[Operation], package: Path) -> list[Operation]:
     return placed
 
 
-def docstring_text(text: str) -> str:
-    """Spec prose made safe inside a triple-quoted docstring (the spec is not trusted code)."""
-    text = text.replace("\\", "\\\\").replace('"""', '\\"\\"\\"').replace("\r", "")
-    return "".join(ch if ch.isprintable() or ch == "\n" else f"\\\\x{ord(ch):02x}" for ch in text)
-
-
 def wrap(text: str, indent: str, width: int = 84) -> str:
     """Paragraphs re-flowed to `width`; continuation lines indented by `indent`."""
     paragraphs = [p for p in re.split(r"\n\s*\n", text.rstrip()) if p.strip()]
@@ -523,15 +518,16 @@ def retry_rule(op: Operation) -> str:
 
 
 def docstring(op: Operation, indent: str = "        ") -> str:
-    """The docstring of a client method: the spec's summary and description, then the rules."""
-    parts = [docstring_text(op.summary.strip().rstrip(".") + ".")]
+    """The docstring of a client method: the spec's summary and description, then the rules.
+
+    Built as plain text and wrapped first, then escaped once (codegen.untrusted), so no
+    line break can fall inside an escape.
+    """
+    parts = [op.summary.strip().rstrip(".") + "."]
     if op.description.strip():
-        parts.append(docstring_text(wrap(op.description, "")))
-    parts.append(f"`{op.method} {docstring_text(op.path)}`.")
-    lines = [
-        f"    {a.python_name}: {docstring_text(_argument_doc(a))}".rstrip(".") + "."
-        for a in op.arguments
-    ]
+        parts.append(wrap(op.description, ""))
+    parts.append(f"`{op.method} {op.path}`.")
+    lines = [f"    {a.python_name}: {_argument_doc(a)}".rstrip(".") + "." for a in op.arguments]
     lines.extend(PER_CALL_OPTION_DOCS)
     parts.append("Args:\n" + "\n".join(wrap(line, "        ") for line in lines))
     returns = op.return_annotation
@@ -540,5 +536,10 @@ def docstring(op: Operation, indent: str = "        ") -> str:
     parts.append(f"Returns:\n    {returns}")
     parts.append("Raises:\n" + "\n".join(wrap(f"    {e}", "        ") for e in raises(op)))
     parts.append("Retries:\n    " + wrap(retry_rule(op), "    "))
-    text = "\n\n".join(parts)
+    text = escape("\n\n".join(parts), "docstring")
     return "\n".join(indent + line if line else "" for line in text.split("\n")).lstrip()
+
+
+def one_line_doc(op: Operation, tail: str) -> str:
+    """A one-line docstring: the spec's summary, then `tail` (escaped; see codegen.untrusted)."""
+    return escape(" ".join(op.summary.split()).rstrip(".") + ". " + tail, "docstring")

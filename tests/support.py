@@ -176,18 +176,21 @@ def frozen_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
 # nested make would take the outer command line's variables (SPEC_URL=..., SPEC_OUTPUTS=...)
 # and its level from them.
 MAKE_ENV_VARIABLES = ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")
+# The Makefile exports these to its recipes (so they pass as text, never pasted into a
+# command line): a make running these tests hands its own values down.
+SPEC_MAKE_VARIABLES = ("SPEC_URL", "FORMAT", "SPEC_REPORT", "SPEC_OUTPUTS")
 
 
 def clean_make_env() -> dict[str, str]:
     """os.environ without the variables through which a make passes itself to sub-makes.
 
-    That is MAKEFLAGS and its kin, and each variable given on the outer make's command
-    line (`make spec-update SPEC_URL=...`): make exports those into the environment too,
-    and lists them after `--` in MAKEFLAGS.
+    That is MAKEFLAGS and its kin, the spec variables the Makefile exports, and each
+    variable given on the outer make's command line (`make spec-update SPEC_URL=...`):
+    make exports those into the environment too, and lists them after `--` in MAKEFLAGS.
     """
     _, _, assignments = os.environ.get("MAKEFLAGS", "").partition(" -- ")
     given = {word.split("=", 1)[0] for word in assignments.split() if "=" in word}
-    dropped = set(MAKE_ENV_VARIABLES) | given
+    dropped = set(MAKE_ENV_VARIABLES) | set(SPEC_MAKE_VARIABLES) | given
     return {k: v for k, v in os.environ.items() if k not in dropped}
 
 

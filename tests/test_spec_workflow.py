@@ -630,33 +630,37 @@ def test_ci_workflow_runs_the_ci_script() -> None:
 def test_spec_drift_workflow_opens_a_labelled_pull_request() -> None:
     flow = _workflow("spec-drift.yml")
     assert flow["on"]["schedule"][0]["cron"] and "workflow_dispatch" in flow["on"]
-    steps = flow["jobs"]["update"]["steps"]
-    update = next(step for step in steps if step.get("id") == "update")
+    adopt = flow["jobs"]["adopt"]
+    update = next(step for step in adopt["steps"] if step.get("id") == "update")
     assert "make spec-update" in update["run"] and "SPEC_REPORT=" in update["run"]
     assert 'SPEC_OUTPUTS="$GITHUB_OUTPUT"' in update["run"]
+    for key in ("changed", "failed", "failed_step", "breaking", "version"):
+        assert adopt["outputs"][key] == f"${{{{ steps.update.outputs.{key} }}}}"
+    steps = flow["jobs"]["publish"]["steps"]
     [pr] = [step for step in steps if str(step.get("uses", "")).startswith("peter-evans/")]
-    assert pr["uses"] == "peter-evans/create-pull-request@v7"  # pinned by tag
-    assert pr["if"] == "steps.update.outputs.changed == 'true'"
+    assert pr["if"] == "needs.adopt.result == 'success' && needs.adopt.outputs.changed == 'true'"
     assert pr["with"]["branch"] == "spec-drift/auto"
-    assert pr["with"]["body-path"].endswith("/spec-drift.md")
-    assert "steps.update.outputs.breaking == 'true' && 'breaking'" in pr["with"]["labels"]
+    assert pr["with"]["body-path"].endswith("/spec-drift/spec-drift.md")
+    assert "needs.adopt.outputs.breaking == 'true' && 'breaking'" in pr["with"]["labels"]
 
 
 def _drift_step(name: str) -> dict[str, Any]:
-    steps = _workflow("spec-drift.yml")["jobs"]["update"]["steps"]
+    flow = _workflow("spec-drift.yml")
+    steps = [step for job in flow["jobs"].values() for step in job["steps"]]
     step: dict[str, Any] = next(step for step in steps if step.get("name") == name)
     return step
 
 
 def test_spec_drift_workflow_reports_a_failed_adoption_and_fails() -> None:
     flow = _workflow("spec-drift.yml")
-    assert flow["permissions"]["issues"] == "write"
+    assert flow["jobs"]["publish"]["permissions"]["issues"] == "write"
+    assert flow["jobs"]["publish"]["if"] == "${{ !cancelled() }}"  # runs after a failure
     update = _drift_step("make spec-update")
-    assert "continue-on-error" not in update  # its failure fails the job
+    assert "continue-on-error" not in update  # its failure fails the run
     issue = _drift_step("Open or update the needs-work issue")
-    assert issue["if"] == "failure() && steps.update.outputs.failed == 'true'"
+    assert issue["if"] == "needs.adopt.result == 'failure' && needs.adopt.outputs.failed == 'true'"
     assert "continue-on-error" not in issue
-    assert _drift_step("Close the needs-work issue")["if"] == "success()"
+    assert _drift_step("Close the needs-work issue")["if"] == "needs.adopt.result == 'success'"
 
 
 def test_every_workflow_script_is_valid_bash() -> None:
@@ -692,7 +696,9 @@ def _run_step(step: dict[str, Any], tmp_path: Path, open_issues: str) -> list[st
 
 @pytest.mark.parametrize("open_issue", ["", "7"], ids=["opens", "updates"])
 def test_needs_work_issue_step_opens_or_updates_one_issue(tmp_path: Path, open_issue: str) -> None:
-    (tmp_path / "spec-drift.md").write_text("## OpenAPI drift report\n" + "x" * 70_000)
+    (tmp_path / "spec-drift").mkdir()
+    report = tmp_path / "spec-drift" / "spec-drift.md"
+    report.write_text("## OpenAPI drift report\n" + "x" * 70_000)
     log = _run_step(_drift_step("Open or update the needs-work issue"), tmp_path, open_issue)
     title = "--title API spec drift needs work: version 9.9.9 (breaking)"
     body = tmp_path / "spec-drift-issue.md"
@@ -723,3 +729,115 @@ def test_lint_workflows_passes_and_catches_a_mistake(repo: Path) -> None:
     ci.write_text(ci.read_text().replace("runs-on:", "run-on:"))
     result = make(repo, "lint-workflows")
     assert result.returncode != 0 and "ci.yml" in result.stdout + result.stderr
+
+
+# ---------------------------------------------------------------- workflow hardening
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+
+
+def _steps(flow: Any) -> list[dict[str, Any]]:
+    return [step for job in flow["jobs"].values() for step in job["steps"]]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_action_is_pinned_to_a_commit_with_its_version_named(path: Path) -> None:
+    uses = [step["uses"] for step in _steps(_workflow(path.name)) if "uses" in step]
+    assert uses
+    for action in uses:
+        assert PINNED.match(action), f"{path.name}: {action} is not pinned to a full commit SHA"
+    for line in path.read_text().splitlines():
+        if "uses:" in line:
+            assert re.search(r"@[0-9a-f]{40} # v\d+(\.\d+)*$", line), line
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_checkout_keeps_the_token_in_git_config(path: Path) -> None:
+    for step in _steps(_workflow(path.name)):
+        if step.get("uses", "").startswith("actions/checkout@"):
+            assert step["with"]["persist-credentials"] is False, path.name
+
+
+def test_the_adoption_runs_with_a_read_only_token_and_publishing_runs_nothing() -> None:
+    flow = _workflow("spec-drift.yml")
+    assert flow["permissions"] == {"contents": "read"}
+    adopt, publish = flow["jobs"]["adopt"], flow["jobs"]["publish"]
+    assert adopt["permissions"] == {"contents": "read"}
+    assert any("make spec-update" in step.get("run", "") for step in adopt["steps"])
+    assert publish["needs"] == "adopt"
+    assert set(publish["permissions"]) == {"contents", "pull-requests", "issues"}
+    # The job holding the write token runs no make, no Python, no generated code.
+    for step in publish["steps"]:
+        assert not re.search(r"\b(make|python3?|pytest|pip|npm|node)\b", step.get("run", "")), step
+
+
+def test_the_dispatch_input_reaches_make_only_through_the_environment() -> None:
+    steps = _steps(_workflow("spec-drift.yml"))
+    for step in steps:  # an expression in a script is pasted into it before bash runs
+        assert "${{" not in step.get("run", ""), step
+    holders = [s for s in steps if "inputs.spec_url" in json.dumps(s.get("env", {}))]
+    assert [s.get("id") for s in holders] == ["update"]
+    [update] = holders
+    assert update["env"]["SPEC_URL_INPUT"] == "${{ inputs.spec_url }}"
+    assert 'export SPEC_URL="$SPEC_URL_INPUT"' in update["run"]
+    make_lines = [line for line in update["run"].splitlines() if "make " in line]
+    assert make_lines and all("=" not in line for line in make_lines)  # no make variables
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return done.stdout
+
+
+def test_the_adopted_files_travel_as_a_patch_and_nothing_else_is_applied(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "generated" / "pkg").mkdir(parents=True)
+    (repo / ".github").mkdir()
+    for name in ("openapi.json", "generated/pkg/old.py", "README.md", ".github/ci.yml"):
+        (repo / name).write_text(f"{name} before\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    # What an adoption (and a hostile test run) leaves in the adopt job's checkout.
+    (repo / "openapi.json").write_text("openapi.json after\n")
+    (repo / "generated" / "pkg" / "old.py").unlink()
+    (repo / "generated" / "pkg" / "new.py").write_text("new\n")
+    (repo / "README.md").write_text("changed by a test\n")
+    (repo / ".github" / "ci.yml").write_text("changed by a test\n")
+    (tmp_path / "spec-drift").mkdir()
+    env = {"RUNNER_TEMP": str(tmp_path)}
+    collect = run_workflow_step(
+        _drift_step("Collect the adopted files"), tmp_path, gh="", env=env, cwd=repo
+    )
+    assert collect.returncode == 0, collect.stderr
+    patch = tmp_path / "spec-drift" / "adoption.patch"
+    _git(repo, "reset", "-q", "--hard")
+    _git(repo, "clean", "-qfd")
+    apply = _drift_step("Apply the adopted files")
+    done = run_workflow_step(apply, tmp_path, gh="", env=env, cwd=repo)
+    assert done.returncode == 0, done.stderr
+    assert _git(repo, "status", "--porcelain").splitlines() == [
+        " D generated/pkg/old.py",
+        " M openapi.json",
+        "?? generated/pkg/new.py",
+    ]
+    assert (repo / "README.md").read_text() == "README.md before\n"
+    # A patch that reaches any other file is refused whole.
+    _git(repo, "reset", "-q", "--hard")
+    _git(repo, "clean", "-qfd")
+    (repo / ".github" / "ci.yml").write_text("hostile\n")
+    (repo / "openapi.json").write_text("hostile\n")
+    patch.write_text(_git(repo, "diff", "--binary"))
+    _git(repo, "checkout", "-q", "--", ".")
+    refused = run_workflow_step(apply, tmp_path, gh="", env=env, cwd=repo)
+    assert refused.returncode != 0
+    assert ".github/ci.yml" in refused.stdout and "never writes" in refused.stdout
+    assert _git(repo, "status", "--porcelain") == ""

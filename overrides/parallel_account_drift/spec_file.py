@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import urllib.error
+import urllib.parse
 import urllib.request
+from http.client import HTTPMessage
 from pathlib import Path
-from typing import Final
+from typing import IO, Final, NoReturn
 
 from parallel_account_drift._model import SpecError
 from parallel_account_drift.jsondoc import Json
@@ -42,20 +44,84 @@ def parse(text: str, source: str) -> dict[str, Json]:
     return document
 
 
+_DEFAULT_PORTS: Final = {"http": 80, "https": 443}
+
+
+def redirect_refusal(source: str, target: str) -> str | None:
+    """Why a redirect from `source` to `target` is not followed; None when it is.
+
+    Followed only to the same host and port (http:80 may move to https:443 on that
+    host), never from https to http nor to another scheme: whoever answers for the
+    spec's host must not be able to hand the fetch to another server.
+    """
+    old, new = urllib.parse.urlsplit(source), urllib.parse.urlsplit(target)
+    if new.scheme not in _DEFAULT_PORTS:
+        return f"not an http(s) URL ({new.scheme or 'no'} scheme)"
+    if old.scheme == "https" and new.scheme == "http":
+        return "from https to http"
+    try:
+        old_port = old.port or _DEFAULT_PORTS[old.scheme]
+        new_port = new.port or _DEFAULT_PORTS[new.scheme]
+    except (ValueError, KeyError):
+        return "a port that is not a number"
+    upgrade = (old.scheme, old_port, new.scheme, new_port) == ("http", 80, "https", 443)
+    if old.hostname != new.hostname or (old_port != new_port and not upgrade):
+        return "another host"
+    return None
+
+
+class _RedirectRefusedError(Exception):
+    def __init__(self, target: str, reason: str) -> None:
+        super().__init__(reason)
+        self.target, self.reason = target, reason
+
+
+class _SameHostRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib's redirects, each checked by `redirect_refusal` first."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        refusal = redirect_refusal(req.full_url, newurl)
+        if refusal is not None:
+            fp.close()
+            raise _RedirectRefusedError(newurl, refusal)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def _refused(url: str, exc: _RedirectRefusedError) -> NoReturn:
+    target = "".join(ch for ch in exc.target[:200] if ch.isprintable())
+    raise SpecError(
+        f"{url}: refused a redirect to {target} ({exc.reason}); "
+        "redirects are followed only on the same host, never from https to http: "
+        "use the final URL"
+    ) from None
+
+
 def read_url(url: str, hint: str = "") -> tuple[bytes, str]:
     """The body and content type at an http(s):// or file:// URL: bounded in time and size.
 
     Raises SpecUnreachableError when the host cannot be reached (its message ends with
-    `hint`, if given), SpecError for an HTTP error or a body over MAX_SPEC_BYTES, naming
-    the URL. Shared with `codegen.spec`, which fetches the spec the same way.
+    `hint`, if given), SpecError for an HTTP error, a redirect `redirect_refusal`
+    refuses, or a body over MAX_SPEC_BYTES, naming the URL. Shared with `codegen.spec`,
+    which fetches the spec the same way.
     """
     if not url.startswith(("http://", "https://", "file://")):
         raise SpecError(f"{url}: unsupported URL; use http://, https:// or file:///absolute/path")
     tail = f"; {hint}" if hint else ""
     try:
-        with urllib.request.urlopen(url, timeout=FETCH_TIMEOUT_S) as answer:  # noqa: S310 (scheme checked above)
+        opener = urllib.request.build_opener(_SameHostRedirects)
+        with opener.open(url, timeout=FETCH_TIMEOUT_S) as answer:
             body: bytes = answer.read(MAX_SPEC_BYTES + 1)
             content_type = answer.headers.get("Content-Type", "") or ""
+    except _RedirectRefusedError as exc:
+        _refused(url, exc)
     except urllib.error.HTTPError as exc:
         raise SpecError(f"{url}: server answered HTTP {exc.code} {exc.reason}") from None
     except urllib.error.URLError as exc:
