@@ -13,6 +13,7 @@ from parallel_account_drift._model import (
     Checks,
     Direction,
     Seen,
+    SpecError,
     unclassified,
 )
 from parallel_account_drift._views import (
@@ -28,7 +29,15 @@ from parallel_account_drift._views import (
     upper_bound,
     widens,
 )
-from parallel_account_drift.jsondoc import Json, changed, names, number, obj, show_key
+from parallel_account_drift.jsondoc import (
+    Json,
+    canonical_text,
+    changed,
+    names,
+    number,
+    obj,
+    show_key,
+)
 from parallel_account_drift.rules import BREAKING, NON_BREAKING, rule
 
 AREA: Final = "schemas"
@@ -208,15 +217,56 @@ class SchemaChecks(Checks):
         seen: Seen = frozenset(),
         check_null: bool = True,
     ) -> None:
-        """Compare two schemas reached the same way; `seen` holds the $ref pairs on this path."""
-        if len(seen) > MAX_DEPTH:
-            return
+        """Compare two schemas reached the same way; `seen` holds the $ref pairs on this path.
+
+        Bounded: two schemas both named by `$ref` are compared once per place of use
+        (`base`) and direction, at the first path that reaches them (properties in sorted
+        order), so shared components never multiply the work; SpecError when the walk
+        nests deeper than MAX_DEPTH or makes more than `max_schema_comparisons`.
+        """
+        at = f"{base} {ptr}" if ptr else base
+        self.schema_comparisons += 1
+        if self.schema_comparisons > self.max_schema_comparisons:
+            raise SpecError(
+                f"too complex to compare: more than {self.max_schema_comparisons} schema "
+                f"comparisons (stopped at {at})"
+            )
+        if self.schema_depth >= MAX_DEPTH:
+            raise SpecError(f"schema nested more than {MAX_DEPTH} levels deep at {at}")
         old, new = make_view(self.old, old_raw), make_view(self.new, new_raw)
         pair = (old.ref, new.ref)
         if pair != (None, None):
             if pair in seen:
                 return  # a cycle: this pair is already being compared further up
             seen = seen | {pair}
+        if old.ref is not None and new.ref is not None:
+            # Keyed by the schemas as written ($ref plus any siblings), not the names alone.
+            key = (
+                base,
+                direction,
+                str(check_null),
+                canonical_text(old_raw),
+                canonical_text(new_raw),
+            )
+            if key in self.compared:
+                return
+            self.compared.add(key)
+        self.schema_depth += 1
+        try:
+            self.compare_views(old, new, base, ptr, direction, seen, check_null)
+        finally:
+            self.schema_depth -= 1
+
+    def compare_views(
+        self,
+        old: View,
+        new: View,
+        base: str,
+        ptr: str,
+        direction: Direction,
+        seen: Seen,
+        check_null: bool,
+    ) -> None:
         at = f"{base} {ptr}" if ptr else base
         if check_null:
             self.nullability(old, new, at, direction)
