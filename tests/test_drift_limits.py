@@ -189,3 +189,17 @@ def test_a_schema_chain_deeper_than_the_walk_bound_is_refused_not_cut_silently()
         compare(old, new)
     shallow = [_doubling_spec(3, {"type": "string", "maxLength": n}) for n in (9, 8)]
     assert "request-bounds-tightened" in {c.id for c in compare(*shallow)}
+
+
+def test_extreme_but_finite_numbers_compare_without_crashing() -> None:
+    # 1e300 / 1e-300 overflows to infinity, 1e-300 / 1e300 underflows to 0: the
+    # multipleOf check neither crashes nor calls a step it cannot verify looser.
+    old, new = (_doubling_spec(0, {"type": "number", "multipleOf": m}) for m in (1e300, 1e-300))
+    expected = {"request-bounds-tightened", "response-bounds-changed"}
+    assert {c.id for c in compare(old, new)} == expected
+    assert {c.id for c in compare(new, old)} == expected
+    old, new = (_doubling_spec(0, {"type": "number", "multipleOf": m}) for m in (0.5, 0.25))
+    assert {c.id for c in compare(old, new)} == {
+        "request-bounds-loosened",
+        "response-bounds-changed",
+    }

@@ -166,8 +166,13 @@ def show_bound(bound: Bound | None, sign: str) -> str:
 
 
 def divides(step: float, value: float) -> bool:
+    """Whether `value` is a whole multiple of `step`; False when floats cannot tell
+    (a quotient that overflows or underflows), which reads as the tighter change."""
     quotient = value / step
-    return math.isclose(quotient, round(quotient))
+    if not math.isfinite(quotient):
+        return False
+    whole = round(quotient)
+    return whole != 0 and math.isclose(quotient, whole)
 
 
 def show_types(types: frozenset[str] | None) -> str:
