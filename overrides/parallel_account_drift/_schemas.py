@@ -19,10 +19,12 @@ from parallel_account_drift._model import (
 from parallel_account_drift._views import (
     INTEGER,
     View,
+    accepts_every_string,
     divides,
     keyed_variants,
     lower_bound,
     make_view,
+    may_overlap,
     show_bound,
     show_number,
     show_types,
@@ -174,6 +176,18 @@ RESPONSE_BOUNDS_CHANGED: Final = rule(
 )
 REQUEST_PATTERN_CHANGED: Final = rule(
     "request-pattern-changed", _B, AREA, "a request pattern was added or changed"
+)
+REQUEST_PATTERN_GENERALIZED: Final = rule(
+    "request-pattern-generalized",
+    _N,
+    AREA,
+    "a request pattern changed to one every string matches (e.g. .*)",
+)
+REQUEST_BECAME_ONE_OF: Final = rule(
+    "request-became-one-of",
+    _B,
+    AREA,
+    "a request schema became a oneOf whose alternatives may overlap: a value matching two fails",
 )
 REQUEST_PATTERN_REMOVED: Final = rule(
     "request-pattern-removed", _N, AREA, "a request pattern was removed"
@@ -398,6 +412,8 @@ class SchemaChecks(Checks):
         text = changed("pattern", old, new)
         if direction == "response":
             self.add(RESPONSE_PATTERN_CHANGED, at, text)
+        elif "pattern" in new and accepts_every_string(new["pattern"]):
+            self.add(REQUEST_PATTERN_GENERALIZED, at, f"{text} (every string matches)")
         elif "pattern" in new:
             self.add(REQUEST_PATTERN_CHANGED, at, text)
         else:
@@ -498,6 +514,15 @@ class SchemaChecks(Checks):
     ) -> None:
         """anyOf/oneOf alternatives, matched by $ref name or type, not by position."""
         at = f"{base} {ptr}" if ptr else base
+        if (
+            direction == "request"
+            and new.one_of
+            and not old.one_of
+            and new.variants is not None
+            and may_overlap(self.new, new.variants)
+        ):
+            # A value the old schema took may match two alternatives, and oneOf then fails.
+            self.add(REQUEST_BECAME_ONE_OF, at, "became a oneOf whose alternatives may overlap")
         old_keyed = keyed_variants(self.old, old)
         new_keyed = keyed_variants(self.new, new)
         for key in sorted(old_keyed.keys() | new_keyed.keys()):

@@ -26,6 +26,7 @@ class View:
     types: frozenset[str] | None  # None: any type
     enum: frozenset[str] | None  # canonical JSON text of each value; None: no enum
     variants: tuple[Json, ...] | None  # anyOf/oneOf with two or more non-null branches
+    one_of: bool = False  # the variants are a oneOf: a value must match exactly one
 
 
 def make_view(doc: Doc, node: Json, depth: int = 0) -> View:
@@ -45,7 +46,7 @@ def make_view(doc: Doc, node: Json, depth: int = 0) -> View:
             inner = make_view(doc, {**siblings, **_as_schema(rest[0])}, depth + 1)
             return replace(inner, nullable=inner.nullable or nullable, ref=inner.ref or ref)
         if len(rest) > 1:
-            return View(siblings, ref, nullable, None, None, tuple(rest))
+            return View(siblings, ref, nullable, None, None, tuple(rest), kind == "oneOf")
     types, null_type = types_of(schema)
     enum, null_enum = _enum_of(schema)
     return View(schema, ref, nullable or null_type or null_enum, types, enum, None)
@@ -188,6 +189,34 @@ def keyed_variants(doc: Doc, view: View) -> dict[str, Json]:
         key = _variant_key(make_view(doc, branch), index)
         keyed[key if key not in keyed else f"{key}#{index}"] = branch
     return keyed
+
+
+def may_overlap(doc: Doc, variants: tuple[Json, ...]) -> bool:
+    """Whether one value might match two of the alternatives: unless each has its own
+    types and no two share one (integer counts as a number), assume it might."""
+    seen: set[str] = set()
+    for branch in variants:
+        types = make_view(doc, branch).types
+        if types is None:
+            return True
+        spelled = types | ({"number"} if "integer" in types else set())
+        if "number" in spelled:
+            spelled |= {"integer"}
+        if seen & spelled:
+            return True
+        seen |= spelled
+    return False
+
+
+# Patterns that every string matches (a pattern is searched for, not anchored).
+# `^.*$` fails on a value with a line break; it is read as "anything", as oasdiff does.
+_ANY_STRING_PATTERNS: Final = frozenset(
+    {"", ".*", "^.*", ".*$", "^.*$", "(.*)", "^(.*)$", "[\\s\\S]*", "^[\\s\\S]*$"}
+)
+
+
+def accepts_every_string(pattern: Json) -> bool:
+    return isinstance(pattern, str) and pattern in _ANY_STRING_PATTERNS
 
 
 def _variant_key(view: View, index: int) -> str:
