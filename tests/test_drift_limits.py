@@ -80,6 +80,33 @@ def test_shared_refs_are_compared_once_per_place_of_use(monkeypatch: pytest.Monk
     assert compare(old, old) == []
 
 
+def test_shared_all_of_branches_are_folded_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Each level is allOf [next, next]: folding it branch by branch doubles per level.
+    from parallel_account_drift import _views
+
+    old = _doubling_spec(LEVELS, {"type": "object", "properties": {"leaf": {"type": "string"}}})
+    for i in range(LEVELS):
+        same = {"$ref": f"#/components/schemas/L{i + 1}"}
+        old["components"]["schemas"][f"L{i}"] = {"allOf": [same, dict(same)]}
+    new = json.loads(
+        json.dumps(old).replace('"leaf": {"type": "string"}', '"leaf": {"type": "integer"}')
+    )
+    calls = [0]
+    original = _views._merge_all_of
+
+    def counted(*args: Any) -> Any:
+        calls[0] += 1
+        if calls[0] > 100 * LEVELS * LEVELS:
+            raise _TooMuchWork("allOf folded too often")
+        return original(*args)
+
+    monkeypatch.setattr(_views, "_merge_all_of", counted)
+    changes = compare(old, new)
+    assert ("request-type-changed", "POST /x request body .leaf") in {
+        (c.id, c.location) for c in changes
+    }
+
+
 def test_changes_at_distinct_shared_places_are_all_reported() -> None:
     # Memoising by $ref pair must not merge different places: .p and .q refer to
     # different components here, and both changes show.

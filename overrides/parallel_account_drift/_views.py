@@ -59,9 +59,13 @@ def _as_schema(node: Json) -> dict[str, Json]:
 
 
 def _merge_all_of(
-    doc: Doc, schema: dict[str, Json], seen: set[str]
+    doc: Doc, schema: dict[str, Json], folded: set[str]
 ) -> tuple[dict[str, Json], list[str]]:
-    """Fold `allOf` branches into one schema (properties and required are unions)."""
+    """Fold `allOf` branches into one schema (properties and required are unions).
+
+    `folded` holds the $refs already folded in (shared by the whole fold): folding one
+    twice adds nothing, so each is folded once, which also cuts cycles.
+    """
     branches = schema.get("allOf")
     if not isinstance(branches, list):
         return schema, []
@@ -70,10 +74,11 @@ def _merge_all_of(
     for branch in branches:
         resolved, ref = doc.deref(branch)
         if ref is not None:
-            if ref in seen:
-                continue  # a cycle through allOf: the branch is already folded in
+            if ref in folded:
+                continue
+            folded.add(ref)
             refs.append(ref)
-        part, inner = _merge_all_of(doc, _as_schema(resolved), seen | {ref} if ref else seen)
+        part, inner = _merge_all_of(doc, _as_schema(resolved), folded)
         refs += inner
         for key, value in part.items():
             if key == "properties":
