@@ -426,6 +426,23 @@ CASES = [
         old=put(*IDEMPOTENCY, "pattern", value="^[A-Za-z0-9-]+$"),
     ),
     Case(
+        "request-pattern-generalized",
+        put(*IDEMPOTENCY, "pattern", value="^.*$"),
+        [("request-pattern-generalized", N, f"{ADD_BODY} .idempotency_key")],
+        old=put(*IDEMPOTENCY, "pattern", value="^[A-Za-z0-9-]+$"),
+    ),
+    Case(
+        "request-became-one-of",
+        chain(
+            drop(*APP_NAME, "type"),
+            put(*APP_NAME, "oneOf", value=[{"type": "string"}, {"type": "string", "minLength": 3}]),
+        ),
+        [
+            ("request-became-one-of", B, f"{APP_BODY} .app_name"),
+            ("request-variant-added", N, f"{APP_BODY} .app_name"),
+        ],
+    ),
+    Case(
         "default-changed",
         put(*APP_NAME, "default", value="my-app"),
         [("default-changed", N, f"{APP_BODY} .app_name")],

@@ -269,7 +269,7 @@ def test_an_ignored_change_is_listed_and_does_not_count(
     ignore = tmp_path / "drift-ignore"
     ignore.write_text(
         "# accepted on review\n\n"
-        + "".join(f"{c.id} {c.location}  # moved to v2\n" for c in breaking)
+        + "".join(f"{c.id} {c.location}: {c.message}  # moved to v2\n" for c in breaking)
         + "path-removed /nowhere\n",
         encoding="utf-8",
     )
@@ -296,7 +296,7 @@ def test_an_ignored_change_is_listed_and_does_not_count(
     ("text", "problem"),
     [
         ("path-removed /x\nno-such-rule /x\n", ":2: unknown rule id 'no-such-rule'"),
-        ("operation-removed\n", ":1: expected `RULE_ID LOCATION  # reason`"),
+        ("operation-removed\n", ":1: expected `RULE_ID LOCATION: MESSAGE  # reason`"),
     ],
 )
 def test_a_malformed_ignore_file_is_an_error_naming_its_line(
@@ -319,16 +319,66 @@ def test_a_malformed_ignore_file_is_an_error_naming_its_line(
 
 def test_ignore_locations_may_hold_spaces_and_hashes() -> None:
     entries = parse_ignore(
-        "summary-changed #/paths/~1a/get/summary  # wording\n"
-        "request-property-removed POST /a request body .name\n",
+        'summary-changed #/paths/~1a/get/summary: summary added: "x # y"  # wording\n'
+        "request-property-removed POST /a request body .name: property removed\n",
         "f",
     ).entries
-    assert [(e.rule, e.location, e.reason, e.line) for e in entries] == [
-        ("summary-changed", "#/paths/~1a/get/summary", "wording", 1),
-        ("request-property-removed", "POST /a request body .name", "", 2),
+    assert [(e.rule, e.change, e.reason, e.line) for e in entries] == [
+        ("summary-changed", '#/paths/~1a/get/summary: summary added: "x # y"', "wording", 1),
+        ("request-property-removed", "POST /a request body .name: property removed", "", 2),
     ]
     with pytest.raises(IgnoreFileError, match=r"^f:1: unknown rule id"):
         parse_ignore("Summary-Changed #/x\n", "f")
+
+
+def _enum_body(*values: str) -> dict[str, Any]:
+    body = {"content": {"application/json": {"schema": {"type": "string", "enum": list(values)}}}}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "enum", "version": "1"},
+        "paths": {
+            "/x": {"post": {"requestBody": body, "responses": {"204": {"description": "ok"}}}}
+        },
+    }
+
+
+def test_an_ignore_entry_accepts_one_change_not_every_change_at_its_location(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = _write(tmp_path, "old.json", _enum_body("a", "b", "c"))
+    accepted = _write(tmp_path, "accepted.json", _enum_body("b", "c"))
+    later = _write(tmp_path, "later.json", _enum_body("c"))
+    (change,) = compare(_enum_body("a", "b", "c"), _enum_body("b", "c"))
+    ignore = tmp_path / "ignore"
+    # The entry is the report's text line without its level word.
+    line = next(x for x in render([change], "text").splitlines() if change.id in x)
+    ignore.write_text(line.split(" ", 1)[1] + "  # a is gone on purpose\n", encoding="utf-8")
+    status, out, err = _spec_cli(capsys, "diff", str(old), str(accepted), "--ignore", str(ignore))
+    assert (status, err) == (0, "") and out.startswith("No changes besides the ignored ones.")
+    status, out, err = _spec_cli(capsys, "diff", str(old), str(later), "--ignore", str(ignore))
+    assert status == 2 and err == ""
+    counted = [x for x in out.splitlines() if x.startswith("BREAKING")]
+    assert len(counted) == 1 and '"b" removed' in counted[0]
+    assert [x for x in out.splitlines() if x.startswith("IGNORED")] == [
+        f"IGNORED {line} (a is gone on purpose)"
+    ]
+
+
+def test_an_entry_naming_only_a_location_accepts_nothing_and_says_what_to_write(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The form before entries named the change: one such line would hide every change
+    # the rule finds there, later ones included.
+    old = _write(tmp_path, "old.json", _enum_body("a", "b"))
+    new = _write(tmp_path, "new.json", _enum_body("b"))
+    (change,) = compare(_enum_body("a", "b"), _enum_body("b"))
+    ignore = tmp_path / "ignore"
+    ignore.write_text(f"{change.id} {change.location}\n", encoding="utf-8")
+    status, out, err = _spec_cli(capsys, "diff", str(old), str(new), "--ignore", str(ignore))
+    assert status == 2 and "IGNORED" not in out
+    assert len(err.splitlines()) == 1
+    assert f"{ignore}:1: names a location, not a change" in err
+    assert f"{change.id} {change.location}: {change.message}" in err
 
 
 # ---------------------------------------------------------------- spec check URL
@@ -475,7 +525,9 @@ def test_a_report_whose_every_change_is_ignored_says_so_and_exits_0(
 ) -> None:
     old, new, changes = _breaking_and_info(tmp_path)
     ignore = tmp_path / "all"
-    ignore.write_text("".join(f"{c.id} {c.location}\n" for c in changes), encoding="utf-8")
+    ignore.write_text(
+        "".join(f"{c.id} {c.location}: {c.message}\n" for c in changes), encoding="utf-8"
+    )
     status, out, err = _spec_cli(capsys, "diff", str(old), str(new), "--ignore", str(ignore))
     assert (status, err) == (0, "")
     assert out.splitlines()[0] == "No changes besides the ignored ones."

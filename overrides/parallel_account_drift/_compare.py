@@ -45,12 +45,16 @@ class Comparer(
 def compare(old: dict[str, Json], new: dict[str, Json]) -> list[Change]:
     """Every meaningful change from `old` to `new`, breaking first, in a stable order.
 
-    Raises SpecError for a dangling or non-local `$ref`.
+    Raises SpecError for a dangling or non-local `$ref`, and for documents too deep or
+    too complex to compare (see SchemaChecks.schema).
     """
     for name, doc in (("old", old), ("new", new)):
         if not isinstance(doc, dict):
             raise SpecError(f"{name} document is not a JSON object")
     report = Report()
-    Comparer(Doc(old), Doc(new), report).run()
-    walk_docs(old, new, "#", report, as_map=False)
+    try:
+        Comparer(Doc(old), Doc(new), report).run()
+        walk_docs(old, new, "#", report, as_map=False)
+    except RecursionError:  # a backstop: spec_file.decode and MAX_DEPTH bound the walks
+        raise SpecError("cannot compare: the documents nest too deeply") from None
     return report.changes()

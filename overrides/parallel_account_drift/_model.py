@@ -34,7 +34,11 @@ MAP_KEYS: Final = frozenset(
 )  # fmt: skip
 # Keys whose values are data, not documents: never searched for documentation keys.
 OPAQUE_KEYS: Final = frozenset({"enum", "const", "default", "required", "security"})
-MAX_DEPTH: Final = 64  # far deeper than any real schema; a backstop for odd cycles
+# Schemas nested deeper than this (inline or through $refs, cycles cut) are refused.
+MAX_DEPTH: Final = 64
+# Schema comparisons per run: the pinned spec needs under a hundred; a spec built to
+# make the walk explode is refused instead of running for hours.
+MAX_SCHEMA_COMPARISONS: Final = 50_000
 
 
 @dataclass(frozen=True)
@@ -125,10 +129,16 @@ class Checks:
     module be read and type-checked on its own.
     """
 
+    max_schema_comparisons: int = MAX_SCHEMA_COMPARISONS
+
     def __init__(self, old: Doc, new: Doc, report: Report) -> None:
         self.old = old
         self.new = new
         self.report = report
+        # Pairs of $ref-named schemas already compared, per place of use (see _schemas).
+        self.compared: set[tuple[str, ...]] = set()
+        self.schema_comparisons = 0
+        self.schema_depth = 0
 
     def add(self, rule_id: str, location: str, message: str) -> None:
         self.report.add(rule_id, location, message)

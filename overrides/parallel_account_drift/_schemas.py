@@ -13,22 +13,33 @@ from parallel_account_drift._model import (
     Checks,
     Direction,
     Seen,
+    SpecError,
     unclassified,
 )
 from parallel_account_drift._views import (
     INTEGER,
     View,
+    accepts_every_string,
     divides,
     keyed_variants,
     lower_bound,
     make_view,
+    may_overlap,
     show_bound,
     show_number,
     show_types,
     upper_bound,
     widens,
 )
-from parallel_account_drift.jsondoc import Json, changed, names, number, obj, show_key
+from parallel_account_drift.jsondoc import (
+    Json,
+    canonical_text,
+    changed,
+    names,
+    number,
+    obj,
+    show_key,
+)
 from parallel_account_drift.rules import BREAKING, NON_BREAKING, rule
 
 AREA: Final = "schemas"
@@ -166,6 +177,18 @@ RESPONSE_BOUNDS_CHANGED: Final = rule(
 REQUEST_PATTERN_CHANGED: Final = rule(
     "request-pattern-changed", _B, AREA, "a request pattern was added or changed"
 )
+REQUEST_PATTERN_GENERALIZED: Final = rule(
+    "request-pattern-generalized",
+    _N,
+    AREA,
+    "a request pattern changed to one every string matches (e.g. .*)",
+)
+REQUEST_BECAME_ONE_OF: Final = rule(
+    "request-became-one-of",
+    _B,
+    AREA,
+    "a request schema became a oneOf whose alternatives may overlap: a value matching two fails",
+)
 REQUEST_PATTERN_REMOVED: Final = rule(
     "request-pattern-removed", _N, AREA, "a request pattern was removed"
 )
@@ -208,15 +231,56 @@ class SchemaChecks(Checks):
         seen: Seen = frozenset(),
         check_null: bool = True,
     ) -> None:
-        """Compare two schemas reached the same way; `seen` holds the $ref pairs on this path."""
-        if len(seen) > MAX_DEPTH:
-            return
+        """Compare two schemas reached the same way; `seen` holds the $ref pairs on this path.
+
+        Bounded: two schemas both named by `$ref` are compared once per place of use
+        (`base`) and direction, at the first path that reaches them (properties in sorted
+        order), so shared components never multiply the work; SpecError when the walk
+        nests deeper than MAX_DEPTH or makes more than `max_schema_comparisons`.
+        """
+        at = f"{base} {ptr}" if ptr else base
+        self.schema_comparisons += 1
+        if self.schema_comparisons > self.max_schema_comparisons:
+            raise SpecError(
+                f"too complex to compare: more than {self.max_schema_comparisons} schema "
+                f"comparisons (stopped at {at})"
+            )
+        if self.schema_depth >= MAX_DEPTH:
+            raise SpecError(f"schema nested more than {MAX_DEPTH} levels deep at {at}")
         old, new = make_view(self.old, old_raw), make_view(self.new, new_raw)
         pair = (old.ref, new.ref)
         if pair != (None, None):
             if pair in seen:
                 return  # a cycle: this pair is already being compared further up
             seen = seen | {pair}
+        if old.ref is not None and new.ref is not None:
+            # Keyed by the schemas as written ($ref plus any siblings), not the names alone.
+            key = (
+                base,
+                direction,
+                str(check_null),
+                canonical_text(old_raw),
+                canonical_text(new_raw),
+            )
+            if key in self.compared:
+                return
+            self.compared.add(key)
+        self.schema_depth += 1
+        try:
+            self.compare_views(old, new, base, ptr, direction, seen, check_null)
+        finally:
+            self.schema_depth -= 1
+
+    def compare_views(
+        self,
+        old: View,
+        new: View,
+        base: str,
+        ptr: str,
+        direction: Direction,
+        seen: Seen,
+        check_null: bool,
+    ) -> None:
         at = f"{base} {ptr}" if ptr else base
         if check_null:
             self.nullability(old, new, at, direction)
@@ -348,6 +412,8 @@ class SchemaChecks(Checks):
         text = changed("pattern", old, new)
         if direction == "response":
             self.add(RESPONSE_PATTERN_CHANGED, at, text)
+        elif "pattern" in new and accepts_every_string(new["pattern"]):
+            self.add(REQUEST_PATTERN_GENERALIZED, at, f"{text} (every string matches)")
         elif "pattern" in new:
             self.add(REQUEST_PATTERN_CHANGED, at, text)
         else:
@@ -448,6 +514,15 @@ class SchemaChecks(Checks):
     ) -> None:
         """anyOf/oneOf alternatives, matched by $ref name or type, not by position."""
         at = f"{base} {ptr}" if ptr else base
+        if (
+            direction == "request"
+            and new.one_of
+            and not old.one_of
+            and new.variants is not None
+            and may_overlap(self.new, new.variants)
+        ):
+            # A value the old schema took may match two alternatives, and oneOf then fails.
+            self.add(REQUEST_BECAME_ONE_OF, at, "became a oneOf whose alternatives may overlap")
         old_keyed = keyed_variants(self.old, old)
         new_keyed = keyed_variants(self.new, new)
         for key in sorted(old_keyed.keys() | new_keyed.keys()):

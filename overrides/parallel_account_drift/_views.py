@@ -26,6 +26,7 @@ class View:
     types: frozenset[str] | None  # None: any type
     enum: frozenset[str] | None  # canonical JSON text of each value; None: no enum
     variants: tuple[Json, ...] | None  # anyOf/oneOf with two or more non-null branches
+    one_of: bool = False  # the variants are a oneOf: a value must match exactly one
 
 
 def make_view(doc: Doc, node: Json, depth: int = 0) -> View:
@@ -45,7 +46,7 @@ def make_view(doc: Doc, node: Json, depth: int = 0) -> View:
             inner = make_view(doc, {**siblings, **_as_schema(rest[0])}, depth + 1)
             return replace(inner, nullable=inner.nullable or nullable, ref=inner.ref or ref)
         if len(rest) > 1:
-            return View(siblings, ref, nullable, None, None, tuple(rest))
+            return View(siblings, ref, nullable, None, None, tuple(rest), kind == "oneOf")
     types, null_type = types_of(schema)
     enum, null_enum = _enum_of(schema)
     return View(schema, ref, nullable or null_type or null_enum, types, enum, None)
@@ -58,9 +59,13 @@ def _as_schema(node: Json) -> dict[str, Json]:
 
 
 def _merge_all_of(
-    doc: Doc, schema: dict[str, Json], seen: set[str]
+    doc: Doc, schema: dict[str, Json], folded: set[str]
 ) -> tuple[dict[str, Json], list[str]]:
-    """Fold `allOf` branches into one schema (properties and required are unions)."""
+    """Fold `allOf` branches into one schema (properties and required are unions).
+
+    `folded` holds the $refs already folded in (shared by the whole fold): folding one
+    twice adds nothing, so each is folded once, which also cuts cycles.
+    """
     branches = schema.get("allOf")
     if not isinstance(branches, list):
         return schema, []
@@ -69,10 +74,11 @@ def _merge_all_of(
     for branch in branches:
         resolved, ref = doc.deref(branch)
         if ref is not None:
-            if ref in seen:
-                continue  # a cycle through allOf: the branch is already folded in
+            if ref in folded:
+                continue
+            folded.add(ref)
             refs.append(ref)
-        part, inner = _merge_all_of(doc, _as_schema(resolved), seen | {ref} if ref else seen)
+        part, inner = _merge_all_of(doc, _as_schema(resolved), folded)
         refs += inner
         for key, value in part.items():
             if key == "properties":
@@ -166,8 +172,13 @@ def show_bound(bound: Bound | None, sign: str) -> str:
 
 
 def divides(step: float, value: float) -> bool:
+    """Whether `value` is a whole multiple of `step`; False when floats cannot tell
+    (a quotient that overflows or underflows), which reads as the tighter change."""
     quotient = value / step
-    return math.isclose(quotient, round(quotient))
+    if not math.isfinite(quotient):
+        return False
+    whole = round(quotient)
+    return whole != 0 and math.isclose(quotient, whole)
 
 
 def show_types(types: frozenset[str] | None) -> str:
@@ -183,6 +194,34 @@ def keyed_variants(doc: Doc, view: View) -> dict[str, Json]:
         key = _variant_key(make_view(doc, branch), index)
         keyed[key if key not in keyed else f"{key}#{index}"] = branch
     return keyed
+
+
+def may_overlap(doc: Doc, variants: tuple[Json, ...]) -> bool:
+    """Whether one value might match two of the alternatives: unless each has its own
+    types and no two share one (integer counts as a number), assume it might."""
+    seen: set[str] = set()
+    for branch in variants:
+        types = make_view(doc, branch).types
+        if types is None:
+            return True
+        spelled = types | ({"number"} if "integer" in types else set())
+        if "number" in spelled:
+            spelled |= {"integer"}
+        if seen & spelled:
+            return True
+        seen |= spelled
+    return False
+
+
+# Patterns that every string matches (a pattern is searched for, not anchored).
+# `^.*$` fails on a value with a line break; it is read as "anything", as oasdiff does.
+_ANY_STRING_PATTERNS: Final = frozenset(
+    {"", ".*", "^.*", ".*$", "^.*$", "(.*)", "^(.*)$", "[\\s\\S]*", "^[\\s\\S]*$"}
+)
+
+
+def accepts_every_string(pattern: Json) -> bool:
+    return isinstance(pattern, str) and pattern in _ANY_STRING_PATTERNS
 
 
 def _variant_key(view: View, index: int) -> str:

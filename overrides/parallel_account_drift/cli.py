@@ -21,7 +21,13 @@ from typing import Final, NoReturn
 from parallel_account_drift import spec_file
 from parallel_account_drift._compare import compare
 from parallel_account_drift._model import Change, SpecError
-from parallel_account_drift.ignore import IgnoreFileError, IgnoreList, load_ignore
+from parallel_account_drift.ignore import (
+    IgnoreFileError,
+    IgnoreList,
+    at_location,
+    entry_text,
+    load_ignore,
+)
 from parallel_account_drift.report import (
     FORMATS,
     Format,
@@ -46,7 +52,7 @@ CHECK_EPILOG: Final = (
     "Exit status: 0 no changes, 1 non-breaking changes only, 2 breaking changes, "
     "3 URL unreachable, 4 fetched or pinned document unusable, 64 bad usage."
 )
-_IGNORE_HELP: Final = "accept known changes: lines of `RULE_ID LOCATION  # reason`"
+_IGNORE_HELP: Final = "accept known changes: lines of `RULE_ID LOCATION: MESSAGE  # reason`"
 
 PinnedSpec = Callable[[], str]
 
@@ -84,13 +90,16 @@ def _emit(
     """Print the report, with the ignore file's changes set apart; return those still counted."""
     ignored: list[Ignored] | None = None
     if ignore is not None:
+        found = changes
         changes, ignored, unused = ignore.split(changes)
         for entry in unused:  # perhaps stale; not an error, the change may come back
-            print(
-                f"{prog}: warning: {ignore.path}:{entry.line}: matched no change "
-                f"({entry.rule} {entry.location})",
-                file=sys.stderr,
-            )
+            there = at_location(entry, found)
+            if there:
+                named = " or ".join(f"`{c.id} {entry_text(c)}`" for c in there[:3])
+                problem = f"names a location, not a change; write the change, e.g. {named}"
+            else:
+                problem = f"matched no change ({entry.rule} {entry.change})"
+            print(f"{prog}: warning: {ignore.path}:{entry.line}: {problem}", file=sys.stderr)
     sys.stdout.write(render(changes, fmt, ignored=ignored, source=source))
     sys.stdout.flush()
     return changes

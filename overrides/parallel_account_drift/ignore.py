@@ -1,16 +1,23 @@
-"""Ignore files: accept known changes by rule id and location.
+"""Ignore files: accept known changes, each named exactly as the report prints it.
 
 One entry per line, UTF-8:
 
     # comment lines and blank lines are skipped
-    RULE_ID LOCATION
-    RULE_ID LOCATION  # reason, shown in the report
+    RULE_ID LOCATION: MESSAGE
+    RULE_ID LOCATION: MESSAGE  # reason, shown in the report
 
-RULE_ID is a registered rule id (`parallel-account spec rules` lists them). LOCATION
-is the change's location exactly as the report prints it (it may contain spaces and
-`#`); a reason starts at the first run of two or more spaces followed by `#`. An
-ignored change is listed as ignored and never counts towards the exit status. An
-entry that matches no change is reported on stderr (it may be stale), not an error.
+which is a `text` report line without its level word. An entry accepts the one change
+with that rule id, location and message, so accepting `enum value "a" removed` never
+hides a later `enum value "b" removed` at the same place. A reason starts at the first
+run of two or more spaces followed by `#` (locations may contain spaces and `#`;
+messages never hold two spaces in a row). An ignored change is listed as ignored and
+never counts towards the exit status. An entry that matches no change is reported on
+stderr (it may be stale), not an error; one that names only a location (the form
+before entries named the change) accepts nothing, and the warning names the changes
+found there, as entries to write.
+
+Limits: values in messages are cut at 60 characters, so two changes that differ only
+past that point are one entry.
 """
 
 from __future__ import annotations
@@ -26,9 +33,7 @@ from parallel_account_drift.report import Ignored
 from parallel_account_drift.rules import REGISTRY
 
 MAX_IGNORE_BYTES: Final = 1024 * 1024
-_ENTRY: Final = re.compile(
-    r"(?P<rule>\S+)[ \t]+(?P<location>.+?)(?:[ \t]{2,}#[ \t]*(?P<reason>.*))?"
-)
+_ENTRY: Final = re.compile(r"(?P<rule>\S+)[ \t]+(?P<change>.+?)(?:[ \t]{2,}#[ \t]*(?P<reason>.*))?")
 
 
 class IgnoreFileError(ValueError):
@@ -38,9 +43,14 @@ class IgnoreFileError(ValueError):
 @dataclass(frozen=True)
 class Entry:
     rule: str
-    location: str
+    change: str  # "LOCATION: MESSAGE", as the text report prints it
     reason: str
     line: int
+
+
+def entry_text(change: Change) -> str:
+    """How an entry names `change`: the text report's line without its level word."""
+    return f"{change.location}: {change.message}"
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,12 @@ class IgnoreList:
 
     def split(self, changes: Sequence[Change]) -> tuple[list[Change], list[Ignored], list[Entry]]:
         """(changes still counted, changes ignored, entries that matched nothing)."""
-        wanted = {(e.rule, e.location): e for e in self.entries}
+        wanted = {(e.rule, e.change): e for e in self.entries}
         kept: list[Change] = []
         ignored: list[Ignored] = []
         used: set[Entry] = set()
         for change in changes:
-            entry = wanted.get((change.id, change.location))
+            entry = wanted.get((change.id, entry_text(change)))
             if entry is None:
                 kept.append(change)
             else:
@@ -63,6 +73,11 @@ class IgnoreList:
                 used.add(entry)
         unused = [e for e in self.entries if e not in used]
         return kept, ignored, unused
+
+
+def at_location(entry: Entry, changes: Sequence[Change]) -> list[Change]:
+    """The changes an entry in the old form (RULE_ID LOCATION, no message) points at."""
+    return [c for c in changes if c.id == entry.rule and c.location == entry.change]
 
 
 def parse_ignore(text: str, path: str) -> IgnoreList:
@@ -75,7 +90,7 @@ def parse_ignore(text: str, path: str) -> IgnoreList:
         match = _ENTRY.fullmatch(line)
         if match is None:
             raise IgnoreFileError(
-                f"{path}:{number}: expected `RULE_ID LOCATION  # reason`, got {line[:80]!r}"
+                f"{path}:{number}: expected `RULE_ID LOCATION: MESSAGE  # reason`, got {line[:80]!r}"
             )
         rule_id = match["rule"]
         if rule_id not in REGISTRY:
@@ -83,7 +98,7 @@ def parse_ignore(text: str, path: str) -> IgnoreList:
                 f"{path}:{number}: unknown rule id {rule_id[:80]!r} "
                 "(`parallel-account spec rules` lists them)"
             )
-        entries.append(Entry(rule_id, match["location"], (match["reason"] or "").strip(), number))
+        entries.append(Entry(rule_id, match["change"], (match["reason"] or "").strip(), number))
     return IgnoreList(path, tuple(entries))
 
 

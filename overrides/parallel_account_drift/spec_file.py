@@ -1,8 +1,15 @@
-"""Reading the documents to compare: a local file (`load`) or a URL (`fetch`)."""
+"""Reading the documents to compare: a local file (`load`) or a URL (`fetch`).
+
+Every spec the project reads (the drift tool, `codegen.spec`, `codegen.workflow`) is
+decoded by `decode`, which refuses what the comparison and the generator cannot walk
+safely: nesting deeper than MAX_NESTING, numbers longer than MAX_NUMBER_DIGITS digits or
+not finite, and the NaN/Infinity literals JSON does not have.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -17,6 +24,10 @@ from parallel_account_drift.jsondoc import Json
 LIVE_SPEC_URL: Final = "https://api.parallel.ai/account/service/openapi.json"
 FETCH_TIMEOUT_S: Final = 30.0
 MAX_SPEC_BYTES: Final = 20 * 1024 * 1024
+# Real specs nest about ten levels deep; the recursive walks stay far from Python's limit.
+MAX_NESTING: Final = 128
+# A float holds about 308 digits; a longer number only serves to break arithmetic on it.
+MAX_NUMBER_DIGITS: Final = 300
 
 
 class SpecUnreachableError(SpecError):
@@ -33,12 +44,68 @@ def load(path: str | Path) -> dict[str, Json]:
     return parse(text, str(path))
 
 
+class _Unreadable(ValueError):
+    """Raised inside json.loads by the number hooks; becomes a SpecError naming the source."""
+
+
+def _integer(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise _Unreadable(f"a number of more than {MAX_NUMBER_DIGITS} digits")
+    return int(text)
+
+
+def _float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or len(text) > MAX_NUMBER_DIGITS + 8:
+        raise _Unreadable(
+            f"a number that is not finite or has more than {MAX_NUMBER_DIGITS} digits"
+        )
+    return value
+
+
+def _constant(text: str) -> float:
+    raise _Unreadable(f"{text}, which is not JSON")
+
+
+def _deepest(value: Json, limit: int) -> int:
+    """How deep `value` nests, counted without recursion; stops counting past `limit`."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                return deepest
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def decode(text: str, source: str) -> Json:
+    """JSON text as a value, or SpecError naming `source` and what is wrong, on one line.
+
+    Refuses nesting deeper than MAX_NESTING and numbers the comparison cannot handle.
+    """
+    too_deep = f"{source}: cannot read: nested more than {MAX_NESTING} levels deep"
+    try:
+        value = json.loads(text, parse_int=_integer, parse_float=_float, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"{source}: not JSON: invalid or truncated JSON at line {exc.lineno}, "
+            f"column {exc.colno} ({exc.msg})"
+        ) from None
+    except _Unreadable as exc:
+        raise SpecError(f"{source}: cannot read: {exc}") from None
+    except RecursionError:
+        raise SpecError(too_deep) from None
+    if _deepest(value, MAX_NESTING) > MAX_NESTING:
+        raise SpecError(too_deep)
+    return value
+
+
 def parse(text: str, source: str) -> dict[str, Json]:
     """An OpenAPI 3.x JSON document from its text, or SpecError naming `source`."""
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    document = decode(text, source)
     if not isinstance(document, dict) or not str(document.get("openapi", "")).startswith("3."):
         raise SpecError(f"{source}: not an OpenAPI 3.x document (no 'openapi: 3.x' field)")
     return document
