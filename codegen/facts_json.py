@@ -83,7 +83,7 @@ def retry_rules(table: dict[str, Any]) -> dict[str, str]:
             "repeating the request cannot do the work twice (an idempotent HTTP method, or a "
             "body carrying an idempotency key the server dedupes on): retry after exactly the "
             f"statuses {statuses} (no other status; {conditional} only when the answer has "
-            f"{in_millis} or {in_seconds}; a `{header}: true` or `false` header decides "
+            f"{in_millis} or {in_seconds}; the header `{header}: true` or `false` decides "
             f"instead when present), a timeout or a lost connection, with the same idempotency "
             f"key; wait as {in_millis} (milliseconds), else {in_seconds} (seconds or an HTTP "
             f"date) says, at most {table['MAX_RETRY_AFTER']:g} s, else back off (see "

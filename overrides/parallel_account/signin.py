@@ -444,7 +444,7 @@ class StoredSignIn(LockedRefresh[SignInRecord]):
 
     def _expired(self, why: str) -> SignInExpiredError:
         return SignInExpiredError(
-            f"the sign-in for profile {self.profile!r} has expired ({why}); {LOGIN_HINT}"
+            f"the sign-in for profile {self.profile!r} can no longer be refreshed ({why}); {LOGIN_HINT}"
         )
 
     def _platform_url(self, current: SignInRecord) -> str:
