@@ -11,26 +11,90 @@ Schema validator. Its shape is described by
 
 from __future__ import annotations
 
+import ast
 import json
+from pathlib import Path
 from typing import Any
 
 from codegen.facts import CONSTRAINT_KEYS
 from codegen.surface import Argument, Operation, object_schema
 
-#: What each value of an operation's `retry` means (the Python client's `_retry` rule).
-RETRY_RULES = {
-    "safe": (
-        "repeating the request cannot do the work twice (an idempotent HTTP method, or a body "
-        "carrying an idempotency key the server dedupes on): retry after a status that invites it "
-        "(408, 429, 5xx; honour Retry-After), a timeout or a lost connection, with the same "
-        "idempotency key"
-    ),
-    "only_if_never_sent": (
-        "a retry could do the work twice: retry only when the request surely never left "
-        "(the connection could not be made); after a lost answer report that the outcome is "
-        "unknown"
-    ),
-}
+#: The client's retry table: plain literals in its `_retry` module, read here without
+#: importing the package (which imports what this module generates).
+RETRY_SOURCE = Path(__file__).resolve().parents[1] / "overrides" / "parallel_account" / "_retry.py"
+RETRY_TABLE_NAMES = (
+    "RETRY_STATUSES",
+    "RETRY_AFTER_ONLY_STATUSES",
+    "SHOULD_RETRY_HEADER",
+    "DELAY_HEADERS",
+    "MAX_RETRIES",
+    "INITIAL_DELAY",
+    "BACKOFF_FACTOR",
+    "MAX_DELAY",
+    "MAX_RETRY_AFTER",
+    "JITTER_FLOOR",
+)
+
+
+def retry_table(source: Path = RETRY_SOURCE) -> dict[str, Any]:
+    """The retry table's literals from `source`, by name; ValueError naming what is missing."""
+    found: dict[str, Any] = {}
+    for node in ast.parse(source.read_text("utf-8")).body:
+        if not isinstance(node, ast.Assign):
+            continue
+        target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id in RETRY_TABLE_NAMES:
+            try:
+                found[target.id] = ast.literal_eval(node.value)
+            except ValueError:
+                raise ValueError(f"{source}: {target.id} is not a plain literal") from None
+    missing = [name for name in RETRY_TABLE_NAMES if name not in found]
+    if missing:
+        raise ValueError(f"{source}: the retry table lacks {', '.join(missing)}")
+    return found
+
+
+def retry_policy(table: dict[str, Any]) -> dict[str, Any]:
+    """facts.json's `retry_policy`: the table, under names other languages can read."""
+    return {
+        "statuses": list(table["RETRY_STATUSES"]),
+        "statuses_only_with_delay_header": list(table["RETRY_AFTER_ONLY_STATUSES"]),
+        "should_retry_header": table["SHOULD_RETRY_HEADER"],
+        "delay_headers": list(table["DELAY_HEADERS"]),
+        "max_delay_header_seconds": table["MAX_RETRY_AFTER"],
+        "max_retries": table["MAX_RETRIES"],
+        "backoff": {
+            "initial_seconds": table["INITIAL_DELAY"],
+            "factor": table["BACKOFF_FACTOR"],
+            "max_seconds": table["MAX_DELAY"],
+            "jitter_floor": table["JITTER_FLOOR"],
+        },
+    }
+
+
+def retry_rules(table: dict[str, Any]) -> dict[str, str]:
+    """What each value of an operation's `retry` means, in words made from the table."""
+    statuses = ", ".join(str(status) for status in table["RETRY_STATUSES"])
+    conditional = ", ".join(str(status) for status in table["RETRY_AFTER_ONLY_STATUSES"])
+    in_millis, in_seconds = table["DELAY_HEADERS"]
+    header = table["SHOULD_RETRY_HEADER"]
+    return {
+        "safe": (
+            "repeating the request cannot do the work twice (an idempotent HTTP method, or a "
+            "body carrying an idempotency key the server dedupes on): retry after exactly the "
+            f"statuses {statuses} (no other status; {conditional} only when the answer has "
+            f"{in_millis} or {in_seconds}; the header `{header}: true` or `false` decides "
+            f"instead when present), a timeout or a lost connection, with the same idempotency "
+            f"key; wait as {in_millis} (milliseconds), else {in_seconds} (seconds or an HTTP "
+            f"date) says, at most {table['MAX_RETRY_AFTER']:g} s, else back off (see "
+            "retry_policy)"
+        ),
+        "only_if_never_sent": (
+            "a retry could do the work twice: retry only when the request surely never left "
+            "(the connection could not be made); after a lost answer report that the outcome "
+            "is unknown"
+        ),
+    }
 
 
 def _schema(schema: dict[str, Any]) -> dict[str, Any]:
@@ -90,12 +154,14 @@ def _operation(op: Operation, document: dict[str, Any]) -> dict[str, Any]:
 
 def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -> str:
     """The text of `facts.json` for a working copy (friendly operationIds) of the spec."""
+    table = retry_table()
     facts = {
         "generated_by": "make generate (codegen/facts_json.py); do not edit",
         "schema": "parallel_account/schemas/facts.schema.json",
         "spec_sha256": spec_sha256,
         "server_url": document.get("servers", [{}])[0].get("url"),
-        "retry_rules": RETRY_RULES,
+        "retry_rules": retry_rules(table),
+        "retry_policy": retry_policy(table),
         "operations": {op.name: _operation(op, document) for op in found},
     }
     return json.dumps(facts, indent=2, ensure_ascii=False) + "\n"

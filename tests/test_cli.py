@@ -946,6 +946,60 @@ def test_a_terminal_is_asked_before_charging(env: dict[str, str], fake: FakeAcco
     assert fake.balance.credit_balance_cents == START + 1000
 
 
+def _money_mover() -> tuple[str, str]:
+    """The operation the spec facts mark as moving money, and its integer body field."""
+    operation = next(op for op in OPERATIONS.values() if op.moves_money)
+    amount = next(f for f in operation.body_fields if f.type == "integer")
+    return operation.name, amount.name
+
+
+def test_api_asks_before_moving_money_as_balance_add_does(
+    env: dict[str, str], fake: FakeAccountAPI
+) -> None:
+    operation, amount = _money_mover()
+    argv = ["api", operation, "--param", f"{amount}=500"]
+    declined = run_on_a_terminal(argv, "n\n", env)
+    assert declined.code == 1, declined
+    assert f"{operation} " in declined.stderr and "[y/N]" in declined.stderr
+    assert "default payment method" in declined.stderr
+    assert "cancelled; nothing was charged" in declined.stderr
+    assert fake.requests == {}
+
+    accepted = run_on_a_terminal(argv, "y\n", env)
+    assert accepted.code == 0 and "[y/N]" in accepted.stderr
+    skipped = run_on_a_terminal([*argv, "--yes"], "", env)
+    assert skipped.code == 0 and "[y/N]" not in skipped.stderr
+    assert fake.balance.credit_balance_cents == START + 1000
+    reading = next(op.name for op in OPERATIONS.values() if op.method == "GET" and op.idempotent)
+    quiet = run_on_a_terminal(["api", reading], "", env)  # moves no money: nothing asked
+    assert quiet.code == 0 and "[y/N]" not in quiet.stderr
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["\u0665\u0660\u0660", "5_000", "+500", " 500", "500 ", "0x1f4", "\uff15\uff10\uff10", "-500"],
+    ids=[
+        "arabic-indic",
+        "underscore",
+        "plus",
+        "space-before",
+        "space-after",
+        "hex",
+        "fullwidth",
+        "minus",
+    ],
+)
+def test_api_integers_are_ascii_digits(run_main: Callable[..., Run], text: str) -> None:
+    operation, amount = _money_mover()
+    facts = next(f for f in OPERATIONS[operation].body_fields if f.name == amount)
+    low = facts.minimum if facts.minimum is not None else facts.exclusive_minimum
+    assert low is not None and low >= 0  # so a sign is refused by syntax, not by the bound
+    run = run_main("api", operation, "--param", f"{amount}={text}", "--yes")
+    assert run.code == 2, run
+    assert amount in run.stderr and "ASCII digits" in run.stderr
+    assert "127.0.0.1:9" not in run.stderr  # refused before any request
+
+
 def wait_for_request(fake: FakeAccountAPI, operation: str, before: int = 0) -> None:
     """Until the fake has seen more than `before` requests for `operation`."""
     deadline = time.monotonic() + 20

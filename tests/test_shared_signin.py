@@ -22,8 +22,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from parallel_account import AccountClient
 from parallel_account._auth import BearerAuth, resolve_auth
 from parallel_account._errors import AuthenticationError, ParallelAccountError
 from parallel_account._shared_signin import (
@@ -39,6 +41,7 @@ from parallel_account._token_store import (
     InsecureTokenFileError,
     SignInRecord,
     TokenStore,
+    TokenStoreError,
 )
 from parallel_account.signin import NotSignedInError, SignInExpiredError, StoredSignIn
 from parallel_account.testing import FakeAccountAPI
@@ -377,6 +380,138 @@ def test_a_rotated_token_that_cannot_be_written_back_says_so(
     assert "rt-3" not in message and "at-3" not in message
     assert path.read_bytes() == before  # that tool's file is never removed or half-written
     assert sorted(p.name for p in path.parent.iterdir()) == ["auth.json"]  # no temp file left
+
+
+def test_a_refresh_answer_for_another_organisation_is_refused_and_nothing_written(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    path = write_cli_file(tmp_path / "home", cli_layout(platform, now=NOW, expires_in=-5))
+    before = path.read_bytes()
+    platform.token_overrides["org_id"] = "org_other"
+    with pytest.raises(SignInExpiredError, match="names organisation 'org_other'") as caught:
+        ParallelCliSignIn(clock=FakeClock()).get_token()
+    assert "nothing was written" in str(caught.value) and "parallel-cli login" in str(caught.value)
+    assert platform.count(TOKEN, grant_type="refresh_token") == 1
+    assert path.read_bytes() == before
+
+
+def _big_file_with_a_non_ascii_name(platform: FakePlatform) -> dict[str, Any]:
+    """Another organisation's long non-ASCII name, as raw UTF-8 text, filling the file."""
+    layout = cli_layout(platform, now=NOW, expires_in=-5)
+    # 28 KB as UTF-8; escaped (12 bytes a face) 84 KB, past the 64 KB cap.
+    layout["orgs"]["org_other"]["org_name"] = "\N{GRINNING FACE}" * 7_000
+    return layout
+
+
+def test_write_back_keeps_raw_utf8_and_the_files_layout(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    layout = cli_layout(platform, now=NOW, expires_in=-5)
+    layout["orgs"]["org_other"]["org_name"] = "Forschungsgruppe Zürich 研究"
+    path = tmp_path / "home" / ".config" / "parallel-web-tools" / "auth.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(layout, indent=4, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.chmod(path, 0o600)
+    assert ParallelCliSignIn(clock=FakeClock()).get_token() == "at-3"
+    text = path.read_text(encoding="utf-8")
+    after = json.loads(text)
+    _changed_only_the_selected_tokens(layout, after)
+    assert "Zürich 研究" in text  # not escaped to \u00fc...
+    assert text == json.dumps(after, indent=4, ensure_ascii=False) + "\n"
+
+
+def test_an_ascii_file_stays_ascii_as_that_cli_writes_it(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    layout = cli_layout(platform, now=NOW, expires_in=-5)
+    layout["orgs"]["org_other"]["org_name"] = "Zürich"
+    path = write_cli_file(tmp_path / "home", layout)  # json.dumps(indent=2): escaped
+    ParallelCliSignIn(clock=FakeClock()).get_token()
+    raw = path.read_bytes()
+    assert raw.isascii() and raw == json.dumps(json.loads(raw), indent=2).encode()
+
+
+def test_a_file_that_could_not_hold_a_refreshed_sign_in_is_not_refreshed(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    # Near the size cap already: the platform must not be asked (it would rotate the
+    # refresh token the file then could not take), and the file stays as it is.
+    layout = _big_file_with_a_non_ascii_name(platform)
+    # 40 KB: readable, but not with two tokens of the longest kind written in.
+    layout["orgs"]["org_other"]["org_name"] = "\N{GRINNING FACE}" * 10_000
+    path = tmp_path / "home" / ".config" / "parallel-web-tools" / "auth.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(json.dumps(layout, indent=2, ensure_ascii=False).encode())
+    os.chmod(path, 0o600)
+    assert len(path.read_bytes()) < 64 * 1024
+    before = path.read_bytes()
+    with pytest.raises(TokenStoreError, match="could not hold a refreshed sign-in") as caught:
+        ParallelCliSignIn(clock=FakeClock()).get_token()
+    assert "not refreshed" in str(caught.value)
+    assert platform.count(TOKEN) == 0
+    assert path.read_bytes() == before
+
+
+def test_a_large_utf8_file_is_refreshed_and_stays_readable(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    # Escaping the other organisation's name would double the file past the cap,
+    # after the refresh token was already spent: signed out of both tools.
+    layout = _big_file_with_a_non_ascii_name(platform)
+    path = tmp_path / "home" / ".config" / "parallel-web-tools" / "auth.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(json.dumps(layout, indent=2, ensure_ascii=False).encode())
+    os.chmod(path, 0o600)
+    assert ParallelCliSignIn(clock=FakeClock()).get_token() == "at-3"
+    assert ParallelCliSignIn(clock=FakeClock()).get_token() == "at-3"  # read back: no refresh
+    assert platform.count(TOKEN) == 1
+    _changed_only_the_selected_tokens(layout, json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_a_charge_retried_after_that_cli_switched_organisation_stays_with_the_first(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    now = time.time()
+    layout = cli_layout(platform, now=now)
+    other = layout["orgs"]["org_other"]["control_api"]
+    other["access_token_expires_at"] = int(now) + 3600  # usable: a switch would be taken up
+    home = tmp_path / "home"
+    write_cli_file(home, layout)
+    api = FakeAccountAPI(token="cli-access-1", credit_balance_cents=START)
+    api.fail_next(status=503, operation="add_balance", retry_after=0)
+    sent: list[str] = []
+    transport = api.transport()
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers["authorization"])
+        return transport.handle_request(request)
+
+    def parallel_cli_switches(seconds: float) -> None:  # `parallel-cli` during the backoff
+        write_cli_file(home, {**layout, "selected_org_id": "org_other"})
+
+    with AccountClient(
+        base_url=api.base_url,
+        http_client=httpx.Client(transport=httpx.MockTransport(recording)),
+        sleep=parallel_cli_switches,
+    ) as client:
+        client.add_balance(500, idempotency_key="order-1234")
+        client.get_balance()  # later calls too: this client acts for one organisation
+    assert sent == ["Bearer cli-access-1"] * 3
+    assert api.charges_for("order-1234") == 1
+
+
+def test_the_pinned_organisation_signed_out_is_not_signed_in(
+    platform: FakePlatform, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    layout = cli_layout(platform, now=NOW)
+    write_cli_file(home, layout)
+    provider = parallel_cli_sign_in()
+    assert provider is not None and provider.org_id == "org_123"
+    del layout["orgs"]["org_123"]
+    write_cli_file(home, {**layout, "selected_org_id": "org_other"})
+    with pytest.raises(NotSignedInError, match="organisation 'org_123'"):
+        provider.get_token()
 
 
 def _refresh_in_thread(barrier: threading.Barrier) -> str:

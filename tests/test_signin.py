@@ -339,6 +339,20 @@ def test_an_expired_refresh_token_asks_for_a_new_login(
     assert status(clock=clock).needs_login
 
 
+def test_a_refresh_answer_for_another_organisation_is_refused_and_nothing_written(
+    fake: FakePlatform, clock: FakeClock
+) -> None:
+    _store_signed_in(fake, access_token_expires_at=int(NOW) - 1)
+    before = TokenStore().path.read_bytes()
+    fake.token_overrides["org_id"] = "org_elsewhere"
+    with pytest.raises(SignInExpiredError, match="names organisation 'org_elsewhere'") as caught:
+        StoredSignIn(clock=clock).get_token()
+    assert "nothing was written" in str(caught.value)
+    assert "parallel-account login" in str(caught.value)
+    assert fake.count(TOKEN) == 1
+    assert TokenStore().path.read_bytes() == before
+
+
 def test_a_refresh_token_the_platform_rejects_asks_for_a_new_login(
     fake: FakePlatform, clock: FakeClock
 ) -> None:

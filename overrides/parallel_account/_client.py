@@ -31,6 +31,8 @@ from parallel_account._reading import (
     DEFAULT_MAX_RESPONSE_BYTES,
     BoundedBody,
     attempt_seconds,
+    bound_reads,
+    reading_until,
 )
 from parallel_account._request import Call, build, call_arguments, operation_named
 from parallel_account._retry import RetryPolicy
@@ -261,7 +263,9 @@ class AccountClient(_ClientBase, SyncOperations):
         max_retries: retries after the first attempt, an int >= 0 (default 2, or
             `policy.max_retries`).
         http_client: an httpx.Client to use (proxies, transports, tests); `close()`
-            leaves it open.
+            leaves it open. Its response headers are bounded by its own per-read
+            timeout only (the client this one makes reads them within the attempt's
+            deadline, `_reading.reading_until`).
         sleep: how to wait between attempts (a no-op makes retries instant in tests).
         policy: a RetryPolicy (backoff, jitter, Retry-After cap).
         max_response_bytes: the largest answer read, after decompression (int >= 1).
@@ -303,7 +307,9 @@ class AccountClient(_ClientBase, SyncOperations):
         )
         self._owns_http = http_client is None
         self._http = (
-            http_client if http_client is not None else httpx.Client(**self._own_client_options())
+            http_client
+            if http_client is not None
+            else bound_reads(httpx.Client(**self._own_client_options()))
         )
         self._sleep = sleep
 
@@ -342,17 +348,22 @@ class AccountClient(_ClientBase, SyncOperations):
     def _receive(self, request: httpx.Request) -> httpx.Response:
         """One attempt: send, then read the body within the size limit and the deadline."""
         deadline = self._attempt_deadline()
-        # Redirects are never followed: a redirected request would carry the token
-        # (and a charge's body) to wherever the Location says.
-        response = self._http.send(request, auth=self._auth, stream=True, follow_redirects=False)
-        try:
-            body = BoundedBody(response, self._max_response_bytes, deadline)
-            if not body.took_content_already_read():
-                for chunk in response.iter_raw():
-                    body.add_raw(chunk)
-            return body.finish()
-        finally:
-            response.close()
+        # Every socket read of a client we made ends by the deadline, headers included
+        # (`_reading.reading_until`); a caller's own http_client reads as it was set up.
+        with reading_until(deadline):
+            # Redirects are never followed: a redirected request would carry the token
+            # (and a charge's body) to wherever the Location says.
+            response = self._http.send(
+                request, auth=self._auth, stream=True, follow_redirects=False
+            )
+            try:
+                body = BoundedBody(response, self._max_response_bytes, deadline)
+                if not body.took_content_already_read():
+                    for chunk in response.iter_raw():
+                        body.add_raw(chunk)
+                return body.finish()
+            finally:
+                response.close()
 
     def _call(
         self,
@@ -430,7 +441,8 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
     Args:
         token: as for AccountClient (str, callable, TokenProvider, httpx.Auth or None).
         base_url: as for AccountClient.
-        timeout: as for AccountClient; the deadline covers waiting for the headers too.
+        timeout: as for AccountClient (the deadline covers the headers, here for any
+            http_client too).
         max_retries: as for AccountClient.
         http_client: an httpx.AsyncClient to use; `aclose()` leaves it open.
         sleep: an async callable to wait between attempts (default asyncio.sleep).
@@ -507,7 +519,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
             return answer
 
     async def _receive(self, request: httpx.Request) -> httpx.Response:
-        """One attempt, as in `AccountClient._receive`; here the deadline covers the headers too."""
+        """One attempt, as in `AccountClient._receive`, the headers within the deadline too."""
         import asyncio
 
         deadline = self._attempt_deadline()

@@ -25,7 +25,26 @@ import httpx
 
 from parallel_account_api.spec_facts import OperationFacts
 
-RETRYABLE_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
+# ---- The retry table -----------------------------------------------------------------
+# Plain literals only: `make generate` reads them from this file, without importing the
+# package, and writes them (with prose made from them) into facts.json's `retry_policy`
+# and `retry_rules`, so clients in other languages retry as this one does.
+
+#: Error statuses worth retrying (when the operation may be repeated).
+RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+#: Statuses retried only when the server says when to come back (a delay header):
+#: a 409 for a key reused with another amount never succeeds.
+RETRY_AFTER_ONLY_STATUSES = (409,)
+#: The server's `true` / `false` here decides whether an error answer is retried.
+SHOULD_RETRY_HEADER = "x-should-retry"
+#: Server-requested delays, first found wins: milliseconds, then seconds or an HTTP date.
+DELAY_HEADERS = ("retry-after-ms", "retry-after")
+MAX_RETRIES = 2  # retries after the first attempt
+INITIAL_DELAY = 0.5  # seconds before the first retry
+BACKOFF_FACTOR = 2.0  # each later retry waits this many times longer
+MAX_DELAY = 8.0  # the cap of that doubling
+MAX_RETRY_AFTER = 60.0  # the longest server-requested delay honoured
+JITTER_FLOOR = 0.5  # each backoff is scaled by a factor drawn from [JITTER_FLOOR, 1]
 # Failures that prove the request never reached the server: no connection, or one
 # refused on our side before a byte was sent (a bad header value, an unknown scheme).
 NEVER_SENT = (
@@ -63,18 +82,18 @@ class RetryPolicy:
     `RetryPolicy(initial_delay=0, max_retry_after=0)`).
     """
 
-    max_retries: int = 2
-    initial_delay: float = 0.5
-    max_delay: float = 8.0
-    max_retry_after: float = 60.0
+    max_retries: int = MAX_RETRIES
+    initial_delay: float = INITIAL_DELAY
+    max_delay: float = MAX_DELAY
+    max_retry_after: float = MAX_RETRY_AFTER
     # Jitter factor drawn from [jitter_floor, 1]: spreads clients that failed together.
-    jitter_floor: float = 0.5
+    jitter_floor: float = JITTER_FLOOR
     random: Callable[[], float] = field(default=random.random, repr=False)
     clock: Callable[[], float] = field(default=time.time, repr=False)
 
     def backoff(self, retry_number: int) -> float:
         """Delay in seconds before retry number `retry_number` (1 for the first retry)."""
-        base = min(self.max_delay, self.initial_delay * 2.0 ** (retry_number - 1))
+        base = min(self.max_delay, self.initial_delay * BACKOFF_FACTOR ** (retry_number - 1))
         return base * (self.jitter_floor + (1 - self.jitter_floor) * self.random())
 
     def retry_after(self, response: httpx.Response) -> float | None:
@@ -84,10 +103,11 @@ class RetryPolicy:
         negative): our own backoff then applies. An HTTP date in the past means "now".
         Never raises.
         """
-        millis = _seconds(response.headers.get("retry-after-ms"), scale=1000)
+        in_millis, in_seconds = DELAY_HEADERS
+        millis = _seconds(response.headers.get(in_millis), scale=1000)
         if millis is not None:
             return self._cap(millis)
-        value = response.headers.get("retry-after")
+        value = response.headers.get(in_seconds)
         if value is None:
             return None
         seconds = _seconds(value)
@@ -106,12 +126,12 @@ class RetryPolicy:
         transient statuses; a 409 only when the server says when to come back
         (Retry-After): a 409 for a key reused with another amount never succeeds.
         """
-        should = str(response.headers.get("x-should-retry", "")).strip().lower()
+        should = str(response.headers.get(SHOULD_RETRY_HEADER, "")).strip().lower()
         if should in ("true", "false"):
             return should == "true"
-        if response.status_code == 409:
-            return "retry-after" in response.headers or "retry-after-ms" in response.headers
-        return response.status_code in RETRYABLE_STATUSES
+        if response.status_code in RETRY_AFTER_ONLY_STATUSES:
+            return any(name in response.headers for name in DELAY_HEADERS)
+        return response.status_code in RETRY_STATUSES
 
     def _cap(self, seconds: float) -> float:
         return max(0.0, min(seconds, self.max_retry_after))

@@ -16,8 +16,11 @@ Choices:
   {"api_key", "org_name", "control_api": {...tokens, Unix-second expiries...}}}}`.
   Another version, or none, is refused with a message saying so: guessing at a
   layout we do not know could write a file that CLI can no longer read.
-* Only the selected organisation is used. A file without one, or whose selected
-  organisation holds no Account API (control API) access token, is no sign-in.
+* Only the selected organisation is used, and a provider keeps the one selected
+  when it was made (`parallel_cli_sign_in`) or first read: one charge retried
+  after that CLI switched organisation still goes to the first (its idempotency
+  key is per organisation). A file without one, or whose organisation holds no
+  Account API (control API) access token, is no sign-in.
 * Read with this package's own checks (regular file, no symlink, owned by you,
   mode 0600, in a directory others cannot write, bounded size and JSON, every
   token visible ASCII, every expiry whole seconds from 1970 to 9999). Parallel's
@@ -31,7 +34,11 @@ Choices:
 * Writing back: the rotated tokens go into the same organisation of the file as
   read again just before writing (that CLI takes no lock, so it may have written
   meanwhile), every other field and organisation kept as it is, keys in their
-  order, indented as that CLI writes it. Atomically: a temp file (0600) in the
+  order, in the file's own layout: its indent, ASCII escapes only if the file
+  was all ASCII (re-escaping another organisation's non-ASCII name could triple
+  the file past the size cap), its final newline. Before the platform is asked,
+  the file as it would be with the longest tokens must fit that cap
+  (`_refresh.LockedRefresh`, shared with this package's own sign-in). Atomically: a temp file (0600) in the
   same directory, fsynced, renamed over the file, the directory fsynced. A file
   that is gone by then is not written again (never create a file of that tool),
   and no other file of that tool is ever written or removed.
@@ -44,7 +51,6 @@ Choices:
 from __future__ import annotations
 
 import json
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,13 +63,14 @@ from parallel_account._device_flow import (
     FALLBACK_CLIENT_ID,
     MAX_TOKEN_CHARS,
     Clock,
-    Platform,
     SignInExpiredError,
     TokenGrant,
 )
+from parallel_account._refresh import LockedRefresh
 from parallel_account._token_store import (
     LOCK_TIMEOUT,
     MAX_EPOCH,
+    MAX_FILE_BYTES,
     CorruptTokenFileError,
     PrivateFile,
     TokenStoreError,
@@ -83,8 +90,6 @@ LAYOUT_VERSION = 1
 LOCK_NAME = "parallel-cli-auth.json.lock"
 RELOGIN_HINT = "run `parallel-cli login` (or `parallel-account login`)"
 _WHAT = "Parallel CLI's sign-in file"
-
-_log = logging.getLogger("parallel_account")
 
 
 class UnsupportedSignInFileError(TokenStoreError):
@@ -129,8 +134,10 @@ class _SharedFile(PrivateFile):
     def document(self) -> dict[str, Any] | None:
         """The whole file as JSON (layout checked), or None if there is no file."""
         raw = self.read_bytes()
-        if raw is None:
-            return None
+        return None if raw is None else self.parse(raw)
+
+    def parse(self, raw: bytes) -> dict[str, Any]:
+        """The file's bytes as JSON, layout version checked."""
         try:
             data = _json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
@@ -150,9 +157,10 @@ class _SharedFile(PrivateFile):
             )
         return data
 
-    def sign_in(self, data: dict[str, Any]) -> SharedSignIn | None:
-        """The selected organisation's sign-in, None if there is none; fields checked."""
-        org_id = data.get("selected_org_id")
+    def sign_in(self, data: dict[str, Any], org_id: str | None = None) -> SharedSignIn | None:
+        """Organisation `org_id`'s sign-in (None: the selected one's), None if none; checked."""
+        if org_id is None:
+            org_id = data.get("selected_org_id")
         orgs = data.get("orgs")
         if org_id is None or orgs is None:
             return None
@@ -215,12 +223,18 @@ class _SharedFile(PrivateFile):
         return value
 
 
-class ParallelCliSignIn:
+class ParallelCliSignIn(LockedRefresh[SharedSignIn]):
     """Parallel CLI's stored sign-in as a `TokenProvider`, refreshing (and writing back) as needed.
 
-    Errors: NotSignedInError (no file, or nothing for the selected organisation),
+    One organisation per provider: `org_id`, else the one selected when the sign-in
+    is first read. Switching organisations in that CLI afterwards does not move
+    this provider (a retry of one charge never reaches another organisation); if
+    that organisation's sign-in is removed from the file, NotSignedInError.
+
+    Errors: NotSignedInError (no file, or nothing for the organisation),
     SignInExpiredError (a new login is needed), TokenStoreError (the file cannot be
-    trusted or read; UnsupportedSignInFileError for another layout), APIError.
+    trusted or read, or could not hold a refreshed sign-in;
+    UnsupportedSignInFileError for another layout), APIError.
     """
 
     def __init__(
@@ -233,53 +247,52 @@ class ParallelCliSignIn:
         clock: Clock = time.time,
         refresh_margin: float = REFRESH_MARGIN,
         lock_timeout: float = LOCK_TIMEOUT,
+        org_id: str | None = None,
     ) -> None:
-        self._file = _SharedFile(
+        self._file: _SharedFile = _SharedFile(
             path if path is not None else auth_file(),
             lock_directory if lock_directory is not None else config_dir(),
         )
-        self._platform_url = platform_url
+        self._platform_url_given = platform_url
         self._http = http
         self._clock = clock
         self._refresh_margin = refresh_margin
         self._lock_timeout = lock_timeout
+        self._org_id = org_id
 
     @property
     def path(self) -> Path:
         return self._file.path
 
+    @property
+    def org_id(self) -> str | None:
+        """The organisation this provider acts for (None until the file was first read)."""
+        return self._org_id
+
     def __repr__(self) -> str:
-        return f"ParallelCliSignIn(path={str(self.path)!r})"
+        return f"ParallelCliSignIn(path={str(self.path)!r}, org_id={self._org_id!r})"
 
     def load(self) -> SharedSignIn | None:
-        """The selected organisation's sign-in, or None. Raises TokenStoreError if unusable."""
+        """This provider's organisation's sign-in, or None. Raises TokenStoreError if unusable."""
         data = self._file.document()
-        return None if data is None else self._file.sign_in(data)
-
-    def get_token(self) -> str:
-        current = self._load()
-        self._check_authorization(current)
-        if not self._expiring(current):
-            return current.access_token
-        return self._refresh(rejected=None)
-
-    def refresh_token(self, rejected: str) -> str | None:
-        return self._refresh(rejected=rejected)
+        return None if data is None else self._file.sign_in(data, self._org_id)
 
     def _load(self) -> SharedSignIn:
         current = self.load()
         if current is None:
-            raise NotSignedInError(
-                f"{_WHAT} {self.path} holds no Account API sign-in for a selected "
-                f"organisation; {RELOGIN_HINT}"
+            which = (
+                "a selected organisation"
+                if self._org_id is None
+                else f"organisation {self._org_id!r}"
             )
+            raise NotSignedInError(
+                f"{_WHAT} {self.path} holds no Account API sign-in for {which}; {RELOGIN_HINT}"
+            )
+        self._org_id = current.org_id  # from now on, this organisation only
         return current
 
-    def _expiring(self, current: SharedSignIn) -> bool:
-        expires_at = current.access_token_expires_at
-        return expires_at is not None and self._clock() >= expires_at - self._refresh_margin
-
-    def _check_authorization(self, current: SharedSignIn) -> None:
+    def _check_current(self, current: SharedSignIn) -> None:
+        # That CLI's rule for its own file: once the authorisation ended, log in again.
         at = current.authorization_expires_at
         if at is not None and self._clock() >= at:
             raise SignInExpiredError(
@@ -287,73 +300,79 @@ class ParallelCliSignIn:
                 f"{RELOGIN_HINT}"
             )
 
-    def _refresh(self, *, rejected: str | None) -> str:
-        with self._file.lock(self._lock_timeout):
-            # Read again under the lock: another process may have refreshed meanwhile.
-            current = self._load()
-            self._check_authorization(current)
-            rejected_now = rejected is not None and current.access_token == rejected
-            if not rejected_now and not self._expiring(current):
-                return current.access_token
-            refresh_token = self._usable_refresh_token(current)
-            with Platform(self._platform_url, http=self._http) as platform:
-                grant = platform.refresh(current.client_id, refresh_token)
-            try:
-                self._write_back(current, grant, int(self._clock()))
-            except (OSError, TokenStoreError) as exc:
-                return self._unsaved(current, grant, exc)
-            return grant.access_token
+    def _expired(self, why: str) -> SignInExpiredError:
+        return SignInExpiredError(
+            f"the sign-in in {_WHAT} {self.path} can no longer be refreshed ({why}); {RELOGIN_HINT}"
+        )
 
-    def _usable_refresh_token(self, current: SharedSignIn) -> str:
-        at = current.refresh_token_expires_at
-        if current.refresh_token is None or (at is not None and self._clock() >= at):
-            why = (
-                "no refresh token" if current.refresh_token is None else "its refresh token expired"
-            )
-            raise SignInExpiredError(
-                f"the sign-in in {_WHAT} {self.path} can no longer be refreshed ({why}); "
-                f"{RELOGIN_HINT}"
-            )
-        return current.refresh_token
+    def _platform_url(self, current: SharedSignIn) -> str | None:
+        return self._platform_url_given
 
-    def _write_back(self, before: SharedSignIn, grant: TokenGrant, now: int) -> None:
-        """Put the rotated tokens into the file as it is now, changing nothing else."""
-        data = self._file.document()  # again: that CLI takes no lock and may have written
+    def _serialise(self, current: SharedSignIn, grant: TokenGrant, now: float) -> bytes:
+        """The file as it is now with the rotated tokens in, nothing else changed."""
+        raw = self._file.read_bytes()  # again: that CLI takes no lock and may have written
+        data = None if raw is None else self._file.parse(raw)
         orgs = data.get("orgs") if data is not None else None
-        org = orgs.get(before.org_id) if isinstance(orgs, dict) else None
+        org = orgs.get(current.org_id) if isinstance(orgs, dict) else None
         control = org.get("control_api") if isinstance(org, dict) else None
-        if data is None or not isinstance(org, dict) or not isinstance(control, dict):
+        if (
+            raw is None
+            or data is None
+            or not isinstance(org, dict)
+            or not isinstance(control, dict)
+        ):
             raise NotSignedInError(
                 f"{_WHAT} {self.path} was removed or signed out while refreshing; "
                 f"nothing was written. {RELOGIN_HINT}"
             )
+        at = int(now)
         control["access_token"] = grant.access_token
         # That CLI reads a missing lifetime as already expired; so does its file.
-        control["access_token_expires_at"] = _at(now, grant.expires_in) or now
+        control["access_token_expires_at"] = _at(at, grant.expires_in) or at
         if grant.refresh_token is not None:
             control["refresh_token"] = grant.refresh_token
         if grant.refresh_token_expires_in is not None:
-            control["refresh_token_expires_at"] = _at(now, grant.refresh_token_expires_in)
+            control["refresh_token_expires_at"] = _at(at, grant.refresh_token_expires_in)
         if grant.authorization_expires_in is not None:
-            control["authorization_expires_at"] = _at(now, grant.authorization_expires_in)
+            control["authorization_expires_at"] = _at(at, grant.authorization_expires_in)
+        tokens_only = _dumps_like(raw, data)
         if grant.scope:
             control["access_token_scopes"] = grant.scope.split()
         if grant.org_name:
             org["org_name"] = grant.org_name
-        self._file.write_bytes(json.dumps(data, indent=2).encode("utf-8"))
+        full = _dumps_like(raw, data)
+        # A longer name or scope list is news, not a reason to lose the new tokens.
+        return full if len(full) <= MAX_FILE_BYTES else tokens_only
 
-    def _unsaved(self, before: SharedSignIn, grant: TokenGrant, exc: Exception) -> str:
-        """After a refresh that could not be written back (the lock is held)."""
-        why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        if grant.refresh_token in (None, before.refresh_token):
-            _log.warning("sign-in: the refreshed access token could not be saved (%s)", why)
-            return grant.access_token
+    def _spent(self, why: str) -> SignInExpiredError:
         # The file's refresh token was exchanged for one we could not keep: it is spent.
         # That file is not ours to remove: say so, and what renews it.
-        raise SignInExpiredError(
+        return SignInExpiredError(
             f"the sign-in in {_WHAT} {self.path} was refreshed but could not be written back "
             f"({why}); its refresh token is spent: fix the cause, then {RELOGIN_HINT}"
-        ) from None
+        )
+
+
+def _dumps_like(raw: bytes, data: dict[str, Any]) -> bytes:
+    """`data` as JSON in the layout of `raw`: its indent, its escaping, its final newline.
+
+    A file holding raw UTF-8 text stays so (escaping it would make a name of
+    another organisation six to twelve bytes a character); an all-ASCII file stays
+    ASCII, as that CLI writes it.
+    """
+    text = raw.decode("utf-8")
+    lines = text.splitlines()
+    indent: str | None = None
+    separators = (",", ": ")
+    if len(lines) > 1:
+        second = lines[1]
+        indent = second[: len(second) - len(second.lstrip(" \t"))]
+    elif '", "' not in text and '": ' not in text:
+        separators = (",", ":")
+    else:
+        separators = (", ", ": ")
+    out = json.dumps(data, indent=indent, separators=separators, ensure_ascii=raw.isascii())
+    return (out + ("\n" if text.endswith("\n") else "")).encode("utf-8")
 
 
 def _at(now: int, lifetime: float | None) -> int | None:
@@ -369,8 +388,9 @@ def parallel_cli_sign_in() -> ParallelCliSignIn | None:
     Loading now makes an untrustworthy, corrupt or other-layout file fail here,
     with its own message, instead of passing as "no credentials".
     """
-    provider = ParallelCliSignIn()
-    return provider if provider.load() is not None else None
+    current = ParallelCliSignIn().load()
+    # The client keeps the organisation selected now, whatever that CLI selects later.
+    return None if current is None else ParallelCliSignIn(org_id=current.org_id)
 
 
 def parallel_cli_status(

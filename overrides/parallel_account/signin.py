@@ -73,10 +73,12 @@ from parallel_account._device_flow import (
     Progress,
     SignInExpiredError,
     Sleep,
+    TokenGrant,
     interruptible_sleep,
     poll_for_grant,
 )
 from parallel_account._errors import AuthenticationError, ParallelAccountError
+from parallel_account._refresh import LockedRefresh
 from parallel_account._scopes import DEFAULT_SCOPE, DEFAULT_SCOPES
 from parallel_account._terminal import terminal_safe
 from parallel_account._token_store import (
@@ -384,15 +386,17 @@ def status(
     return _status_of(store, record, clock())
 
 
-class StoredSignIn:
+class StoredSignIn(LockedRefresh[SignInRecord]):
     """The stored sign-in of a profile as a `TokenProvider`, refreshing when needed.
 
     `get_token()` reads the file (cheap; it sees another process's refresh or
     logout at once) and refreshes within REFRESH_MARGIN of expiry;
     `refresh_token(rejected)` refreshes after a 401 unless the stored token has
-    already moved on. Errors: NotSignedInError, SignInExpiredError (both
-    AuthenticationError, both telling the user to run `parallel-account login`),
-    TokenStoreError, APIError.
+    already moved on. Refreshing follows `_refresh.LockedRefresh` (under the lock;
+    a refreshed sign-in that could not be stored is refused before the platform is
+    asked; an answer for another organisation is refused, nothing written).
+    Errors: NotSignedInError, SignInExpiredError (both AuthenticationError, both
+    telling the user to run `parallel-account login`), TokenStoreError, APIError.
 
     Args:
         profile: the profile (None: $PARALLEL_ACCOUNT_PROFILE, else `default`).
@@ -413,7 +417,7 @@ class StoredSignIn:
         refresh_margin: float = REFRESH_MARGIN,
         lock_timeout: float = LOCK_TIMEOUT,
     ) -> None:
-        self._store = TokenStore(profile, directory=directory)
+        self._store = self._file = TokenStore(profile, directory=directory)
         self._http = http
         self._clock = clock
         self._refresh_margin = refresh_margin
@@ -432,62 +436,27 @@ class StoredSignIn:
     def __repr__(self) -> str:
         return f"StoredSignIn(profile={self.profile!r}, path={str(self.path)!r})"
 
-    def get_token(self) -> str:
-        """The stored access token, refreshed first when it expires within `refresh_margin`.
-
-        Raises:
-            NotSignedInError: nothing stored.
-            SignInExpiredError: it can no longer be refreshed.
-            TokenStoreError: the file is unusable or the lock stayed held.
-            APIError: the platform could not be reached to refresh.
-        """
-        record = self._load()
-        if not self._expiring(record):
-            return record.access_token
-        return self._refresh(rejected=None)
-
-    def refresh_token(self, rejected: str) -> str | None:
-        """A fresh token after `rejected` got a 401 (another process's, if it refreshed first).
-
-        Raises as `get_token` does.
-        """
-        return self._refresh(rejected=rejected)
-
     def _load(self) -> SignInRecord:
         record = self._store.load()
         if record is None:
             raise NotSignedInError(f"not signed in (profile {self.profile!r}); {LOGIN_HINT}")
         return record
 
-    def _expiring(self, record: SignInRecord) -> bool:
-        expires_at = record.access_token_expires_at
-        return expires_at is not None and self._clock() >= expires_at - self._refresh_margin
+    def _expired(self, why: str) -> SignInExpiredError:
+        return SignInExpiredError(
+            f"the sign-in for profile {self.profile!r} can no longer be refreshed ({why}); {LOGIN_HINT}"
+        )
 
-    def _refresh(self, *, rejected: str | None) -> str:
-        with self._store.lock(self._lock_timeout):
-            # Read again under the lock: another process may have refreshed meanwhile.
-            record = self._load()
-            rejected_now = rejected is not None and record.access_token == rejected
-            if not rejected_now and not self._expiring(record):
-                return record.access_token
-            refresh_token = self._usable_refresh_token(record)
-            with Platform(record.platform_url, http=self._http) as platform:
-                grant = platform.refresh(record.client_id, refresh_token)
-            # Saved before returning: the old refresh token may already be dead.
-            fresh = grant.refreshed(record, now=self._clock())
-            try:
-                self._store.save(fresh)
-            except (OSError, TokenStoreError) as exc:
-                return self._unsaved(record, fresh, exc)
-            return fresh.access_token
+    def _platform_url(self, current: SignInRecord) -> str:
+        return current.platform_url
 
-    def _unsaved(self, old: SignInRecord, fresh: SignInRecord, exc: Exception) -> str:
-        """After a refresh that could not be saved (the lock is held)."""
-        why = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
-        if fresh.refresh_token == old.refresh_token:
-            # Nothing was spent: the stored sign-in still refreshes. Use the new token now.
-            _log.warning("sign-in: the refreshed access token could not be saved (%s)", why)
-            return fresh.access_token
+    def _serialise(self, current: SignInRecord, grant: TokenGrant, now: float) -> bytes:
+        return grant.refreshed(current, now=now).to_json().encode("utf-8")
+
+    def _write(self, current: SignInRecord, grant: TokenGrant, now: float) -> None:
+        self._store.save(grant.refreshed(current, now=now))
+
+    def _spent(self, why: str) -> SignInExpiredError:
         # The stored refresh token was exchanged for one we could not keep: it is dead.
         # Remove the file, so nothing reports this sign-in as valid.
         try:
@@ -495,28 +464,11 @@ class StoredSignIn:
             left = "it was removed"
         except (OSError, TokenStoreError):
             left = "it could not be removed either and will be refused by the platform"
-        raise SignInExpiredError(
+        return SignInExpiredError(
             f"the sign-in for profile {self.profile!r} was refreshed but could not be saved to "
             f"{self._store.path} ({why}); the stored sign-in is spent ({left}) and must be "
             f"renewed: fix the cause, then {LOGIN_HINT}"
-        ) from None
-
-    def _usable_refresh_token(self, record: SignInRecord) -> str:
-        now = self._clock()
-        expired = [
-            name
-            for name, at in (
-                ("refresh token", record.refresh_token_expires_at),
-                ("authorisation", record.authorization_expires_at),
-            )
-            if at is not None and now >= at
-        ]
-        if record.refresh_token is None or expired:
-            why = f"its {expired[0]} expired" if expired else "no refresh token was stored"
-            raise SignInExpiredError(
-                f"the sign-in for profile {self.profile!r} has expired ({why}); {LOGIN_HINT}"
-            )
-        return record.refresh_token
+        )
 
 
 def _status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInStatus:

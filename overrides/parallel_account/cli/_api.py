@@ -8,7 +8,10 @@ errors are the library's. `--param` takes path, query and body parameters by the
 spec's name (or its Python name); its text is read by the parameter's type in the
 spec (integer, number, boolean; JSON for arrays and objects). `--body` is a JSON
 object of body fields. An operation with an idempotency key gets a new key when
-none is given, written to stderr before anything is sent, as `balance add` does.
+none is given, written to stderr before anything is sent, as `balance add` does;
+an operation the spec facts mark as moving money asks first at a terminal, with
+`balance add`'s prompt (`--yes` skips it). Integers are ASCII digits (a leading
+`-` only where the spec's bound allows negatives), numbers too.
 The answer is printed as JSON on stdout; secret fields (a new API key's raw key)
 are printed too, since this is the only time they are shown.
 """
@@ -16,12 +19,16 @@ are printed too, since this is the only time they are shown.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import re
+from collections.abc import Callable
 from typing import Any
 
 from parallel_account._errors import InvalidRequestError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._json import UnreadableJSON, loads
+from parallel_account._terminal import terminal_safe
 from parallel_account.cli._output import Output, dumps
 from parallel_account.cli._parser import PROG, UsageError
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
@@ -29,6 +36,18 @@ from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFac
 # Longer numbers are refused before int() is asked to read them (Python refuses past
 # 4300 digits with a message that names no parameter).
 _MAX_NUMBER_TEXT = 64
+
+
+# int() and float() also read Arabic-Indic and other scripts' digits, '1_000', '+5' and
+# spaces: each a plausible typo for a very different amount. Only these pass.
+_INTEGER_RE = re.compile(r"-?[0-9]+")
+_NUMBER_RE = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _may_be_negative(facts: FieldFacts) -> bool:
+    """Whether the spec's lower bound leaves room below zero (no bound: it does)."""
+    low = facts.minimum if facts.minimum is not None else facts.exclusive_minimum
+    return low is None or low < 0
 
 
 def _fields(operation: OperationFacts) -> list[tuple[str, FieldFacts]]:
@@ -98,10 +117,15 @@ def _value(facts: FieldFacts, text: str) -> object:
             raise InvalidRequestError(
                 f"{name}: {len(text)} characters is too long for a number; expected an {kind} of at most {_MAX_NUMBER_TEXT} characters"
             )
-        try:
-            number: float = int(text) if kind == "integer" else float(text)
-        except ValueError:
-            raise InvalidRequestError(f"{name}: {text!r} is not a valid {kind}") from None
+        syntax = _INTEGER_RE if kind == "integer" else _NUMBER_RE
+        signed = text.startswith("-")
+        if not syntax.fullmatch(text) or (signed and not _may_be_negative(facts)):
+            allowed = "" if _may_be_negative(facts) else ", no sign"
+            raise InvalidRequestError(
+                f"{name}: {text[:_MAX_NUMBER_TEXT]!r} is not an {kind} written in ASCII "
+                f"digits{allowed} (no '_', '+', spaces or other scripts' digits)"
+            )
+        number: float = int(text) if kind == "integer" else float(text)
         if not math.isfinite(number):
             raise InvalidRequestError(f"{name}: {text!r} is not a finite number")
         return number
@@ -149,6 +173,13 @@ def arguments(operation: OperationFacts, params: list[str], body: str | None) ->
     return found
 
 
+def _charge_question(operation: OperationFacts, given: dict[str, object]) -> str:
+    """What is about to be charged, in the call's own terms (the key left out)."""
+    shown = {k: v for k, v in given.items() if k != operation.idempotency_key_field}
+    call = terminal_safe(json.dumps(shown, ensure_ascii=True))[:200]
+    return f"{operation.name} {call} charges the organisation's default payment method. Go ahead?"
+
+
 def _plain(result: Any) -> Any:
     """A result as JSON-ready data: models by their own `to_dict`."""
     if isinstance(result, list):
@@ -157,8 +188,17 @@ def _plain(result: Any) -> Any:
     return to_dict() if callable(to_dict) else result
 
 
-def run(args: argparse.Namespace, out: Output, client_factory: Any) -> int:
-    """`api --list`, or one call of `args.operation` through a client from `client_factory`."""
+def run(
+    args: argparse.Namespace,
+    out: Output,
+    client_factory: Any,
+    ask: Callable[[argparse.Namespace, Output, str], None],
+) -> int:
+    """`api --list`, or one call of `args.operation` through a client from `client_factory`.
+
+    `ask(args, out, question)` is `balance add`'s confirmation: an operation the
+    spec facts mark as moving money asks it (at a terminal, unless --yes).
+    """
     if args.list:
         out.result({"operations": catalogue()}, list_text())
         return 0
@@ -179,7 +219,9 @@ def run(args: argparse.Namespace, out: Output, client_factory: Any) -> int:
         out.note(
             f"{key_field}: {given[key_field]} (retry with --param {key_field}={given[key_field]})"
         )
-    with client_factory(args) as client:
+    with client_factory(args) as client:  # credentials checked before anyone is asked
+        if operation.moves_money:
+            ask(args, out, _charge_question(operation, given))
         result = _plain(client.call(operation.name, given))
     document = {"operation": operation.name, "result": result}
     out.result(document, dumps(result).rstrip("\n") if not args.json else "")

@@ -294,10 +294,21 @@ def _idempotency_key(given: str | None) -> str:
     return str(check_field(field, key, top_up.body_field(field)))
 
 
-def _confirmed(cents: int, stdin: TextIO, stderr: TextIO) -> bool:
-    stderr.write(
-        f"Charge {format_cents(cents)} to the organisation's default payment method? [y/N] "
-    )
+def ask_before_moving_money(args: argparse.Namespace, out: Output, question: str) -> None:
+    """At a terminal, unless --yes: ask `question` [y/N]; anything but yes raises Cancelled.
+
+    A prompt only with a person at a terminal; a script's command line is its consent.
+    Every command that moves money (`balance add`, `api` on a `moves_money` operation)
+    asks here.
+    """
+    if args.yes or not sys.stdin.isatty():
+        return
+    if not _confirmed(question, sys.stdin, out.stderr):
+        raise Cancelled("cancelled; nothing was charged")
+
+
+def _confirmed(question: str, stdin: TextIO, stderr: TextIO) -> bool:
+    stderr.write(f"{question} [y/N] ")
     stderr.flush()
     answer = stdin.readline()
     return answer.strip().lower() in ("y", "yes")
@@ -316,9 +327,9 @@ def add_balance(args: argparse.Namespace, out: Output) -> int:
     key = _idempotency_key(args.idempotency_key)
     client = make_client(args)  # credentials checked before anyone is asked to confirm
     with client:
-        # A prompt only with a person at a terminal; a script's command line is its consent.
-        if not args.yes and sys.stdin.isatty() and not _confirmed(cents, sys.stdin, out.stderr):
-            raise Cancelled(f"cancelled; nothing was charged ({format_cents(cents)})")
+        ask_before_moving_money(
+            args, out, f"Charge {format_cents(cents)} to the organisation's default payment method?"
+        )
         # Written before sending, in --json mode too: whatever happens next (an error,
         # Ctrl-C, SIGTERM, a crash), a retry with this key is safe.
         out.note(f"idempotency key: {key} (retry with --idempotency-key {key})")
@@ -459,7 +470,7 @@ def delete_key(args: argparse.Namespace, out: Output) -> int:
 def api(args: argparse.Namespace, out: Output) -> int:
     from parallel_account.cli import _api  # only this command needs it
 
-    return _api.run(args, out, make_client)
+    return _api.run(args, out, make_client, ask_before_moving_money)
 
 
 # --- the fake server ------------------------------------------------------------------------

@@ -106,6 +106,8 @@ Call any operation of the pinned spec through the client: the same validation,
 retries and idempotency as the library. Prints the JSON answer on stdout.
 An operation with an idempotency key gets a new one unless given
 (--param idempotency_key=KEY); it is written to stderr before anything is sent.
+An operation that moves money (add_balance) asks first when stdin is a
+terminal, as `balance add` does, unless --yes. Integers are ASCII digits.
 
 examples:
   parallel-account api --list
@@ -251,6 +253,9 @@ def build_parser() -> Parser:
         help="a path, query or body parameter (repeat); read by its type in the spec",
     )
     api.add_argument("--body", metavar="JSON", help="body fields as one JSON object")
+    api.add_argument(
+        "-y", "--yes", action="store_true", help="do not ask before moving money on a terminal"
+    )
 
     # Listed for --help; `spec ...` runs with its own parser (cli/_spec_cmd.py, lazy).
     spec = commands.add_parser(
