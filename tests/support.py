@@ -83,11 +83,13 @@ def add_history_endpoint(document: dict[str, Any]) -> None:
     }
 
 
-# What a scratch copy needs to run the make targets; .venv is linked, not copied.
+# What a scratch copy needs to run the make targets; .venv (and .venv-zipapp, once `make
+# zipapp` made it) is linked, not copied.
 REPO_ITEMS = (
     "Makefile",
     "pyproject.toml",
     "requirements-dev.txt",
+    "requirements-zipapp.txt",
     "openapi.json",
     "README.md",
     "api.md",
@@ -111,10 +113,12 @@ def scratch_repo(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
+    if (ROOT / ".venv-zipapp").is_dir():
+        (dest / ".venv-zipapp").symlink_to(ROOT / ".venv-zipapp")
     # The copy shares this checkout's .venv (and its install stamp). Were its build inputs
     # newer than the stamp, a make there would reinstall the shared venv pointing at the
     # copy, for every test after it: date them back so it never does.
-    for name in ("pyproject.toml", "requirements-dev.txt"):
+    for name in ("pyproject.toml", "requirements-dev.txt", "requirements-zipapp.txt"):
         if (dest / name).exists():
             os.utime(dest / name, (0, 0))
     return dest
