@@ -16,7 +16,7 @@ import time
 import uuid
 from collections import Counter, deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
@@ -452,23 +452,15 @@ class FakeAccountAPI:
     def _handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
-        seen = _Seen(method, raw_path.partition("?")[0], self._since_start())
-        outcome = self._decide(raw_path, headers, body, seen)
+        record = RequestRecord(self._since_start(), method, raw_path.partition("?")[0])
+        outcome = self._decide(raw_path, headers, body, record)
         # As the API does, every answer (errors too) names the request for support tickets.
         request_id = f"req_{uuid.uuid4().hex[:24]}"
-        record = RequestRecord(
-            seen.at,
-            method,
-            seen.path,
-            seen.operation,
-            None if outcome.drop else outcome.status,
-            seen.idempotency_key,
-            seen.fault,
-            None if outcome.drop else request_id,
-        )
+        if not outcome.drop:  # else no status and no id reached the client
+            record.status, record.request_id = outcome.status, request_id
         with self._lock:
             self._last_request_id = request_id
-            if seen.operation is not None:
+            if record.operation is not None:
                 self._request_log.append(record)
         outcome.headers.append(("x-request-id", request_id))
         log(record)
@@ -492,8 +484,10 @@ class FakeAccountAPI:
             return round(time.monotonic() - self._started, 6)
 
     def _decide(
-        self, raw_path: str, headers: Mapping[str, str], body: bytes, seen: _Seen
+        self, raw_path: str, headers: Mapping[str, str], body: bytes, seen: RequestRecord
     ) -> Outcome:
+        """The outcome for one request; what it learns on the way (operation, key, fault)
+        goes into `seen`."""
         if len(body) > MAX_BODY_BYTES:  # the served fake refuses it before reading it
             return too_large()
         path, _, query = raw_path.partition("?")
@@ -554,18 +548,6 @@ class FakeAccountAPI:
         if not hmac.compare_digest(credentials.strip().encode(), self._token.encode()):
             return "Invalid or expired token"
         return None
-
-
-@dataclass
-class _Seen:
-    """What `_handle` learns about a request on its way through, for its `RequestRecord`."""
-
-    method: str
-    path: str
-    at: float
-    operation: str | None = None
-    idempotency_key: str | None = None
-    fault: str | None = None
 
 
 def _all_interfaces(host: str) -> bool:

@@ -23,9 +23,9 @@ REQUEST_LOGGER: Final = logging.getLogger("parallel_account.testing.requests")
 MAX_KEY_SHOWN: Final = 1000
 
 
-@dataclass(frozen=True)
+@dataclass
 class RequestRecord:
-    """One request as the fake handled it.
+    """One request as the fake handled it (filled in on its way through, then left alone).
 
     Attributes:
         at: when it arrived, in seconds since the fake was created or reset.
