@@ -25,7 +25,7 @@ LINTED := overrides codegen tests
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-$(VENV_STAMP): requirements-dev.txt pyproject.toml
+$(VENV_STAMP): requirements-dev.txt requirements-zipapp.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -e .
@@ -95,11 +95,21 @@ rehearsal: $(VENV_STAMP)  ## upstream changes through `make spec-update`; their 
 	$(PY) -m pytest $(PYTEST_ARGS) -m rehearsal tests/test_rehearsal.py
 
 # One file for teams without Python tooling: the CLI (mock-server, conformance, spec) for python3 >= 3.11.
+# Built in a venv of its own holding only the pinned runtime dependencies
+# (requirements-zipapp.txt): no development tools, no generator.
 ZIPAPP := dist/parallel-account-mock.pyz
+ZIPAPP_VENV := .venv-zipapp
+ZIPAPP_STAMP := $(ZIPAPP_VENV)/.installed
 .PHONY: zipapp
 
-zipapp: $(VENV_STAMP)  ## build dist/parallel-account-mock.pyz (reproducible; runs with any python3 >= 3.11)
-	$(PY) -m codegen.zipapp --output $(ZIPAPP)
+$(ZIPAPP_STAMP): requirements-zipapp.txt
+	rm -rf $(ZIPAPP_VENV)
+	$(PYTHON) -m venv $(ZIPAPP_VENV)
+	$(ZIPAPP_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-zipapp.txt
+	touch $@
+
+zipapp: $(ZIPAPP_STAMP)  ## build dist/parallel-account-mock.pyz (reproducible; runs with any python3 >= 3.11)
+	$(ZIPAPP_VENV)/bin/python -m codegen.zipapp --output $(ZIPAPP)
 
 # Release files (codegen/dist.py): built from a clean copy of the files git knows, every
 # timestamp SOURCE_DATE_EPOCH (the last commit's time unless set), so two runs give the

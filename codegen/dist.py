@@ -50,6 +50,7 @@ NOT_SOURCE: Final = frozenset(
     {
         ".git",
         ".venv",
+        ".venv-zipapp",
         "node_modules",
         "dist",
         "build",

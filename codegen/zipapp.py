@@ -13,10 +13,17 @@ timestamp 1980-01-01, fixed permissions, no bytecode, so two builds of the same
 tree give the same bytes.
 
 What goes in: the two packages exactly as the wheel has them (the package roots,
-`include` patterns and package-data globs of pyproject.toml), and the files of
+`include` patterns and package-data globs of pyproject.toml), read from the
+checkout (generated/ is committed: the generator does not run), and the files of
 each runtime dependency and of their dependencies, as installed in the
-interpreter running this (the project's venv: the versions the tests ran with),
-read from their installation records. Nothing is downloaded.
+interpreter running this, read from their installation records. Nothing is
+downloaded here.
+
+`make zipapp` runs this in `.venv-zipapp`, a venv holding only
+`requirements-zipapp.txt`: the runtime dependencies pinned exactly (the versions
+the development venv installs too, so the tests ran on them) and `packaging`, to
+read their metadata. Building needs neither the development tools nor the
+generator, only the standard library, `packaging` and the files it packs.
 """
 
 from __future__ import annotations
@@ -88,17 +95,28 @@ def _closure(names: list[str]) -> list[metadata.Distribution]:
         key = requirement.name.lower().replace("_", "-")
         if key in seen or (requirement.marker and not requirement.marker.evaluate({"extra": ""})):
             continue
-        distribution = metadata.distribution(requirement.name)
+        try:
+            distribution = metadata.distribution(requirement.name)
+        except metadata.PackageNotFoundError:
+            raise SystemExit(
+                f"zipapp: {requirement.name} is not installed in {sys.prefix}; "
+                "`make zipapp` installs requirements-zipapp.txt first"
+            ) from None
         seen[key] = distribution
         todo += [Requirement(text) for text in distribution.requires or []]
     return [seen[key] for key in sorted(seen)]
 
 
+def runtime_distributions() -> list[metadata.Distribution]:
+    """pyproject.toml's runtime dependencies and all they need, as installed here."""
+    runtime: list[str] = _pyproject()["project"]["dependencies"]  # type: ignore[index]
+    return _closure(runtime)
+
+
 def dependency_files() -> dict[str, bytes]:
     """Archive name -> content of every runtime dependency's installed files."""
-    runtime: list[str] = _pyproject()["project"]["dependencies"]  # type: ignore[index]
     files: dict[str, bytes] = {}
-    for distribution in _closure(runtime):
+    for distribution in runtime_distributions():
         for entry in distribution.files or []:
             name = entry.as_posix()
             if (

@@ -96,11 +96,13 @@ def add_history_endpoint(document: dict[str, Any]) -> None:
     }
 
 
-# What a scratch copy needs to run the make targets; .venv is linked, not copied.
+# What a scratch copy needs to run the make targets; .venv (and .venv-zipapp, once `make
+# zipapp` made it) is linked, not copied.
 REPO_ITEMS = (
     "Makefile",
     "pyproject.toml",
     "requirements-dev.txt",
+    "requirements-zipapp.txt",
     "openapi.json",
     "README.md",
     "api.md",
@@ -132,10 +134,12 @@ def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
     (dest / ".venv").symlink_to(ROOT / ".venv")
     if "package-lock.json" in extra and (ROOT / "node_modules").is_dir():
         (dest / "node_modules").symlink_to(ROOT / "node_modules")
+    if (ROOT / ".venv-zipapp").is_dir():
+        (dest / ".venv-zipapp").symlink_to(ROOT / ".venv-zipapp")
     # The copy shares this checkout's .venv (and its install stamp). Were its build inputs
     # newer than the stamp, a make there would reinstall the shared venv pointing at the
     # copy, for every test after it: date them back so it never does.
-    for name in ("pyproject.toml", "requirements-dev.txt"):
+    for name in ("pyproject.toml", "requirements-dev.txt", "requirements-zipapp.txt"):
         if (dest / name).exists():
             os.utime(dest / name, (0, 0))
     return dest

@@ -4,10 +4,12 @@ documented by a JSON Schema; the spec and the facts served; loopback only by def
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import jsonschema  # type: ignore[import-untyped]
@@ -17,9 +19,10 @@ from parallel_account._spec import spec_text
 from parallel_account.testing import FakeAccountAPI, remote_refusal
 from parallel_account.testing._control import _HANDLERS, endpoint_schemas, facts_bytes
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import LOWEST, ROOT
+from tests.support import LOWEST, ROOT, SHORTEST
 
 SCHEMAS = ROOT / "overrides" / "parallel_account" / "schemas"
+JSON_TYPE = {"content-type": "application/json"}
 
 
 @pytest.fixture
@@ -185,7 +188,7 @@ def test_a_bad_control_request_is_400_naming_the_field(
 ) -> None:
     fake, control, _ = served
     content = body if isinstance(body, bytes) else None if body is None else json.dumps(body)
-    answer = control.request(method, path, content=content)
+    answer = control.request(method, path, content=content, headers=JSON_TYPE)
     assert answer.status_code == 400
     jsonschema.validate(answer.json(), endpoint_schemas()["error_schema"])
     assert answer.json()["error"]["field"] == field
@@ -209,8 +212,9 @@ def test_control_requests_are_not_counted_or_faulted(served: Any) -> None:
 
 def test_the_spec_and_the_facts_are_served(served: Any) -> None:
     _, control, api = served
-    spec = api.get("openapi.json")
-    assert (spec.status_code, spec.text) == (200, spec_text())
+    for where in ("openapi.json", "service/openapi.json"):  # the second: the live API's path
+        spec = api.get(where)
+        assert (spec.status_code, spec.text) == (200, spec_text())
     facts = control.get("/__fake/facts")
     assert facts.content == facts_bytes()
     assert facts.json()["operations"].keys() == OPERATIONS.keys()
@@ -280,3 +284,158 @@ def test_the_fake_s_schema_check_agrees_with_jsonschema(body: Any) -> None:
         except SchemaError:
             accepted = False
         assert accepted == expected, (entry["method"], entry["path"], body)
+
+
+# --- a fake you can see into: health, the request log, queued faults ----------------------------
+
+
+def test_health_answers_with_the_pid_and_the_spec(served: Any) -> None:
+    from parallel_account._spec import SPEC_SHA256
+
+    _, control, _ = served
+    health = _checked(control.get("/__fake/health"), "GET", "/__fake/health")
+    assert health["ok"] is True
+    assert health["pid"] == os.getpid()
+    assert health["spec_sha256"] == SPEC_SHA256
+
+
+def test_requests_lists_each_request_with_its_operation_status_key_and_fault(
+    served: Any,
+) -> None:
+    fake, control, api = served
+    path = OPERATIONS["add_balance"].path
+    key = "seen-".ljust(SHORTEST, "1")
+    body = {"amount_cents": LOWEST, "idempotency_key": key}
+    control.post(
+        "/__fake/faults/drop_next", json={"operation": "add_balance", "after_commit": True}
+    ).raise_for_status()
+    control.post("/__fake/faults/fail_next", json={"operation": "get_balance"}).raise_for_status()
+    with pytest.raises(httpx.RemoteProtocolError):
+        api.post(path, json=body)
+    api.post(path, json=body).raise_for_status()
+    assert api.get(OPERATIONS["get_balance"].path).status_code == 503
+    log = _checked(control.get("/__fake/requests"), "GET", "/__fake/requests")["log"]
+    seen = [
+        (e["method"], e["path"], e["operation"], e["status"], e["idempotency_key"], e["fault"])
+        for e in log
+    ]
+    base = urlsplit(str(api.base_url)).path.rstrip("/")
+    assert seen == [
+        ("POST", base + path, "add_balance", None, key, "drop_after_commit"),
+        ("POST", base + path, "add_balance", 200, key, None),
+        ("GET", base + OPERATIONS["get_balance"].path, "get_balance", 503, None, "status"),
+    ]
+    assert [e["request_id"] for e in log[1:]] != [None, None]
+    assert log[0]["request_id"] is None  # no answer was sent
+    assert fake.request_log == log
+    fake.reset()
+    assert control.get("/__fake/requests").json()["log"] == []
+
+
+def test_faults_lists_the_queued_faults_and_the_random_ones(served: Any) -> None:
+    fake, control, api = served
+    control.post(
+        "/__fake/faults/fail_next",
+        json={"n": 2, "status": 429, "operation": "get_balance", "retry_after": 3},
+    ).raise_for_status()
+    control.post("/__fake/faults/delay_next", json={"seconds": 0.5}).raise_for_status()
+    control.post("/__fake/faults/random", json={"seed": 1, "rate": 0.25}).raise_for_status()
+    faults = _checked(control.get("/__fake/faults"), "GET", "/__fake/faults")
+    assert faults["queued"] == [
+        {
+            "kind": "status",
+            "remaining": 2,
+            "operation": "get_balance",
+            "status": 429,
+            "headers": {"retry-after": "3"},
+            "delay_seconds": None,
+        },
+        {
+            "kind": "delay",
+            "remaining": 1,
+            "operation": None,
+            "status": None,
+            "headers": {},
+            "delay_seconds": 0.5,
+        },
+    ]
+    assert faults["random"]["rate"] == 0.25
+    assert faults["injected"] == {}
+    assert api.get(OPERATIONS["get_balance"].path).status_code == 429
+    after = control.get("/__fake/faults").json()
+    assert after["queued"][0]["remaining"] == 1
+    assert after["injected"] == {"status": 1}
+    assert fake.queued_faults == after["queued"]
+    control.post("/__fake/faults/clear").raise_for_status()
+    assert control.get("/__fake/faults").json()["queued"] == []
+
+
+# --- issue 18 #13: a web page cannot drive the control API --------------------------------------
+
+
+_JSON = "application/json"
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        # DNS rebinding: the page's own name, resolved to 127.0.0.1.
+        ({"host": "attacker.example", "content-type": _JSON}, 403),
+        ({"host": "attacker.example:80", "content-type": _JSON}, 403),
+        ({"origin": "http://attacker.example", "content-type": _JSON}, 403),  # a page elsewhere
+        ({"origin": "null", "content-type": _JSON}, 403),  # a sandboxed frame
+        ({"content-type": "text/plain"}, 415),  # a "simple" request: no CORS preflight
+        ({"content-type": "application/x-www-form-urlencoded"}, 415),
+        ({"content-type": "multipart/form-data; boundary=x"}, 415),
+        ({}, 415),  # a Blob body without a type: no content-type at all
+    ],
+)
+def test_a_web_page_cannot_drive_the_control_api(
+    served: Any, headers: dict[str, str], status: int
+) -> None:
+    fake, control, _ = served
+    body = json.dumps({"credit_balance_cents": 999})
+    answer = control.post("/__fake/balance", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    jsonschema.validate(answer.json(), endpoint_schemas()["error_schema"])
+    assert fake.balance.credit_balance_cents == 0
+
+
+def test_loopback_names_its_own_origin_and_json_are_accepted(served: Any) -> None:
+    _, control, _ = served
+    port = urlsplit(str(control.base_url)).port
+    for host in (f"127.0.0.1:{port}", f"localhost:{port}", "127.0.0.1", "[::1]"):
+        assert control.get("/__fake/balance", headers={"host": host}).status_code == 200, host
+    own = {"origin": f"http://127.0.0.1:{port}", "content-type": "application/json; charset=utf-8"}
+    body = json.dumps({"credit_balance_cents": 5})
+    assert control.post("/__fake/balance", content=body, headers=own).status_code == 200
+    assert control.post("/__fake/reset").status_code == 200  # no body: no type needed
+    assert control.get("/__fake/ledger", headers={"origin": "http://x.example"}).status_code == 403
+
+
+# --- issue 18 #14: retry_after is checked before it becomes a header ----------------------------
+
+
+@pytest.mark.parametrize(
+    "retry_after",
+    ["1\r\nx-injected: yes", "1\nx", "\x00", "bientôt", "soon…", "\uff19", " 1", "1" * 201],
+)
+def test_a_retry_after_a_header_cannot_carry_is_400_naming_it(
+    served: Any, retry_after: str
+) -> None:
+    fake, control, api = served
+    answer = control.post("/__fake/faults/fail_next", json={"retry_after": retry_after})
+    assert answer.status_code == 400
+    assert answer.json()["error"]["field"] == "retry_after"
+    assert fake.queued_faults == []
+    with pytest.raises(ValueError, match=r"^retry_after: "):
+        fake.fail_next(retry_after=retry_after)
+    assert api.get(OPERATIONS["get_balance"].path).status_code == 200
+
+
+@pytest.mark.parametrize("retry_after", ["Wed, 21 Oct 2026 07:28:00 GMT", "2", "soon"])
+def test_a_printable_retry_after_is_sent_as_given(served: Any, retry_after: str) -> None:
+    _, control, api = served
+    control.post("/__fake/faults/fail_next", json={"retry_after": retry_after}).raise_for_status()
+    refused = api.get(OPERATIONS["get_balance"].path)
+    assert (refused.status_code, refused.headers["retry-after"]) == (503, retry_after)

@@ -96,7 +96,7 @@ def _scratch(dest: Path) -> Path:
 
 
 def _commit(repo: Path) -> None:
-    (repo / ".gitignore").write_text(".venv\n", encoding="utf-8")
+    (repo / ".gitignore").write_text(".venv\n.venv-zipapp\n", encoding="utf-8")
     when = f"@{COMMIT_EPOCH} +0000"
     env = {**os.environ, "GIT_COMMITTER_DATE": when, "GIT_AUTHOR_DATE": when}
     for args in (

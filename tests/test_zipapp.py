@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 import zipfile
+from importlib import metadata
 from pathlib import Path
 
 import pytest
 
 from codegen import zipapp
 from parallel_account.conformance import load_all
-from tests.support import FROZEN_SPEC, ROOT
+from tests.support import FROZEN_SPEC, ROOT, clean_make_env
 
 NODE_TEST = ROOT / "tests" / "node" / "zipapp.test.mjs"
 
@@ -54,6 +57,70 @@ def test_the_archive_holds_the_wheel_s_files_and_no_bytecode(pyz: Path) -> None:
         assert needed in names
     assert pyz.read_bytes().startswith(zipapp.SHEBANG)
     assert os.access(pyz, os.X_OK)
+
+
+def _pins() -> dict[str, str]:
+    lines = (ROOT / "requirements-zipapp.txt").read_text(encoding="utf-8").splitlines()
+    pairs = [line.split("==") for line in lines if line and not line.startswith("#")]
+    return {_normalised(name): version for name, version in pairs}
+
+
+def _normalised(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_pins_are_the_runtime_closure_at_the_versions_tested() -> None:
+    """requirements-zipapp.txt is what pyproject.toml's dependencies need (and packaging, to
+    read them), at the versions installed in the venv the tests run in."""
+    installed = {_normalised(d.metadata["Name"]): d.version for d in zipapp.runtime_distributions()}
+    installed["packaging"] = metadata.version("packaging")
+    assert _pins() == installed
+
+
+def test_make_zipapp_does_not_build_the_development_venv() -> None:
+    """`make -n -B zipapp`: every step it would run, its prerequisites' included."""
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", "zipapp"],
+        cwd=ROOT,
+        env=clean_make_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "requirements-zipapp.txt" in done.stdout
+    assert "requirements-dev.txt" not in done.stdout
+    assert ".venv/" not in done.stdout.replace(".venv-zipapp/", "")
+
+
+@pytest.mark.slow
+def test_it_builds_from_the_runtime_dependencies_alone(pyz: Path, tmp_path: Path) -> None:
+    """Only the pinned distributions on the path (-I -S: no site-packages), and the same bytes."""
+    site = tmp_path / "site"
+    for distribution in [*zipapp.runtime_distributions(), metadata.distribution("packaging")]:
+        for entry in distribution.files or []:
+            if entry.as_posix().startswith(".."):
+                continue
+            target = site / entry
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(str(distribution.locate_file(entry)), target)
+    out = tmp_path / "alone.pyz"
+    script = (
+        "import sys; sys.path[:0] = sys.argv[1:3]; import codegen.zipapp as z; "
+        "z.main(['--output', sys.argv[3]]); "
+        "assert not [m for m in sys.modules if m.split('.')[0] in "
+        "('jinja2', 'mypy', 'schemathesis', 'openapi_python_client', 'ruff')]"
+    )
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", script, str(ROOT), str(site), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_bytes() == pyz.read_bytes()
 
 
 def test_it_runs_with_nothing_installed(pyz: Path) -> None:
@@ -104,3 +171,11 @@ def test_node_drives_the_zipapp_fake_through_its_control_api(node: str, pyz: Pat
     assert done.returncode == 0, done.stdout + done.stderr
     assert "# pass 1" in done.stdout
     assert "# fail 0" in done.stdout
+
+
+def test_readme_says_where_a_release_s_zipapp_is() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For teams in other languages", 1)[1].split("\n## ", 1)[0]
+    name = zipapp.DEFAULT_OUTPUT.name
+    assert f"/releases/download/vX.Y.Z/{name}" in section
+    assert "requirements-zipapp.txt" in section

@@ -5,6 +5,7 @@
     parallel-account apps list | create NAME | delete APP_ID
     parallel-account keys create APP_ID NAME | delete APP_ID KEY_ID
     parallel-account mock-server [--port N] [--token T] [--host H] [--allow-remote]
+                                 [--log-format text|json]
     parallel-account conformance list | run --adapter COMMAND [--only NAME]...
 
 Modules: `_parser` (arguments, exit statuses), `_commands` (one function per

@@ -482,12 +482,17 @@ def mock_server(args: argparse.Namespace, out: Output) -> int:
     refusal = testing.remote_refusal(args.host, args.allow_remote)
     if refusal:
         raise UsageError(refusal)
-    argv = ["--host", args.host, "--port", str(args.port)]
-    if args.allow_remote:
-        argv.append("--allow-remote")
-    if args.token is not None:
-        argv += ["--token", args.token]
-    return testing.main(argv)
+    try:
+        return testing.serve(
+            host=args.host,
+            port=args.port,
+            token=testing.DEFAULT_TOKEN if args.token is None else args.token,
+            json_line=args.json,
+            log_format=args.log_format,
+            out=out.stdout,
+        )
+    except testing.CannotServe as exc:
+        raise UsageError(str(exc)) from None
 
 
 COMMANDS: dict[tuple[str, str | None], Command] = {

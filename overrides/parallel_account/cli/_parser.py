@@ -26,6 +26,7 @@ import sys
 from typing import Any, NoReturn
 
 from parallel_account._errors import InvalidRequestError
+from parallel_account._fake_token import DEFAULT_TOKEN
 from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._version import __version__
 
@@ -265,10 +266,22 @@ def build_parser() -> Parser:
 
     mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
     mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
-    mock.add_argument("--token", metavar="T", default=None, help="bearer token it accepts")
+    mock.add_argument(
+        "--token",
+        metavar="T",
+        default=None,
+        help=f"bearer token it accepts (default: {DEFAULT_TOKEN})",
+    )
     mock.add_argument("--host", default="127.0.0.1", help="a loopback address (default: 127.0.0.1)")
     mock.add_argument(
         "--allow-remote", action="store_true", help="allow a --host that is not loopback"
+    )
+    mock.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=None,
+        help="one line per request on stderr (method, path, operation, status, idempotency "
+        "key, fault), as text or as one JSON object a line",
     )
     from parallel_account.cli import _conformance  # its commands live beside their code
 

@@ -42,10 +42,11 @@ serve it on loopback for tests in other languages::
 
 Served, the fake also has a control API for tests in other languages: under
 `/__fake/` at the server's root, JSON endpoints for every method above (faults,
-balance, reset, ledger, charges for a key, apps, keys, request counts), each
-described by a JSON Schema (`GET /__fake/`), plus the pinned spec at
-`<base URL>/openapi.json` and the spec facts at `/__fake/facts` (`_control`).
-The command line listens on loopback only unless `--allow-remote`.
+balance, reset, ledger, charges for a key, apps, keys, request counts and log,
+health), each described by a JSON Schema (`GET /__fake/`), plus the pinned spec
+at `<base URL>/service/openapi.json` (where the live API has it) and the spec
+facts at `/__fake/facts` (`_control`). The command line listens on loopback only
+unless `--allow-remote`; `serve()` is what it runs (start line, request log).
 
 What the spec leaves open is answered as FastAPI answers it: a method a known
 path lacks (HEAD, OPTIONS, TRACE, unknown ones) gets 405 with an `Allow` header
@@ -68,16 +69,18 @@ and request pipeline), `_state` (balance, ledger, apps and keys, and the
 idempotency rules), `_spec` (routing and validation from the spec facts),
 `_sample` (answers built from the spec's response schemas, for operations
 `_state` does not model), `_faults` (fault injection), `_outcome` (what the fake
-decided for one request), `_transport` (the httpx transport), `_server` (HTTP on
-loopback), `_control` (the control API over HTTP, its requests checked by the package's
-schema engine), `_clients` (this package's clients on the fake),
+decided for one request), `_requests` (the record of each request, and its log line),
+`_transport` (the httpx transport), `_server` (HTTP on loopback), `_control` (the control
+API over HTTP, its requests checked by the package's schema engine), `_clients` (this
+package's clients on the fake),
 `_main` (the command line).
 """
 
-from parallel_account.testing._api import DEFAULT_TOKEN, FakeAccountAPI
+from parallel_account._fake_token import DEFAULT_TOKEN
+from parallel_account.testing._api import FakeAccountAPI
 from parallel_account.testing._clients import NO_BACKOFF
 from parallel_account.testing._faults import FAULT_KINDS, FaultKind
-from parallel_account.testing._main import main, remote_refusal
+from parallel_account.testing._main import CannotServe, main, remote_refusal, serve
 from parallel_account.testing._state import App, Balance, Charge, Key
 from parallel_account.testing._transport import FakeTransport
 
@@ -87,6 +90,7 @@ __all__ = [
     "NO_BACKOFF",
     "App",
     "Balance",
+    "CannotServe",
     "Charge",
     "FakeAccountAPI",
     "FakeTransport",
@@ -94,4 +98,5 @@ __all__ = [
     "Key",
     "main",
     "remote_refusal",
+    "serve",
 ]

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import hmac
-import logging
+import ipaddress
 import random
 import threading
 import time
 import uuid
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
+from parallel_account._fake_token import DEFAULT_TOKEN
 from parallel_account.testing import _control as control
 from parallel_account.testing._clients import account_client, async_account_client
 from parallel_account.testing._faults import (
@@ -32,6 +33,7 @@ from parallel_account.testing._faults import (
     retry_headers,
 )
 from parallel_account.testing._outcome import SUCCESS, Outcome, detail, json_answer
+from parallel_account.testing._requests import RequestRecord, idempotency_key, log
 from parallel_account.testing._sample import documented, spec_answer
 from parallel_account.testing._server import serving
 from parallel_account.testing._spec import (
@@ -51,20 +53,21 @@ from parallel_account_api.spec_facts import OperationFacts
 if TYPE_CHECKING:
     from parallel_account._client import AccountClient, AsyncAccountClient
 
-# One logger for the whole fake, named "parallel_account.testing" as before it was a package.
-_log = logging.getLogger(__package__)
-
-DEFAULT_TOKEN: Final = "fake-account-token"  # noqa: S105 (a well-known test value)
-#: Arrival times kept per operation (`request_times`): a soak test must not grow the fake.
+#: Arrival times kept per operation (`request_times`), and requests kept in `request_log`:
+#: a soak test must not grow the fake.
 MAX_TIMES_KEPT: Final = 1000
+
+
+_TRANSPORT_HOST: Final = "account-api.fake.invalid"
 
 
 class FakeAccountAPI:
     """An in-memory Account API for one organisation. All methods are thread-safe.
 
     Inspect it with `balance`, `ledger`, `charges_for(key)`, `apps`, `keys`,
-    `requests` (count by operation name), `request_times` and `injected` (count by
-    fault kind).
+    `requests` (count by operation name), `request_times`, `request_log` (each
+    request: operation, status, idempotency key, fault), `injected` (count by
+    fault kind) and `queued_faults`.
     Inject faults with `fail_next`, `drop_next`, `delay_next`, `random_faults`;
     `clear_faults` removes them all; `reset` goes back to the starting state.
     Over HTTP the same methods answer under `/__fake/` (the control API, `_control`).
@@ -94,7 +97,7 @@ class FakeAccountAPI:
     """
 
     #: The base URL to use with `transport()` (the host never resolves: nothing leaves the process).
-    base_url: Final = f"https://account-api.fake.invalid{BASE_PATH}"
+    base_url: Final = f"https://{_TRANSPORT_HOST}{BASE_PATH}"
 
     def __init__(
         self,
@@ -115,17 +118,20 @@ class FakeAccountAPI:
         self._account = Account(*self._initial)
         self._requests: Counter[str] = Counter()
         self._times: dict[str, deque[float]] = {}
+        self._request_log: deque[RequestRecord] = deque(maxlen=MAX_TIMES_KEPT)
         self._started = time.monotonic()
         self._faults = FaultPlan()
         self._last_request_id: str | None = None
+        self._served_on: list[str] = []  # the addresses serve() listens on now
 
     def reset(self) -> None:
-        """Back to the state it was created with: balance, ledger, apps, keys, request counts
-        and times, faults (queued, random, and the injected counts). The token stays."""
+        """Back to the state it was created with: balance, ledger, apps, keys, request counts,
+        times and log, faults (queued, random, and the injected counts). The token stays."""
         with self._lock:
             self._account = Account(*self._initial)
             self._requests.clear()
             self._times.clear()
+            self._request_log.clear()
             self._started = time.monotonic()
             self._faults = FaultPlan()
 
@@ -219,10 +225,33 @@ class FakeAccountAPI:
             return {name: list(times) for name, times in self._times.items()}
 
     @property
+    def request_log(self) -> list[dict[str, Any]]:
+        """The requests to the Account API's operations, oldest first (the last
+        `MAX_TIMES_KEPT`): each as `RequestRecord` fields (`at`, `method`, `path`,
+        `operation`, `status`: None when no answer was sent, `idempotency_key`,
+        `fault`, `request_id`)."""
+        with self._lock:
+            return [record.as_json() for record in self._request_log]
+
+    @property
     def injected(self) -> dict[str, int]:
         """Faults carried out so far, by kind."""
         with self._lock:
             return dict(self._faults.injected)
+
+    @property
+    def queued_faults(self) -> list[dict[str, Any]]:
+        """The faults still to come from fail_next/drop_next/delay_next, in the order they
+        will be served: kind, requests left, operation, status, headers, delay."""
+        with self._lock:
+            return [fault.described() for fault in self._faults.queued]
+
+    @property
+    def random_fault_settings(self) -> dict[str, Any] | None:
+        """The settings of random_faults() (rate, kinds, statuses, ...), or None when off."""
+        with self._lock:
+            plan = self._faults.random_faults
+            return plan.described() if plan else None
 
     # -- fault injection --
 
@@ -239,6 +268,10 @@ class FakeAccountAPI:
 
         `retry_after` becomes a `Retry-After` header (seconds, or a string such as
         an HTTP date, sent as is); `retry_after_ms` a `retry-after-ms` header.
+
+        Raises:
+            ValueError: `retry_after` is a string a header cannot carry (control
+                characters, non-ASCII, over 200 characters); the message starts `retry_after:`.
         """
         headers = retry_headers(retry_after, retry_after_ms)
         self._queue(Fault("status", n, operation, status=status, headers=headers))
@@ -391,8 +424,22 @@ class FakeAccountAPI:
         Args:
             port: the port (0: any free one).
             host: the address to listen on (loopback by default).
+
+        Raises:
+            OSError: the address cannot be listened on (errno EADDRINUSE: the port is taken).
         """
-        return serving(self._handle, port, host)
+        return self._serving(port, host)
+
+    @contextlib.contextmanager
+    def _serving(self, port: int, host: str) -> Iterator[str]:
+        with serving(self._handle, port, host, self._refused) as base_url:
+            with self._lock:
+                self._served_on.append(host.strip("[]"))
+            try:
+                yield base_url
+            finally:
+                with self._lock:
+                    self._served_on.remove(host.strip("[]"))
 
     @property
     def last_request_id(self) -> str | None:
@@ -405,39 +452,68 @@ class FakeAccountAPI:
     def _handle(
         self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
     ) -> Outcome:
-        outcome = self._decide(method, raw_path, headers, body)
+        record = RequestRecord(self._since_start(), method, raw_path.partition("?")[0])
+        outcome = self._decide(raw_path, headers, body, record)
         # As the API does, every answer (errors too) names the request for support tickets.
         request_id = f"req_{uuid.uuid4().hex[:24]}"
+        if not outcome.drop:  # else no status and no id reached the client
+            record.status, record.request_id = outcome.status, request_id
         with self._lock:
             self._last_request_id = request_id
+            if record.operation is not None:
+                self._request_log.append(record)
         outcome.headers.append(("x-request-id", request_id))
+        log(record)
         return outcome
 
+    def _refused(self, method: str, path: str, status: int) -> None:
+        """The served fake refused a request before reading it (411, 413, unparseable): logged."""
+        log(RequestRecord(self._since_start(), method, path.partition("?")[0], status=status))
+
+    def _own_hosts(self) -> frozenset[str] | None:
+        """The names a control request's Host may give besides loopback ones: the
+        transport's, and any address served on; None (any) when served on all interfaces."""
+        with self._lock:
+            served = tuple(self._served_on)
+        if any(_all_interfaces(host) for host in served):
+            return None
+        return frozenset({_TRANSPORT_HOST, *served})
+
+    def _since_start(self) -> float:
+        with self._lock:
+            return round(time.monotonic() - self._started, 6)
+
     def _decide(
-        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+        self, raw_path: str, headers: Mapping[str, str], body: bytes, seen: RequestRecord
     ) -> Outcome:
+        """The outcome for one request; what it learns on the way (operation, key, fault)
+        goes into `seen`."""
         if len(body) > MAX_BODY_BYTES:  # the served fake refuses it before reading it
             return too_large()
         path, _, query = raw_path.partition("?")
-        controlled = control.answer(self, method, path, query, body)
+        controlled = control.answer(
+            self, seen.method, path, query, headers, body, self._own_hosts()
+        )
         if controlled is not None:  # the control API or the spec: not the Account API's
             return controlled
-        routed = route(method, path)
+        routed = route(seen.method, path)
         if isinstance(routed, Outcome):
             return routed
         op, path_params = routed
+        seen.operation = op.name
+        seen.idempotency_key = idempotency_key(op, body)
         with self._lock:
             self._requests[op.name] += 1
             arrived = self._times.setdefault(op.name, deque(maxlen=MAX_TIMES_KEPT))
-            arrived.append(round(time.monotonic() - self._started, 6))
+            arrived.append(seen.at)
             fault = self._faults.take(op.name)
+            seen.fault = fault.kind if fault is not None else None
             instead = fault.instead() if fault is not None else None
             if instead is not None:
                 return instead
             outcome = self._dispatch(op, path_params, query, headers, body)
         if fault is not None:
             fault.after_commit(outcome)
-        _log.debug("fake account API: %s %s -> %s", method, path, outcome.status)
         return outcome
 
     def _dispatch(
@@ -472,6 +548,14 @@ class FakeAccountAPI:
         if not hmac.compare_digest(credentials.strip().encode(), self._token.encode()):
             return "Invalid or expired token"
         return None
+
+
+def _all_interfaces(host: str) -> bool:
+    """True for an address that listens on every interface ("", 0.0.0.0, ::)."""
+    try:
+        return host == "" or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        return False
 
 
 def _given(value: Any, default: Any) -> Any:

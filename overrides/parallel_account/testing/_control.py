@@ -10,13 +10,14 @@ wheel). Each handler calls the same public method a Python test would
 implementation behind both faces.
 
     GET  /__fake/                    the endpoints and their schemas
+    GET  /__fake/health              ok, pid, version and spec sha256
     GET  /__fake/facts               the spec facts (facts.json)
     POST /__fake/reset               back to the starting state (the token stays)
     GET  /__fake/balance             POST /__fake/balance  {credit_balance_cents, ...}
     GET  /__fake/ledger              GET  /__fake/charges?idempotency_key=K
     GET  /__fake/apps                GET  /__fake/keys (never the raw key)
-    GET  /__fake/requests            counts and arrival times by operation
-    GET  /__fake/faults              faults carried out, by kind
+    GET  /__fake/requests            counts, arrival times and a log of requests by operation
+    GET  /__fake/faults              faults queued, random fault settings, faults carried out
     POST /__fake/faults/fail_next    {n, status, operation, retry_after, retry_after_ms}
     POST /__fake/faults/drop_next    {n, operation, after_commit}
     POST /__fake/faults/delay_next   {seconds, n, operation}
@@ -24,8 +25,9 @@ implementation behind both faces.
     POST /__fake/faults/clear        {}
     POST /__fake/token               {token}
 
-The pinned spec itself is served at `GET <base path>/openapi.json` (e.g.
-`http://127.0.0.1:8080/account/openapi.json`).
+The pinned spec itself is served at `GET <base path>/service/openapi.json`, where the
+live API has it (so `parallel-account spec check URL` works against the fake), and at
+`<base path>/openapi.json` (e.g. `http://127.0.0.1:8080/account/openapi.json`).
 
 Choices the issue left open: control requests need no bearer token (the fake is
 for tests and listens on loopback unless told otherwise: `mock-server` refuses
@@ -33,19 +35,28 @@ another address without `--allow-remote`), are not counted in `requests` and are
 never faulted. A request that breaks its schema, or that the method refuses
 (an unknown operation name, say), gets 400 with `{"error": {"field": F,
 "message": M}}`, F naming the field; an unknown endpoint 404, another method 405.
+
+No token also means a web page open in the tester's browser could drive the fake
+(a form or `fetch` in no-cors mode posts without a preflight; DNS rebinding gives a
+page a name that resolves to 127.0.0.1). So a control request is refused with 403
+when its Host is not a loopback name or address (nor one the fake was asked to
+serve on), or when it has an Origin other than the fake's own; and with 415 when
+it has a body whose Content-Type is not application/json.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from parallel_account._schema import Check, compile_check
+from parallel_account._urls import is_loopback
 from parallel_account.testing._outcome import JSON, Outcome, json_answer, json_body
 from parallel_account.testing._spec import BASE_PATH
 
@@ -53,7 +64,10 @@ if TYPE_CHECKING:
     from parallel_account.testing._api import FakeAccountAPI
 
 PREFIX: Final = "/__fake"
-SPEC_PATH: Final = f"{BASE_PATH}/openapi.json"
+#: Where the live API serves its spec (and `spec check` looks by default).
+SPEC_PATH: Final = f"{BASE_PATH}/service/openapi.json"
+#: Where the fake served it first; kept.
+SHORT_SPEC_PATH: Final = f"{BASE_PATH}/openapi.json"
 
 #: A handler answers JSON data (sent with 200), or a whole `Outcome`.
 Handler = Callable[["FakeAccountAPI", dict[str, Any]], JSON]
@@ -78,14 +92,29 @@ def facts_bytes() -> bytes:
     return resources.files("parallel_account_api").joinpath("facts.json").read_bytes()
 
 
-def answer(fake: FakeAccountAPI, method: str, path: str, query: str, body: bytes) -> Outcome | None:
-    """The answer to a control request or to the spec's URL; None for anything else."""
-    if path == SPEC_PATH and method in ("GET", "HEAD"):
+def answer(
+    fake: FakeAccountAPI,
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    own_hosts: frozenset[str] | None,
+) -> Outcome | None:
+    """The answer to a control request or to the spec's URL; None for anything else.
+
+    `headers` are lower-case; `own_hosts`: the host names a Host header may give
+    besides loopback ones (None: any, as when served on every interface).
+    """
+    if path in (SPEC_PATH, SHORT_SPEC_PATH) and method in ("GET", "HEAD"):
         from parallel_account._spec import spec_text
 
         return json_body(200, spec_text().encode())
     if path != PREFIX and not path.startswith(PREFIX + "/"):
         return None
+    refusal = _from_a_web_page(headers, body, own_hosts)
+    if refusal is not None:
+        return refusal
     path = PREFIX + "/" if path == PREFIX else path
     handlers = {p: h for (m, p), h in _HANDLERS.items() if m == method}
     handler = handlers.get(path)
@@ -106,6 +135,42 @@ def answer(fake: FakeAccountAPI, method: str, path: str, query: str, body: bytes
         field, colon, message = str(exc).partition(": ")
         named = bool(colon) and field.isidentifier()
         return json_answer(400, _error(field if named else None, message if named else str(exc)))
+
+
+def _from_a_web_page(
+    headers: Mapping[str, str], body: bytes, own_hosts: frozenset[str] | None
+) -> Outcome | None:
+    """403 or 415 for a request a browser could have sent on a web page's behalf, else None."""
+    host = headers.get("host")
+    if host is not None and own_hosts is not None:
+        name = _host_name(host)
+        if name is None or not (is_loopback(name) or name in own_hosts):
+            message = (
+                f"Host {host[:100]!r} is not a loopback address: control requests come from "
+                "this machine (use http://127.0.0.1:PORT)"
+            )
+            return json_answer(403, _error(None, message))
+    origin = headers.get("origin")
+    if origin is not None and (host is None or origin.lower() != f"http://{host}".lower()):
+        message = (
+            f"Origin {origin[:100]!r}: control requests from web pages are refused; "
+            "send them from a test process, without an Origin header"
+        )
+        return json_answer(403, _error(None, message))
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    if body.strip() and media_type != "application/json":
+        shown = media_type or "none"
+        message = f"Content-Type {shown[:100]!r}: send the body as application/json"
+        return json_answer(415, _error(None, message))
+    return None
+
+
+def _host_name(host: str) -> str | None:
+    """The name in a Host header (port and IPv6 brackets removed), or None if unreadable."""
+    try:
+        return urlsplit(f"//{host}").hostname
+    except ValueError:
+        return None
 
 
 def _error(field: str | None, message: str) -> dict[str, Any]:
@@ -203,6 +268,13 @@ def _index(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
     }
 
 
+def _health(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+    from parallel_account._spec import SPEC_SHA256
+    from parallel_account._version import __version__
+
+    return {"ok": True, "pid": os.getpid(), "version": __version__, "spec_sha256": SPEC_SHA256}
+
+
 def _facts(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
     return json_body(200, facts_bytes())  # byte for byte as shipped
 
@@ -247,11 +319,15 @@ def _keys(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
 
 
 def _requests(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
-    return {"counts": fake.requests, "times": fake.request_times}
+    return {"counts": fake.requests, "times": fake.request_times, "log": fake.request_log}
 
 
 def _faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
-    return {"injected": fake.injected}
+    return {
+        "queued": fake.queued_faults,
+        "random": fake.random_fault_settings,
+        "injected": fake.injected,
+    }
 
 
 def _fail_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
@@ -286,6 +362,7 @@ def _token(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
 
 _HANDLERS: Final[dict[tuple[str, str], Handler]] = {
     ("GET", f"{PREFIX}/"): _index,
+    ("GET", f"{PREFIX}/health"): _health,
     ("GET", f"{PREFIX}/facts"): _facts,
     ("POST", f"{PREFIX}/reset"): _reset,
     ("GET", f"{PREFIX}/balance"): _balance,

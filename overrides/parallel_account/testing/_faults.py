@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, get_args
 
 from parallel_account.testing._outcome import Outcome, detail, number
 from parallel_account.testing._spec import known_operation
@@ -20,6 +20,9 @@ FaultKind = Literal["status", "drop_before_commit", "drop_after_commit", "delay"
 FAULT_KINDS: Final[tuple[FaultKind, ...]] = get_args(FaultKind)
 
 Headers = tuple[tuple[str, str], ...]
+
+#: The longest `retry_after` string sent: an HTTP date is 29 characters.
+MAX_RETRY_AFTER_CHARS: Final = 200
 
 
 @dataclass
@@ -49,18 +52,50 @@ class Fault:
         outcome.drop = self.kind == "drop_after_commit"
         outcome.delay = self.delay if self.kind == "delay" else 0.0
 
+    def described(self) -> dict[str, Any]:
+        """This queued fault as JSON: kind, requests left, operation and what it sends."""
+        return {
+            "kind": self.kind,
+            "remaining": self.remaining,
+            "operation": self.operation,
+            "status": self.status if self.kind == "status" else None,
+            "headers": dict(self.headers),
+            "delay_seconds": self.delay if self.kind == "delay" else None,
+        }
+
 
 def retry_headers(
     retry_after: float | str | None = None, retry_after_ms: float | None = None
 ) -> Headers:
-    """`Retry-After` (seconds, or a string such as an HTTP date, sent as is) and `retry-after-ms`."""
+    """`Retry-After` (seconds, or a string such as an HTTP date, sent as is) and `retry-after-ms`.
+
+    Raises:
+        ValueError: `retry_after` is a string a header cannot carry as it is: anything
+            but printable ASCII and inner spaces (CR or LF would end the header and
+            start another), or longer than `MAX_RETRY_AFTER_CHARS`.
+    """
     headers: list[tuple[str, str]] = []
     if retry_after is not None:
         value = retry_after if isinstance(retry_after, str) else number(retry_after)
+        if isinstance(retry_after, str) and not _header_safe(retry_after):
+            raise ValueError(
+                f"retry_after: {retry_after[:40]!r} cannot be sent in a header; give seconds "
+                "or an HTTP date: printable ASCII without leading or trailing spaces, at most "
+                f"{MAX_RETRY_AFTER_CHARS} characters"
+            )
         headers.append(("retry-after", value))
     if retry_after_ms is not None:
         headers.append(("retry-after-ms", number(retry_after_ms)))
     return tuple(headers)
+
+
+def _header_safe(value: str) -> bool:
+    """Printable ASCII (spaces inside only), within the length: sent byte for byte as given."""
+    return (
+        0 < len(value) <= MAX_RETRY_AFTER_CHARS
+        and value == value.strip(" ")
+        and all(" " <= ch <= "~" for ch in value)
+    )
 
 
 @dataclass
@@ -80,6 +115,17 @@ class RandomFaults:
         return Fault(
             kind, 1, status=self.rng.choice(self.statuses), headers=self.headers, delay=self.delay
         )
+
+    def described(self) -> dict[str, Any]:
+        """These random faults' settings as JSON (the seed's generator is not shown)."""
+        return {
+            "rate": self.rate,
+            "kinds": list(self.kinds),
+            "statuses": list(self.statuses),
+            "delay_seconds": self.delay,
+            "operation": self.operation,
+            "headers": dict(self.headers),
+        }
 
 
 @dataclass

@@ -19,10 +19,18 @@ from parallel_account.testing._spec import BASE_PATH, MAX_BODY_BYTES, too_large
 _log = logging.getLogger(__package__)
 
 
+#: Told of a request the server refused before `respond` saw it: method, path, status.
+Refused = Callable[[str, str, int], None]
+
+
 @contextlib.contextmanager
-def serving(respond: Respond, port: int, host: str) -> Iterator[str]:
-    """Serve `respond` on host:port (0: any free port) until the block ends; yield the base URL."""
-    server = _Server(respond, host, port)
+def serving(respond: Respond, port: int, host: str, refused: Refused) -> Iterator[str]:
+    """Serve `respond` on host:port (0: any free port) until the block ends; yield the base URL.
+
+    Raises:
+        OSError: host:port cannot be listened on (EADDRINUSE: the port is taken).
+    """
+    server = _Server(respond, refused, host, port)
     # A short poll interval: shutdown() waits up to one of them, once per serve().
     thread = threading.Thread(
         target=server.serve_forever, args=(0.05,), name="fake-account-api", daemon=True
@@ -48,8 +56,9 @@ class _Server(http.server.ThreadingHTTPServer):
     # their SYNs dropped and waited a second for the retransmit (connect timeouts).
     request_queue_size = 128
 
-    def __init__(self, respond: Respond, host: str, port: int) -> None:
+    def __init__(self, respond: Respond, refused: Refused, host: str, port: int) -> None:
         self.respond = respond
+        self.refused = refused
         if _is_ipv6(host):
             self.address_family = socket.AF_INET6
         super().__init__((host, port), _Handler)
@@ -118,6 +127,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             length -= len(chunk)
 
     def _refuse(self, outcome: Outcome) -> None:
+        method, path = getattr(self, "command", None) or "", getattr(self, "path", "")
+        self.server.refused(method, path, outcome.status)
         self.close_connection = True
         outcome.headers.append(("connection", "close"))
         self._write(outcome)
@@ -145,6 +156,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         except OSError:  # the client gave up (e.g. timed out during a delay)
             self.close_connection = True
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        """Nothing: the fake logs each request itself, with its operation and fault
+        (`_requests`), and refusals through `refused`."""
+
     def log_message(self, format: str, *args: Any) -> None:
-        # The request line only: never headers, so never the token.
+        # The stdlib's other messages (errors); never headers, so never the token.
         _log.debug("fake account API %s: " + format, self.address_string(), *args)

@@ -1,0 +1,174 @@
+"""`parallel-account mock-server` as a team in another language starts it: the start line
+(text, or one JSON line with --json), the default token named, a busy port explained, one log
+line per request (--log-format), and the spec where the live API has it (`spec check`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from parallel_account.testing import DEFAULT_TOKEN
+from parallel_account_api.spec_facts import OPERATIONS
+from tests.support import LOWEST, ROOT, SHORTEST
+
+CLI = (sys.executable, "-m", "parallel_account.cli")
+KEY = "log-key-".ljust(SHORTEST, "1")  # within the spec's lengths
+
+
+@contextlib.contextmanager
+def mock_server(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The mock in a process of its own and its first stdout line; stopped (SIGINT) on exit."""
+    proc = subprocess.Popen(
+        [*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline()
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--json", "mock-server", "--token", "json-token"),
+        ("mock-server", "--json", "--token", "json-token"),
+    ],
+)
+def test_json_start_line_names_the_urls_the_token_and_the_pid(argv: tuple[str, ...]) -> None:
+    with mock_server(*argv) as (proc, line):
+        started = json.loads(line)
+        assert set(started) == {"base_url", "control_url", "spec_url", "token", "pid"}
+        assert (started["token"], started["pid"]) == ("json-token", proc.pid)
+        base = started["base_url"]
+        assert base.startswith("http://127.0.0.1:")
+        assert started["control_url"] == base.removesuffix(urlsplit(base).path) + "/__fake/"
+        assert started["spec_url"] == base + "/service/openapi.json"
+        assert httpx.get(started["spec_url"]).json()["paths"]
+        assert httpx.get(started["control_url"] + "health").json()["pid"] == proc.pid
+    assert proc.returncode == 0
+
+
+def test_the_python_module_prints_the_same_json_line() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "parallel_account.testing", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        started = json.loads(proc.stdout.readline())
+        assert (started["token"], started["pid"]) == (DEFAULT_TOKEN, proc.pid)
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+
+
+def test_help_and_readme_name_the_default_token() -> None:
+    done = subprocess.run(
+        [*CLI, "mock-server", "--help"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0
+    assert DEFAULT_TOKEN in done.stdout
+    assert "--log-format" in done.stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## For teams in other languages", 1)[1]
+    assert f"`{DEFAULT_TOKEN}`" in section  # in prose, not only inside the JS example
+
+
+@pytest.mark.parametrize("json_mode", [False, True])
+def test_a_busy_port_names_it_and_suggests_leaving_it_out(json_mode: bool) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*CLI, *(["--json"] if json_mode else []), "mock-server", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 2
+    message = json.loads(done.stdout)["error"]["message"] if json_mode else done.stderr
+    assert f"--port {port}" in message
+    assert "in use" in message
+    assert "leave --port out" in message
+    assert "OSError" not in message and "Errno" not in message
+
+
+def _top_up_lost_then_retried(base_url: str, token: str) -> tuple[str, str]:
+    """A top-up whose answer is lost after the charge, retried with its key; then a balance."""
+    root = base_url.removesuffix(urlsplit(base_url).path)
+    drop = {"operation": "add_balance", "after_commit": True}
+    httpx.post(root + "/__fake/faults/drop_next", json=drop).raise_for_status()
+    path = base_url + OPERATIONS["add_balance"].path
+    body = {"amount_cents": LOWEST, "idempotency_key": KEY}
+    auth = {"authorization": f"Bearer {token}"}
+    with pytest.raises(httpx.RemoteProtocolError):
+        httpx.post(path, json=body, headers=auth)
+    httpx.post(path, json=body, headers=auth).raise_for_status()
+    httpx.get(base_url + OPERATIONS["get_balance"].path, headers=auth).raise_for_status()
+    return path, urlsplit(path).path
+
+
+def test_json_log_has_one_line_per_request_with_its_fault() -> None:
+    with mock_server("mock-server", "--log-format", "json") as (proc, line):
+        _, path = _top_up_lost_then_retried(line.strip(), DEFAULT_TOKEN)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    lines: list[dict[str, Any]] = [json.loads(text) for text in stderr.splitlines()]
+    api = [entry for entry in lines if entry["operation"] is not None]
+    assert [
+        (e["method"], e["path"], e["operation"], e["status"], e["idempotency_key"], e["fault"])
+        for e in api
+    ] == [
+        ("POST", path, "add_balance", None, KEY, "drop_after_commit"),
+        ("POST", path, "add_balance", 200, KEY, None),
+        ("GET", urlsplit(path).path.replace(OPERATIONS["add_balance"].path, "")
+         + OPERATIONS["get_balance"].path, "get_balance", 200, None, None),
+    ]  # fmt: skip
+    control = [entry for entry in lines if entry["operation"] is None]
+    assert [(e["method"], e["path"]) for e in control] == [("POST", "/__fake/faults/drop_next")]
+    assert DEFAULT_TOKEN not in stderr
+
+
+def test_verbose_text_log_has_one_line_per_request_and_shows_the_drop() -> None:
+    with mock_server("-v", "mock-server") as (proc, line):
+        _, path = _top_up_lost_then_retried(line.strip(), DEFAULT_TOKEN)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    top_ups = [text for text in stderr.splitlines() if path in text]
+    assert len(top_ups) == 2, stderr
+    assert "200" not in top_ups[0]
+    assert "drop_after_commit" in top_ups[0]
+    assert KEY in top_ups[0]
+    assert top_ups[1].endswith(f"-> 200, idempotency key {KEY!r}"), top_ups[1]
+
+
+def test_spec_check_against_the_mock_finds_no_drift() -> None:
+    """`spec check URL` reads the mock's spec from the live API's path: the pinned spec itself."""
+    with mock_server("mock-server") as (_, line):
+        base_url = line.strip()
+        done = subprocess.run(
+            [*CLI, "spec", "check", base_url + "/service/openapi.json", "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["changes"] == []
