@@ -542,3 +542,10 @@ def test_the_adapter_timeout_range_is_said_as_it_is(value: str) -> None:
     done = _run_cli("conformance", "run", "--adapter", "true", "--adapter-timeout", value)
     assert done.returncode == 2
     assert f"{value!r} is not a number of seconds above 0 and at most 3600" in done.stderr
+
+
+def test_a_missing_field_says_what_was_expected() -> None:
+    partial = shlex.quote('{"result": {"api_key_name": "ci"}}')
+    result = run_scenario(_one("create_key"), f"echo {partial}", adapter_timeout=30)
+    assert "result.api_key_id: missing, expected a value" in result.problems
+    assert any(p.startswith('result.app_id: missing, expected "') for p in result.problems)

@@ -196,7 +196,7 @@ def _request_problems(expect: dict[str, Any], state: State) -> list[str]:
 
 def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[str]:
     if isinstance(wanted, dict) and wanted.get("$present") is True:
-        return [] if got is not None else [f"{where}: missing or null"]
+        return [] if got is not None else [f"{where}: null, expected a value"]
     if isinstance(wanted, dict) and "$length" in wanted:
         if isinstance(got, list) and len(got) == wanted["$length"]:
             return []
@@ -214,7 +214,7 @@ def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[
         problems = []
         for name, value in wanted.items():
             if name not in got:
-                problems.append(f"{where}.{name}: missing")
+                problems.append(f"{where}.{name}: missing, expected {_wanted(value)}")
             else:
                 problems += _differences(f"{where}.{name}", value, got[name], charged)
         return problems
@@ -234,6 +234,17 @@ def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[
     if same and got == wanted:
         return []
     return [f"{where}: {_brief(got)}, expected {_brief(wanted)}"]
+
+
+def _wanted(value: Any) -> str:
+    """An expected value in a message, its markers in words."""
+    if isinstance(value, dict) and value.get("$present") is True:
+        return "a value"
+    if isinstance(value, dict) and value.get("$charged_key") is True:
+        return "the key charged"
+    if isinstance(value, dict) and "$length" in value:
+        return f"a list of {value['$length']}"
+    return _brief(value)
 
 
 def _brief(value: Any) -> str:
