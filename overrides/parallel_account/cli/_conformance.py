@@ -8,14 +8,16 @@ conformance command runs, so other commands start no slower.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
-from parallel_account.cli._output import Output, safe
+from parallel_account.cli._output import Output, safe, safe_lines
 from parallel_account.cli._parser import EXIT_API_ERROR, EXIT_OK, PROG, UsageError
 
 if TYPE_CHECKING:
     from parallel_account.cli._parser import Actions, Parser
+    from parallel_account.conformance import Result
 
 RUN_DESCRIPTION = f"""\
 Run the conformance scenarios against a client, through an adapter command.
@@ -27,13 +29,32 @@ stdin ({{"operation": ..., "arguments": {{...}}, "timeout_seconds": ...}}); the
 adapter prints {{"result": ...}} or {{"error": {{"kind": ..., "status_code": ...,
 "idempotency_key": ..., "outcome_unknown": ...}}}} on stdout. One line per
 scenario, then a summary. The README's "For teams in other languages" section
-describes the protocol.
+describes the contract: stdout holds one JSON document and nothing else (logs go
+to stderr), exit status 0 whenever the adapter printed its answer.
+
+Each failure says what was expected and what was seen. -v adds, under each
+failure, what the adapter was sent, its stdout, its exit status and the first
+error lines of its stderr; the --json document and the --junit report always
+carry them. --timeout, --max-retries, --base-url and --profile do not apply
+(the adapter's client makes the requests) and are refused.
 
 exit status: {EXIT_OK} every scenario passed, {EXIT_API_ERROR} one or more failed, 2 usage error
 
 example:
   {PROG} conformance run --adapter "node my-adapter.mjs" --only top_up_answer_lost_charged_once
+  {PROG} conformance run --adapter "node my-adapter.mjs" --junit conformance.xml
 """
+
+# Global options that mean nothing here: the adapter's own client makes every request.
+_NOT_FOR_RUN = {
+    "base_url": "--base-url",
+    "profile": "--profile",
+    "timeout": "--timeout",
+    "max_retries": "--max-retries",
+}
+
+
+_MAX_ADAPTER_SECONDS = 3600
 
 
 def _seconds(text: str) -> float:
@@ -41,8 +62,10 @@ def _seconds(text: str) -> float:
         value = float(text) if len(text) <= 20 else math.nan
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and 0 < value <= 3600):
-        raise argparse.ArgumentTypeError(f"{text[:40]!r} is not a number of seconds (0 to 3600)")
+    if not (math.isfinite(value) and 0 < value <= _MAX_ADAPTER_SECONDS):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not a number of seconds above 0 and at most {_MAX_ADAPTER_SECONDS}"
+        )
     return value
 
 
@@ -63,7 +86,12 @@ def add_commands(commands: Actions[Parser], add: Any) -> None:
         type=_seconds,
         default=None,
         metavar="SECONDS",
-        help="kill an adapter run after this long (default 60)",
+        help="kill an adapter run after this long (default 60, at most 3600)",
+    )
+    run.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write a JUnit XML report (one test case per scenario) to FILE",
     )
 
 
@@ -87,17 +115,31 @@ def run_scenarios(args: argparse.Namespace, out: Output) -> int:
         select,
     )
 
+    given = [option for name, option in _NOT_FOR_RUN.items() if getattr(args, name) is not None]
+    if given:
+        raise UsageError(
+            f"`conformance run` does not take {', '.join(given)}: the adapter's own client "
+            "makes the requests (the per-request timeout is in the request on its stdin; "
+            "--adapter-timeout bounds a whole adapter run)"
+        )
     try:
         scenarios = select(args.only)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
+    junit = _open_report(args.junit) if args.junit else None
     timeout = args.adapter_timeout or DEFAULT_ADAPTER_TIMEOUT
     results = []
-    for scenario in scenarios:
-        result = run_scenario(scenario, args.adapter, timeout)
-        results.append(result)
-        if not out.json_mode:  # as each one ends: a slow adapter shows progress
-            out.result({}, safe(result.line()))
+    with junit or contextlib.nullcontext():
+        for scenario in scenarios:
+            result = run_scenario(scenario, args.adapter, timeout)
+            results.append(result)
+            if not out.json_mode:  # as each one ends: a slow adapter shows progress
+                shown = safe(result.line())
+                if args.verbose and not result.passed and result.adapter is not None:
+                    shown += "\n" + _adapter_text(result.adapter)
+                out.result({}, shown)
+        if junit is not None:
+            junit.write(junit_report(results))
     failed = [r.name for r in results if not r.passed]
     summary = f"{len(results)} scenario{'' if len(results) == 1 else 's'}: {len(results) - len(failed)} passed, {len(failed)} failed"
     document = {
@@ -105,8 +147,10 @@ def run_scenarios(args: argparse.Namespace, out: Output) -> int:
             {
                 "name": r.name,
                 "passed": r.passed,
+                "money": r.money,
                 "problems": r.problems,
                 "seconds": round(r.seconds, 3),
+                "adapter": r.adapter,
             }
             for r in results
         ],
@@ -115,3 +159,61 @@ def run_scenarios(args: argparse.Namespace, out: Output) -> int:
     }
     out.result(document, summary + (f" ({', '.join(failed)})" if failed else ""))
     return EXIT_API_ERROR if failed else EXIT_OK
+
+
+def _open_report(path: str) -> TextIO:
+    """FILE for --junit, opened before any scenario runs: a bad path fails at once."""
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"--junit: cannot write {path!r}: {exc.strerror}") from None
+
+
+def _adapter_text(adapter: dict[str, Any]) -> str:
+    """The adapter's run under a failure line (-v): indented, terminal-safe."""
+    how = (
+        f"killed: it {adapter['killed']}"
+        if adapter["killed"]
+        else f"exit status: {adapter['exit_status']}"
+    )
+    stdout = adapter["stdout"].rstrip("\n") or "(nothing)"
+    stderr = adapter["stderr"] or ["(nothing)"]
+    lines = [
+        f"stdin:  {adapter['stdin']}",
+        how,
+        f"stdout ({adapter['stdout_bytes']} bytes):",
+        *("  " + line for line in stdout.split("\n")),
+        "stderr (first error lines):",
+        *("  " + line for line in stderr),
+    ]
+    return safe_lines("\n".join("    " + line for line in lines))
+
+
+def junit_report(results: list[Result]) -> str:
+    """A JUnit XML report: one test case per scenario, the adapter's run in system-out."""
+    from xml.etree import ElementTree as ET
+
+    failures = sum(not r.passed for r in results)
+    suite = ET.Element(
+        "testsuite",
+        name="parallel-account conformance",
+        tests=str(len(results)),
+        failures=str(failures),
+        errors="0",
+        time=f"{sum(r.seconds for r in results):.3f}",
+    )
+    for result in results:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname="conformance",
+            name=result.name,
+            time=f"{result.seconds:.3f}",
+        )
+        if not result.passed:
+            failure = ET.SubElement(case, "failure", message=safe("; ".join(result.problems)))
+            failure.text = safe_lines("\n".join(result.problems))
+        if result.adapter is not None:
+            ET.SubElement(case, "system-out").text = _adapter_text(result.adapter)
+    ET.indent(suite)
+    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -2,6 +2,7 @@
 
     parallel-account conformance list
     parallel-account conformance run --adapter "COMMAND" [--only NAME]... [--adapter-timeout S]
+                                     [--junit FILE] [--json] [-v]
 
 The adapter protocol. For each scenario the runner starts a fresh fake on
 127.0.0.1, applies the scenario's set-up through the control API (faults,
@@ -14,8 +15,10 @@ through the shell with `PARALLEL_SERVICE_API_URL` (the fake's base URL) and
 Operation names are the spec's friendly operation names (`facts.json`), argument
 names its parameter and body field names. `timeout_seconds` is the per-request
 timeout the client should use (the timeout scenario needs a short one). The
-adapter makes the one call with its client, whatever retries the client makes
-by itself included, and prints one JSON object on stdout (the last line is read):
+adapter makes the one call with its client, whatever retries the client makes by
+itself included, prints one JSON document on stdout and nothing else
+(pretty-printed or not; logs go to stderr), and exits 0 whenever it printed an
+answer, a failed call included:
 
     {"result": {...}}   the parsed answer, field names as in the spec; null when
                         the answer has no body
@@ -24,11 +27,13 @@ by itself included, and prints one JSON object on stdout (the last line is read)
 
 with K one of invalid_request (refused before sending), authentication,
 not_found, conflict, unprocessable, rate_limit, server, connection, timeout,
-other. The runner then checks the scenario's expectations (`_expect`) against
-that output and the fake's state (ledger, charges per key, request counts and
-times, balance, apps, keys), prints one line per scenario and a summary, and
-exits 0 only if every scenario passed. An adapter run is killed after
-`--adapter-timeout` seconds (default 60).
+other (`_adapter_output` reads the output under this contract). The runner then
+checks the scenario's expectations (`_expect`) against that output and the
+fake's state (ledger, charges per key, request counts and times, balance, apps,
+keys), prints one line per scenario (what was expected, what was seen) and a
+summary, and exits 0 only if every scenario passed. An adapter run is killed
+after `--adapter-timeout` seconds (default 60), or as soon as its stdout passes
+1 MiB. README's "The adapter contract" states all of it for other teams.
 
 Scenario files (`scenarios/*.json`, shipped in the wheel; their schema is
 `parallel_account/schemas/scenario.schema.json`) never type a bound of the spec:

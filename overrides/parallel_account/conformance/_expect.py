@@ -1,7 +1,8 @@
 """Checking an adapter's answer and the fake's state against a scenario's expectations.
 
 "result": {...}      the call succeeded; every field given matches (objects: the
-                     fields named, lists: item by item), null: an empty answer
+                     fields named, lists: item by item, {"$length": N}: a list of
+                     N items), null: an empty answer
 "error": {...}       the call failed; kind, status_code, idempotency_key,
                      outcome_unknown as given
 "requests": {OP: N}  requests the adapter made, by operation: exactly these
@@ -51,29 +52,82 @@ class State:
 
 
 def protocol_problems(output: Any) -> list[str]:
-    """How the adapter's output breaks the protocol (empty if it does not)."""
-    if not isinstance(output, dict) or len(output) != 1 or not {"result", "error"} & output.keys():
-        return ['the adapter must print one JSON object: {"result": ...} or {"error": {...}}']
-    error = output.get("error")
-    if "error" not in output:
+    """How the adapter's output breaks the protocol (empty if it does not).
+
+    Each problem says what was expected and what was seen. An error object with
+    keys missing or extra is named key by key, and the keys it has are still
+    checked (here, and against the scenario by `check` when `checkable`)."""
+    if not checkable(output):
+        if isinstance(output, dict) and "error" in output and len(output) == 1:
+            return [
+                f"error: expected an object with {', '.join(ERROR_FIELDS)}, "
+                f"got {_brief(output['error'])}"
+            ]
+        return [
+            'expected one JSON object, {"result": ...} or {"error": {...}}, '
+            f"got {_shape(output)}"
+        ]
+    if "result" in output:
         return []
-    if not isinstance(error, dict) or set(error) != set(ERROR_FIELDS):
-        return [f"error: expected an object with exactly {', '.join(ERROR_FIELDS)}"]
+    error: dict[str, Any] = output["error"]
     problems = []
-    if error["kind"] not in ERROR_KINDS:
-        problems.append(f"error.kind {error['kind']!r} is not one of {', '.join(ERROR_KINDS)}")
+    missing = [name for name in ERROR_FIELDS if name not in error]
+    extra = sorted(name for name in error if name not in ERROR_FIELDS)
+    if missing or extra:
+        seen = (["missing " + ", ".join(missing)] if missing else []) + (
+            ["unexpected " + ", ".join(map(_brief, extra))] if extra else []
+        )
+        problems.append(
+            f"error: expected exactly the keys {', '.join(ERROR_FIELDS)}; {'; '.join(seen)}"
+        )
+    if "kind" in error and error["kind"] not in ERROR_KINDS:
+        problems.append(
+            f"error.kind: {_brief(error['kind'])}, expected one of {', '.join(ERROR_KINDS)}"
+        )
     types = {
-        "status_code": int,
-        "idempotency_key": str,
-        "outcome_unknown": bool,
+        "status_code": (int, "an integer"),
+        "idempotency_key": (str, "a string"),
+        "outcome_unknown": (bool, "true or false"),
     }
-    for name, kind in types.items():
-        value = error[name]
+    for name, (kind, wording) in types.items():
+        value = error.get(name)
         if value is not None and (
             not isinstance(value, kind) or isinstance(value, bool) != (kind is bool)
         ):
-            problems.append(f"error.{name}: {value!r} is not a {kind.__name__} or null")
+            problems.append(f"error.{name}: {_brief(value)}, expected {wording} or null")
     return problems
+
+
+def checkable(output: Any) -> bool:
+    """Whether the output has the protocol's shape, so the scenario's checks can read it."""
+    return (
+        isinstance(output, dict)
+        and len(output) == 1
+        and ("result" in output or isinstance(output.get("error"), dict))
+    )
+
+
+def _shape(value: Any) -> str:
+    if isinstance(value, dict):
+        names = ", ".join(map(_brief, list(value)[:5])) + (", ..." if len(value) > 5 else "")
+        return f"an object with the keys {names}" if value else "an empty object"
+    return {list: "a list", str: "a string", bool: "true or false", type(None): "null"}.get(
+        type(value), "a number"
+    )
+
+
+def nesting_problem(value: Any, deepest: int) -> str | None:
+    """A problem if `value` nests lists and objects more than `deepest` levels (read without
+    recursion, so no depth an adapter prints can crash the runner)."""
+    level: list[tuple[Any, int]] = [(value, 1)]
+    while level:
+        item, depth = level.pop()
+        if isinstance(item, dict | list):
+            if depth > deepest:
+                return f"stdout: JSON nested more than {deepest} levels deep, expected at most {deepest}"
+            children = item.values() if isinstance(item, dict) else item
+            level.extend((child, depth + 1) for child in children)
+    return None
 
 
 def check(expect: dict[str, Any], output: Any, state: State, refs: References) -> list[str]:
@@ -90,6 +144,8 @@ def check(expect: dict[str, Any], output: Any, state: State, refs: References) -
             )
             continue
         wanted = refs.value(expect[outcome])
+        if outcome == "error" and isinstance(output["error"], dict):  # missing: named already
+            wanted = {name: value for name, value in wanted.items() if name in output["error"]}
         problems += _differences(outcome, wanted, output[outcome], charged)
     problems += _request_problems(expect, state)
     if "ledger" in expect:
@@ -140,7 +196,12 @@ def _request_problems(expect: dict[str, Any], state: State) -> list[str]:
 
 def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[str]:
     if isinstance(wanted, dict) and wanted.get("$present") is True:
-        return [] if got is not None else [f"{where}: missing or null"]
+        return [] if got is not None else [f"{where}: null, expected a value"]
+    if isinstance(wanted, dict) and "$length" in wanted:
+        if isinstance(got, list) and len(got) == wanted["$length"]:
+            return []
+        seen = f"a list of {len(got)}" if isinstance(got, list) else _brief(got)
+        return [f"{where}: {seen}, expected a list of {wanted['$length']}"]
     if isinstance(wanted, dict) and wanted.get("$charged_key") is True:
         if len(charged) == 1 and got == charged[0]:
             return []
@@ -153,7 +214,7 @@ def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[
         problems = []
         for name, value in wanted.items():
             if name not in got:
-                problems.append(f"{where}.{name}: missing")
+                problems.append(f"{where}.{name}: missing, expected {_wanted(value)}")
             else:
                 problems += _differences(f"{where}.{name}", value, got[name], charged)
         return problems
@@ -173,6 +234,17 @@ def _differences(where: str, wanted: Any, got: Any, charged: list[str]) -> list[
     if same and got == wanted:
         return []
     return [f"{where}: {_brief(got)}, expected {_brief(wanted)}"]
+
+
+def _wanted(value: Any) -> str:
+    """An expected value in a message, its markers in words."""
+    if isinstance(value, dict) and value.get("$present") is True:
+        return "a value"
+    if isinstance(value, dict) and value.get("$charged_key") is True:
+        return "the key charged"
+    if isinstance(value, dict) and "$length" in value:
+        return f"a list of {value['$length']}"
+    return _brief(value)
 
 
 def _brief(value: Any) -> str:

@@ -4,34 +4,48 @@ Per scenario the runner serves a new `FakeAccountAPI` on 127.0.0.1 (a random
 token), applies the set-up through the control API and the Account API over
 HTTP, as a team in another language would, notes the request counts, runs the
 adapter through the shell with `PARALLEL_SERVICE_API_URL` and
-`PARALLEL_ACCOUNT_TOKEN` set and one JSON object on stdin, reads one JSON object
-from its stdout and checks the expectations (`_expect`) against it and the
-fake's state, read back through the control API. The adapter's whole process
-group is killed when it outlives the timeout. Nothing the runner reports
-contains the token or a raw API key: every line is scrubbed of both.
+`PARALLEL_ACCOUNT_TOKEN` set and one JSON object on stdin, reads its stdout and
+stderr as they come (`_adapter_output` reads them under the contract) and checks
+the expectations (`_expect`) against the answer and the fake's state, read back
+through the control API. The adapter's whole process group is killed when it
+outlives the timeout or prints past the stdout cap. Nothing the runner reports
+contains the token or a raw API key: every text is scrubbed of both before it is
+cut short.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import secrets
+import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import quote, urlsplit
 
 import httpx
 
-from parallel_account.conformance._expect import State, check, protocol_problems
+from parallel_account._auth import TOKEN_ENV
+from parallel_account._urls import API_URL_ENV
+from parallel_account.conformance._adapter_output import (
+    MAX_OUTPUT_BYTES,
+    STDERR_KEEP_BYTES,
+    AdapterRun,
+    scrub,
+    secret_values,
+)
+from parallel_account.conformance._expect import State, check
 from parallel_account.conformance._scenarios import References, Scenario, ScenarioError
 from parallel_account_api.spec_facts import OPERATIONS
 
 DEFAULT_ADAPTER_TIMEOUT: Final = 60.0  # seconds for one adapter run; scenarios need far less
-MAX_OUTPUT_BYTES: Final = 1 << 20  # an adapter printing more is broken
+_CHUNK: Final = 1 << 16  # bytes per read from the adapter's pipes
 _WRONG_TOKEN: Final = "conformance-wrong-token"  # noqa: S105 (a value the fake refuses)
 
 
@@ -41,6 +55,10 @@ class Result:
     passed: bool
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    money: bool = False
+    #: What the adapter was sent and gave back, scrubbed and cut short (`AdapterRun.report`);
+    #: None when the scenario failed before the adapter ran.
+    adapter: dict[str, Any] | None = None
 
     def line(self) -> str:
         status = "PASS" if self.passed else "FAIL"
@@ -56,29 +74,47 @@ def run_scenario(scenario: Scenario, adapter: str, adapter_timeout: float) -> Re
     token = secrets.token_urlsafe(18)
     fake = FakeAccountAPI(token=token)
     secret_texts = {token}
+    run: AdapterRun | None = None
     try:
-        with fake.serve(port=0, host="127.0.0.1") as base_url:
+        with _quiet_fakes(), fake.serve(port=0, host="127.0.0.1") as base_url:
             try:
-                problems = _run(scenario, adapter, adapter_timeout, base_url, token, secret_texts)
+                problems, run = _run(scenario, adapter, adapter_timeout, base_url, token)
             finally:  # every live key's raw value, however the adapter printed it
                 secret_texts |= {key.raw_api_key for key in fake.keys.values()}
     except ScenarioError as exc:
         problems = [f"cannot run: {exc}"]
     except httpx.HTTPError as exc:
         problems = [f"set-up failed: {type(exc).__name__}: {exc}"]
-    scrubbed = [_scrub(problem, secret_texts) for problem in problems]
-    return Result(scenario.name, not problems, scrubbed, time.monotonic() - started)
+    if run is not None:
+        secret_texts |= run.secret_texts
+        problems = run.problems(secret_texts) + problems
+    scrubbed = [scrub(problem, secret_texts) for problem in problems]
+    return Result(
+        scenario.name,
+        not problems,
+        scrubbed,
+        time.monotonic() - started,
+        money=scenario.money,
+        adapter=None if run is None else run.report(secret_texts),
+    )
+
+
+@contextlib.contextmanager
+def _quiet_fakes() -> Iterator[None]:
+    """The fakes are the runner's own: their request log (`-v`) is noise beside the adapter's."""
+    log = logging.getLogger("parallel_account.testing")
+    level = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def _run(
-    scenario: Scenario,
-    adapter: str,
-    adapter_timeout: float,
-    base_url: str,
-    token: str,
-    secret_texts: set[str],
-) -> list[str]:
-    """The scenario's problems; every secret met (raw API keys) is added to `secret_texts`."""
+    scenario: Scenario, adapter: str, adapter_timeout: float, base_url: str, token: str
+) -> tuple[list[str], AdapterRun | None]:
+    """The scenario's problems beyond how the adapter ran, and the adapter's run."""
     refs = References()
     # `{"$key": ...}` makes keys to the spec's lengths: the called operation's key field,
     # else the first operation's that has one (a set-up top-up before another call).
@@ -89,8 +125,8 @@ def _run(
     root = base_url.removesuffix(_base_path(base_url))
     with httpx.Client(base_url=root, timeout=10) as http:
         for step in scenario.setup:
-            _set_up(http, base_url, token, step, refs)
-        secret_texts |= _secret_values(refs.saved)
+            for _ in range(step.get("repeat", 1)):
+                _set_up(http, base_url, token, step, refs)
         before = http.get("/__fake/requests").raise_for_status().json()["counts"]
         arguments = refs.arguments_for(scenario.call["operation"], scenario.call["arguments"])
         refs.arguments = arguments
@@ -100,12 +136,12 @@ def _run(
             "timeout_seconds": scenario.timeout_seconds,
         }
         given_token = _WRONG_TOKEN if scenario.wrong_token else token
-        output, problems = _adapter(adapter, request, base_url, given_token, adapter_timeout)
-        secret_texts |= _secret_values(output)
-        if problems:
-            return problems
+        run = run_adapter(adapter, request, base_url, given_token, adapter_timeout)
+        run.secret_texts |= secret_values(refs.saved)
+        if not run.answered:
+            return [], run
         state = _state(http, before)
-    return check(scenario.expect, output, state, refs)
+    return check(scenario.expect, run.output, state, refs), run
 
 
 def _base_path(base_url: str) -> str:
@@ -143,11 +179,15 @@ def _set_up(
         refs.saved[step["save"]] = answer.json() if answer.content else None
 
 
-def _adapter(
+def run_adapter(
     command: str, request: dict[str, Any], base_url: str, token: str, timeout: float
-) -> tuple[Any, list[str]]:
-    """Run the adapter once: its parsed stdout, or the problems with how it answered."""
-    env = dict(os.environ, PARALLEL_SERVICE_API_URL=base_url, PARALLEL_ACCOUNT_TOKEN=token)
+) -> AdapterRun:
+    """Run the adapter once: `request` on stdin; its stdout and stderr read as they come.
+
+    Its stdout is kept up to MAX_OUTPUT_BYTES: one byte more and its process group is
+    killed (nothing unbounded is held in memory); its stderr's first STDERR_KEEP_BYTES
+    are kept and the rest read and dropped."""
+    env = dict(os.environ, **{API_URL_ENV: base_url, TOKEN_ENV: token})
     process = subprocess.Popen(  # noqa: S602 (the command is the user's own, as with `sh -c`)
         command,
         shell=True,
@@ -157,36 +197,75 @@ def _adapter(
         env=env,
         start_new_session=True,  # its own process group: a timeout kills its children too
     )
+    sent = json.dumps(request)
+    run = AdapterRun(stdin=sent)
     try:
-        stdout, stderr = process.communicate(json.dumps(request).encode(), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(process)
-        return None, [f"the adapter did not finish within {timeout:g} s (killed)"]
-    if len(stdout) > MAX_OUTPUT_BYTES:
-        return None, [f"the adapter printed {len(stdout)} bytes; expected one JSON object"]
-    text = stdout.decode("utf-8", "replace").strip()
-    try:
-        output = json.loads(text.splitlines()[-1] if text else "")
-    except ValueError:
-        tail = stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        why = f"exit status {process.returncode}" + (
-            f", stderr: {tail[0][:200]}" if tail[0] else ""
-        )
-        return None, [f"the adapter's stdout is not one JSON object ({why})"]
-    return output, protocol_problems(output)
+        run.killed = _exchange(process, sent.encode(), run, time.monotonic() + timeout)
+    finally:
+        if run.killed is None and process.poll() is None:  # an exception of our own
+            run.killed = "was stopped"
+        if run.killed is not None:
+            _kill_group(process)
+        run.exit_status = process.returncode
+    if run.killed == "timeout":
+        run.killed = f"did not finish within {timeout:g} s"
+    run.parse()
+    return run
+
+
+def _exchange(
+    process: subprocess.Popen[bytes], sent: bytes, run: AdapterRun, deadline: float
+) -> str | None:
+    """Write stdin, read stdout and stderr until both end; why the adapter must be killed."""
+    assert process.stdin and process.stdout and process.stderr
+    out, err = bytearray(), bytearray()
+    with selectors.DefaultSelector() as selector:
+        os.set_blocking(process.stdin.fileno(), False)
+        selector.register(process.stdin, selectors.EVENT_WRITE)
+        selector.register(process.stdout, selectors.EVENT_READ)
+        selector.register(process.stderr, selectors.EVENT_READ)
+        while selector.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return "timeout"
+            for key, _ in selector.select(left):
+                if key.fileobj is process.stdin:
+                    try:
+                        sent = sent[os.write(key.fd, sent[:_CHUNK]) :]
+                    except OSError:  # it closed its stdin: its business
+                        sent = b""
+                    if not sent:
+                        selector.unregister(key.fileobj)
+                        process.stdin.close()
+                    continue
+                chunk = os.read(key.fd, _CHUNK)
+                if not chunk:
+                    selector.unregister(key.fileobj)
+                elif key.fileobj is process.stdout:
+                    out += chunk
+                    if len(out) > MAX_OUTPUT_BYTES:
+                        run.stdout = bytes(out[:MAX_OUTPUT_BYTES])
+                        return f"printed more than {MAX_OUTPUT_BYTES} bytes on stdout"
+                else:
+                    run.stderr_cut |= len(err) + len(chunk) > STDERR_KEEP_BYTES
+                    err += chunk[: max(0, STDERR_KEEP_BYTES - len(err))]
+                    run.stderr = bytes(err)
+        run.stdout = bytes(out)
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:  # it closed both pipes and went on running
+            return "timeout"
+    return None
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    try:
-        process.communicate(timeout=5)
-    except subprocess.TimeoutExpired:  # a child left the group and holds the pipes open
-        process.kill()
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:  # a child that left the group may hold the pipes: not our wait
+            with contextlib.suppress(OSError):
                 stream.close()
-        process.wait(timeout=5)
+    process.wait(timeout=5)
 
 
 def _state(http: httpx.Client, before: dict[str, int]) -> State:
@@ -210,31 +289,3 @@ def _state(http: httpx.Client, before: dict[str, int]) -> State:
         apps=len(read("apps")["apps"]),
         keys=len(read("keys")["keys"]),
     )
-
-
-#: Answer fields the spec marks secret (`format: password`, `writeOnly`): a new key's raw key.
-_SECRET_FIELDS: Final = frozenset(
-    f.name for op in OPERATIONS.values() for f in op.response_fields if f.secret
-)
-
-
-def _secret_values(document: Any) -> set[str]:
-    """Every text under a secret field name, anywhere in `document`."""
-    found: set[str] = set()
-    if isinstance(document, dict):
-        for name, value in document.items():
-            if name in _SECRET_FIELDS and isinstance(value, str):
-                found.add(value)
-            else:
-                found |= _secret_values(value)
-    elif isinstance(document, list):
-        for item in document:
-            found |= _secret_values(item)
-    return found
-
-
-def _scrub(text: str, secret_texts: set[str]) -> str:
-    for secret in secret_texts:
-        if secret:
-            text = text.replace(secret, "[secret]")
-    return text

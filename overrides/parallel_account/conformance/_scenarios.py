@@ -16,8 +16,9 @@ and in expectations:
     {"$saved": "S.F"}    field F of the answer a set-up step saved as S
     {"$argument": NAME}  the call's resolved argument NAME (in expectations)
 
-and, in expectations only, `{"$present": true}` (any value but null) and
-`{"$charged_key": true}` (the one idempotency key in the fake's ledger).
+and, in expectations only, `{"$present": true}` (any value but null),
+`{"$charged_key": true}` (the one idempotency key in the fake's ledger) and
+`{"$length": N}` (a list of N items).
 """
 
 from __future__ import annotations
@@ -47,7 +48,12 @@ class Scenario:
     setup: tuple[dict[str, Any], ...] = ()
     wrong_token: bool = False  # the adapter is given a token the fake refuses
     timeout_seconds: float = 5.0
-    money: bool = False  # a charge whose answer goes wrong: a client that mishandles it loses money
+
+    @property
+    def money(self) -> bool:
+        """Whether the call moves money (the spec facts say; never marked by hand)."""
+        op = OPERATIONS.get(self.call["operation"])
+        return op is not None and op.moves_money
 
 
 @cache
