@@ -8,8 +8,11 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 SPEC_URL ?= https://api.parallel.ai/account/service/openapi.json
 LINTED := overrides codegen tests
+# node_modules/ at the versions in package-lock.json (npm ci): Prism for the contract tests,
+# openapi-typescript for `make generate`, tsc for `make typecheck-ts`. CI installs Node.
+NODE_STAMP := node_modules/.prism-installed
 
-.PHONY: help venv generate check-generated spec lint format typecheck unit test bench
+.PHONY: help venv generate check-generated spec lint format typecheck typecheck-ts unit test bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -22,10 +25,10 @@ $(VENV_STAMP): requirements-dev.txt pyproject.toml
 
 venv: $(VENV_STAMP)  ## create .venv with the pinned tools (done on first use by every target)
 
-generate: $(VENV_STAMP)  ## regenerate generated/ from openapi.json (no network)
+generate: $(VENV_STAMP) $(NODE_STAMP)  ## regenerate generated/ (Python, TypeScript) from openapi.json (no network)
 	$(PY) -m codegen.generate
 
-check-generated: $(VENV_STAMP)  ## fail with a diff if generated/ is not what `make generate` produces
+check-generated: $(VENV_STAMP) $(NODE_STAMP)  ## fail with a diff if generated/ is not what `make generate` produces
 	$(PY) -m codegen.generate --check
 
 spec: $(VENV_STAMP)  ## fetch SPEC_URL, validate, normalise, replace openapi.json atomically
@@ -62,10 +65,13 @@ format: $(VENV_STAMP)  ## apply ruff's formatting and fixes
 typecheck: $(VENV_STAMP)  ## mypy --strict
 	$(VENV)/bin/mypy $(LINTED)
 
+typecheck-ts: $(NODE_STAMP)  ## tsc --noEmit: generated/typescript/ and examples/node/ (JSDoc types)
+	node_modules/.bin/tsc --noEmit -p examples/node/tsconfig.json
+
 unit: $(VENV_STAMP)  ## pytest only
 	$(PY) -m pytest -q
 
-test: check-generated lint lint-workflows typecheck unit  ## everything CI runs
+test: check-generated lint lint-workflows typecheck typecheck-ts unit  ## everything CI runs
 
 # One file for teams without Python tooling: the CLI (mock-server, conformance, spec) for python3 >= 3.11.
 ZIPAPP := dist/parallel-account-mock.pyz
@@ -86,14 +92,14 @@ bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same ru
 	$(PY) -m tests.bench
 
 # Contract mock: Stoplight Prism, at the exact version in package-lock.json.
-PRISM_STAMP := node_modules/.prism-installed
+PRISM_STAMP := $(NODE_STAMP)
 .PHONY: prism
 
 $(PRISM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-prism: $(PRISM_STAMP)  ## install Stoplight Prism into node_modules/ for the contract tests
+prism: $(PRISM_STAMP)  ## install the pinned Node tools (Prism, openapi-typescript, tsc) into node_modules/
 
 # Only where Node and npm exist (and the lock file: scratch copies of the repo lack it);
 # elsewhere the Prism tests skip, and fail when CI is set.
