@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -178,7 +179,7 @@ def test_a_stale_typescript_file_fails_check_generated(repo: Path) -> None:
 def test_generation_needs_the_pinned_generator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(typescript.shutil, "which", lambda name: "/usr/bin/node")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/node")
     monkeypatch.setattr(typescript, "NODE_MODULES", tmp_path / "node_modules")
     with pytest.raises(typescript.TypeScriptError, match=r"has none; run `make prism`"):
         typescript.generator()
@@ -189,7 +190,7 @@ def test_generation_needs_the_pinned_generator(
         typescript.TypeScriptError, match=r"pins openapi-typescript \S+, .* 0\.0\.1"
     ):
         typescript.generator()
-    monkeypatch.setattr(typescript.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     with pytest.raises(typescript.TypeScriptError, match="`node` not found"):
         typescript.generator()
 
