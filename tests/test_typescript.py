@@ -14,8 +14,10 @@ import copy
 import json
 import shlex
 import shutil
+import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -71,12 +73,8 @@ def _run_tsc(tsc: list[str], project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_facts_module_is_facts_json(node: str) -> None:
-    script = (
-        f"const m = await import({json.dumps((GENERATED / 'facts.mjs').as_uri())});"
-        "process.stdout.write(JSON.stringify({facts: m.facts, same: m.default === m.facts,"
-        " frozen: Object.isFrozen(m.facts.operations.add_balance.body)}));"
-    )
+def _node_output(node: str, script: str) -> str:
+    """What an ES module `script` run by `node` writes to stdout."""
     done = subprocess.run(
         [node, "--input-type=module", "-e", script],
         capture_output=True,
@@ -84,7 +82,17 @@ def test_the_facts_module_is_facts_json(node: str) -> None:
         timeout=60,
         check=True,
     )
-    seen = json.loads(done.stdout)
+    return done.stdout
+
+
+def test_the_facts_module_is_facts_json(node: str) -> None:
+    script = (
+        f"const m = await import({json.dumps((GENERATED / 'facts.mjs').as_uri())});"
+        "const ops = Object.values(m.facts.operations);"
+        "process.stdout.write(JSON.stringify({facts: m.facts, same: m.default === m.facts,"
+        " frozen: ops.length > 0 && ops.every((o) => Object.isFrozen(o.response.fields))}));"
+    )
+    seen = json.loads(_node_output(node, script))
     assert seen["facts"] == json.loads(FACTS_JSON.read_text())
     assert seen["same"] and seen["frozen"]
 
@@ -203,15 +211,46 @@ def test_the_node_client_keeps_its_token_out_of_sight(node: str) -> None:
         "process.stdout.write(inspect(c, {showHidden: true, depth: 5}) + JSON.stringify(c)"
         " + Object.keys(c).join());"
     )
-    done = subprocess.run(
-        [node, "--input-type=module", "-e", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    assert "baseUrl" in done.stdout
-    assert "SECRET" not in done.stdout
+    seen = _node_output(node, script)
+    assert "baseUrl" in seen
+    assert "SECRET" not in seen
+
+
+def test_the_node_client_on_what_the_pack_does_not_stage(node: str) -> None:
+    """A refused connection is retried even for a create and reported as surely not carried
+    out; an unreadable success answer is reported without quoting its body."""
+    facts = json.loads(FACTS_JSON.read_text())["operations"]
+    create = next(n for n, op in facts.items() if op["retry"] == "only_if_never_sent")
+    args = {f["name"]: "x" for f in facts[create]["body"]["fields"] if f["required"]} | {
+        p["name"]: str(uuid.uuid4()) for p in facts[create]["path_params"]
+    }
+    safe_get = next(n for n, op in facts.items() if op["method"] == "GET" and not op["path_params"])
+    with socket.socket() as sock:  # bound, never listening: connections are refused
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        script = f"""
+        import http from "node:http";
+        const {{ AccountClient }} = await import({json.dumps((EXAMPLE / "client.js").as_uri())});
+        const report = (e) => ({{ kind: e.kind, unknown: e.outcomeUnknown, message: e.message }});
+        const waits = [];
+        const sleep = async (s) => {{ waits.push(s); }};
+        const seen = {{}};
+        const refused = new AccountClient({{ baseUrl: "{closed}", token: "t", sleep }});
+        await refused.request("{create}", {json.dumps(args)}).catch((e) => {{ seen.refused = report(e); }});
+        seen.waits = waits.length;
+        const server = http.createServer((req, res) => res.end("raw_api_key=SECRET-VALUE"));
+        await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+        const url = `http://127.0.0.1:${{server.address().port}}`;
+        const odd = new AccountClient({{ baseUrl: url, token: "t", sleep }});
+        await odd.request("{safe_get}", {{}}).catch((e) => {{ seen.unreadable = report(e); }});
+        server.close();
+        process.stdout.write(JSON.stringify(seen));
+        """
+        seen = json.loads(_node_output(node, script))
+    assert seen["refused"]["kind"] == "connection" and seen["refused"]["unknown"] is False
+    assert seen["waits"] == 2  # the default two retries: the request never left
+    assert seen["unreadable"]["kind"] == "other" and "not JSON" in seen["unreadable"]["message"]
+    assert "SECRET" not in json.dumps(seen)
 
 
 @pytest.mark.slow

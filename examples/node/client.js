@@ -48,6 +48,8 @@ const NEVER_SENT_CODES = new Set([
   "EADDRNOTAVAIL",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
+/** fetch's own refusals (its error's cause has these messages and no code). */
+const LOCAL_REFUSALS = new Set(["bad port", "unknown scheme"]);
 /** @type {Readonly<Record<number, ErrorKind>>} */
 const KIND_BY_STATUS = {
   401: "authentication",
@@ -88,10 +90,39 @@ export class AccountError extends Error {
 /** @param {string} message */
 const invalid = (message) => new AccountError("invalid_request", message);
 
+/** An answer body larger than this is refused (no answer of this API comes near it). */
+const MAX_ANSWER_BYTES = 8 * 1024 * 1024;
+
+/** The spec's `pattern` (ECMA-262 syntax, as JSON Schema says) compiled, or a clear error. */
+function specPattern(/** @type {string} */ name, /** @type {string} */ pattern) {
+  try {
+    return new RegExp(pattern, "u");
+  } catch {
+    throw new AccountError("other", `${name}: the spec's pattern ${JSON.stringify(pattern)} is not a JavaScript regular expression`);
+  }
+}
+
+/**
+ * The answer's body as text (within the attempt's timeout), null when over MAX_ANSWER_BYTES.
+ * @param {Response} response
+ * @returns {Promise<string | null>}
+ */
+async function readBody(response) {
+  if (response.body === null) return "";
+  const decoder = new TextDecoder();
+  let text = "";
+  let size = 0;
+  for await (const chunk of response.body) {
+    size += chunk.byteLength;
+    if (size > MAX_ANSWER_BYTES) return null; // leaving the loop cancels the stream
+    text += decoder.decode(chunk, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
 /** A short, safe description of a value for a message: long or odd strings by length only. */
 function describe(/** @type {unknown} */ value) {
   if (typeof value === "string") {
-    // eslint-disable-next-line no-control-regex
     return value.length <= 40 && !/[^\x20-\x7e]/.test(value)
       ? JSON.stringify(value)
       : `a string of ${[...value].length} characters`;
@@ -160,13 +191,18 @@ export function checkValue(field, value, pathSegment = false) {
   if (s.type === "string") {
     // JSON Schema lengths count characters (code points), not UTF-16 units.
     const low = s.minLength ?? (pathSegment ? 1 : 0);
-    const rule = s.maxLength !== undefined ? `${low} to ${s.maxLength} characters` : `at least ${low} characters`;
+    const rule =
+      s.maxLength !== undefined
+        ? `${low} to ${s.maxLength} characters`
+        : low > 0
+          ? `at least ${low} character${low === 1 ? "" : "s"}`
+          : "any length";
     if (typeof value !== "string") throw invalid(`${name}: got ${describe(value)}; expected a string of ${rule}`);
     const length = [...value].length;
     if (length < low || (s.maxLength !== undefined && length > s.maxLength)) {
       throw invalid(`${name}: ${length} characters is out of range; expected a string of ${rule}`);
     }
-    if (s.pattern !== undefined && !new RegExp(s.pattern, "u").test(value)) {
+    if (s.pattern !== undefined && !specPattern(name, s.pattern).test(value)) {
       throw invalid(`${name}: ${describe(value)} does not match ${JSON.stringify(s.pattern)}`);
     }
     if (s.enum !== undefined && !s.enum.includes(value)) {
@@ -289,8 +325,12 @@ export function retryableAnswer(/** @type {Response} */ response) {
 
 /** Whether a fetch failure proves the request never left (no connection was made). */
 function neverSent(/** @type {unknown} */ error) {
-  const cause = /** @type {{ cause?: { code?: string, errors?: { code?: string }[] } }} */ (error).cause;
+  const cause = /** @type {{ cause?: { code?: string, message?: string, errors?: { code?: string }[] } }} */ (
+    error
+  ).cause;
   if (cause?.code !== undefined && NEVER_SENT_CODES.has(cause.code)) return true;
+  // Refused by fetch itself, before any connection (a port or scheme fetch never uses).
+  if (cause?.code === undefined && LOCAL_REFUSALS.has(cause?.message ?? "")) return true;
   // Node tries every address of a host name; all of them refusing is still "never sent".
   const errors = cause?.errors ?? [];
   return errors.length > 0 && errors.every((e) => e.code !== undefined && NEVER_SENT_CODES.has(e.code));
@@ -308,6 +348,15 @@ export class AccountClient {
   constructor(options = {}) {
     const base = options.baseUrl ?? process.env.PARALLEL_SERVICE_API_URL ?? facts.server_url;
     if (!base) throw invalid("baseUrl: none given, and the spec names no server");
+    let protocol = "";
+    try {
+      protocol = new URL(base).protocol;
+    } catch {
+      // reported below
+    }
+    if (protocol !== "http:" && protocol !== "https:") {
+      throw invalid(`baseUrl: ${describe(base)} is not an http(s) URL; expected e.g. "https://api.parallel.ai/account"`);
+    }
     this.baseUrl = base.replace(/\/+$/, "");
     this.#token = options.token ?? process.env.PARALLEL_ACCOUNT_TOKEN;
     this.timeoutSeconds = options.timeoutSeconds ?? 30;
@@ -365,23 +414,29 @@ export class AccountClient {
       let response = null;
       /** @type {unknown} */
       let failure = null;
+      /** @type {string | null} */
       let text = "";
       try {
         const signal = AbortSignal.timeout(this.timeoutSeconds * 1000);
         response = await fetch(url, { method: op.method, headers, body: payload, signal });
-        text = await response.text(); // within the same timeout
+        text = await readBody(response); // within the same timeout
       } catch (error) {
         failure = error;
       }
       if (response !== null && failure === null) {
         const alreadyDeleted = op.method === "DELETE" && response.status === 404 && mayHaveHappened;
         if (response.ok || alreadyDeleted) {
-          if (alreadyDeleted || text.trim() === "") return null;
+          if (alreadyDeleted || text?.trim() === "") return null;
+          // Done by the server, but the answer cannot be read. JSON.parse's message quotes
+          // the body, which may hold a secret (a raw API key): not passed on.
+          mayHaveHappened = true;
+          const unreadable = () =>
+            fail("other", `HTTP ${response?.status}: the answer is ${text === null ? `over ${MAX_ANSWER_BYTES} bytes` : "not JSON"}`, response?.status ?? null);
+          if (text === null) throw unreadable();
           try {
             return JSON.parse(text);
           } catch {
-            mayHaveHappened = true; // done by the server, answer unreadable
-            throw fail("other", `HTTP ${response.status} with a body that is not JSON`, response.status);
+            throw unreadable();
           }
         }
       }
