@@ -83,7 +83,7 @@ def add_history_endpoint(document: dict[str, Any]) -> None:
     }
 
 
-# What a scratch copy needs to run the make targets; .venv and node_modules are linked.
+# What a scratch copy needs to run the make targets; .venv is linked, not copied.
 REPO_ITEMS = (
     "Makefile",
     "pyproject.toml",
@@ -113,14 +113,17 @@ def scratch_repo(dest: Path) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
-    if (ROOT / "node_modules").exists():
-        (dest / "node_modules").symlink_to(ROOT / "node_modules")
-    # The copy shares this checkout's .venv and node_modules (and their install stamps).
-    # Were its build inputs newer than a stamp, a make there would reinstall the shared
-    # tree from the copy, for every test after it: date them back so it never does.
-    for name in ("pyproject.toml", "requirements-dev.txt", "package.json", "package-lock.json"):
+    # The copy shares this checkout's .venv (and its install stamp). Were its build inputs
+    # newer than the stamp, a make there would reinstall the shared venv pointing at the
+    # copy, for every test after it: date them back so it never does.
+    for name in ("pyproject.toml", "requirements-dev.txt"):
         if (dest / name).exists():
             os.utime(dest / name, (0, 0))
+    # node_modules likewise (openapi-typescript for `make generate`, tsc), where installed.
+    if (ROOT / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(ROOT / "node_modules")
+    for name in ("package.json", "package-lock.json"):
+        os.utime(dest / name, (0, 0))
     return dest
 
 
