@@ -98,7 +98,8 @@ function specPattern(/** @type {string} */ name, /** @type {string} */ pattern) 
   try {
     return new RegExp(pattern, "u");
   } catch {
-    throw new AccountError("other", `${name}: the spec's pattern ${JSON.stringify(pattern)} is not a JavaScript regular expression`);
+    const shown = JSON.stringify(pattern);
+    throw new AccountError("other", `${name}: the spec's pattern ${shown} is not a JavaScript regex`);
   }
 }
 
@@ -197,7 +198,9 @@ export function checkValue(field, value, pathSegment = false) {
         : low > 0
           ? `at least ${low} character${low === 1 ? "" : "s"}`
           : "any length";
-    if (typeof value !== "string") throw invalid(`${name}: got ${describe(value)}; expected a string of ${rule}`);
+    if (typeof value !== "string") {
+      throw invalid(`${name}: got ${describe(value)}; expected a string of ${rule}`);
+    }
     const length = [...value].length;
     if (length < low || (s.maxLength !== undefined && length > s.maxLength)) {
       throw invalid(`${name}: ${length} characters is out of range; expected a string of ${rule}`);
@@ -212,7 +215,8 @@ export function checkValue(field, value, pathSegment = false) {
       throw invalid(`${name}: ${describe(value)} is not a date; expected e.g. "2026-11-22"`);
     }
     if (s.format === "date-time" && !(DATE_TIME.test(value) && !Number.isNaN(Date.parse(value)))) {
-      throw invalid(`${name}: ${describe(value)} is not an RFC 3339 date-time; expected e.g. "2026-11-22T09:30:00Z"`);
+      const example = "2026-11-22T09:30:00Z";
+      throw invalid(`${name}: ${describe(value)} is not an RFC 3339 date-time; expected e.g. "${example}"`);
     }
     if (pathSegment && (value === "." || value === ".." || SEGMENT_BREAKERS.test(value))) {
       throw invalid(`${name}: ${describe(value)} cannot be a path segment`);
@@ -229,7 +233,8 @@ export function checkValue(field, value, pathSegment = false) {
  */
 export function prepare(operation, args) {
   if (!Object.prototype.hasOwnProperty.call(facts.operations, operation)) {
-    throw invalid(`operation: ${describe(operation)} is not an operation of the pinned spec; expected one of ${Object.keys(facts.operations).join(", ")}`);
+    const names = Object.keys(facts.operations).join(", ");
+    throw invalid(`operation: ${describe(operation)} is not an operation of the pinned spec; expected one of ${names}`);
   }
   /** @type {OperationFacts} */
   const op = facts.operations[/** @type {OperationName} */ (operation)];
@@ -245,8 +250,10 @@ export function prepare(operation, args) {
     throw invalid(`${unknown[0]}: not a parameter of ${operation}; expected ${known}`);
   }
   /** @param {FieldFacts} field @param {string} where */
-  const missing = (field, where) =>
-    invalid(`${field.name}: missing; ${operation} requires this ${where} (${field.schema.format ?? field.schema.type ?? "a value"})`);
+  const missing = (field, where) => {
+    const what = field.schema.format ?? field.schema.type ?? "a value";
+    return invalid(`${field.name}: missing; ${operation} requires this ${where} (${what})`);
+  };
   let path = op.path;
   for (const field of op.path_params) {
     const value = given[field.name];
@@ -355,7 +362,8 @@ export class AccountClient {
       // reported below
     }
     if (protocol !== "http:" && protocol !== "https:") {
-      throw invalid(`baseUrl: ${describe(base)} is not an http(s) URL; expected e.g. "https://api.parallel.ai/account"`);
+      const example = "https://api.parallel.ai/account";
+      throw invalid(`baseUrl: ${describe(base)} is not an http(s) URL; expected e.g. "${example}"`);
     }
     this.baseUrl = base.replace(/\/+$/, "");
     this.#token = options.token ?? process.env.PARALLEL_ACCOUNT_TOKEN;
@@ -400,7 +408,10 @@ export class AccountClient {
     // Once an attempt may have been carried out without us seeing the answer.
     let mayHaveHappened = false;
     const unknown = () => mayHaveHappened && (idempotencyKey !== null || !safe);
-    /** @param {ErrorKind} kind @param {string} message @param {number | null} status @param {unknown} [cause] */
+    /**
+     * @param {ErrorKind} kind @param {string} message @param {number | null} status
+     * @param {unknown} [cause]
+     */
     const fail = (kind, message, status, cause) =>
       new AccountError(kind, `${op.method} ${op.path}: ${message}`, {
         statusCode: status,
@@ -430,8 +441,9 @@ export class AccountClient {
           // Done by the server, but the answer cannot be read. JSON.parse's message quotes
           // the body, which may hold a secret (a raw API key): not passed on.
           mayHaveHappened = true;
-          const unreadable = () =>
-            fail("other", `HTTP ${response?.status}: the answer is ${text === null ? `over ${MAX_ANSWER_BYTES} bytes` : "not JSON"}`, response?.status ?? null);
+          const status = response.status;
+          const why = text === null ? `over ${MAX_ANSWER_BYTES} bytes` : "not JSON";
+          const unreadable = () => fail("other", `HTTP ${status}: the answer is ${why}`, status);
           if (text === null) throw unreadable();
           try {
             return JSON.parse(text);
