@@ -96,6 +96,9 @@ PRISM_STAMP := $(NODE_STAMP)
 .PHONY: prism
 
 $(PRISM_STAMP): package.json package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js 18+ and npm \
+	are needed for node_modules/ (openapi-typescript for make generate, tsc, Prism); install \
+	them (e.g. apt-get install nodejs npm) and run make again" >&2; exit 1; }
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
