@@ -273,8 +273,6 @@ def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A scratch repository on the frozen spec (normalised and generated there)."""
     repo = scratch_repo(tmp_path_factory.mktemp("rehearsal") / "base")
     shutil.copytree(ROOT / "tests", repo / "tests", ignore=shutil.ignore_patterns("__pycache__"))
-    if (ROOT / "node_modules").exists():
-        (repo / "node_modules").symlink_to(ROOT / "node_modules")
     _adopt_directly(repo, json.loads(FROZEN.read_text(encoding="utf-8")))
     return repo
 
