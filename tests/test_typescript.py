@@ -18,7 +18,9 @@ import socket
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,6 +164,40 @@ def test_hostile_spec_text_stays_inside_its_literals(tsc: list[str], tmp_path: P
     )
     done = _run_tsc(tsc, _tsc_project(tmp_path / "probe", {"probe.js": probe}, generated=out))
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.slow
+def test_tsc_refuses_facts_that_disagree_with_the_api_types(tsc: list[str], tmp_path: Path) -> None:
+    facts = json.loads(FACTS_JSON.read_text())
+    name, operation = next(iter(facts["operations"].items()))
+    cases: dict[str, Callable[[dict[str, Any]], None]] = {
+        # An operation api.d.ts does not have (as if the two came from different specs).
+        "FactsNameEveryOperation": lambda f: f["operations"].update({"not_in_api": operation}),
+        # A field outside the documented shape.
+        "FactsHaveTheirShape": lambda f: f["operations"][name].update({"retry": "sometimes"}),
+    }
+    for assertion, change in cases.items():
+        changed = copy.deepcopy(facts)
+        change(changed)
+        out = tmp_path / assertion
+        shutil.copytree(GENERATED, out)
+        template = (out / "facts.d.mts").read_text()
+        start = template.index("export declare const facts: ") + len("export declare const facts: ")
+        end = template.index(";\n\nexport default facts;")
+        (out / "facts.d.mts").write_text(
+            template[:start] + typescript.ts_literal_type(changed) + template[end:]
+        )
+        done = _run_tsc(tsc, _tsc_project(tmp_path / f"{assertion}-probe", {}, generated=out))
+        assert done.returncode != 0
+        lines = (out / "facts.d.mts").read_text().splitlines()
+        declared = next(i for i, x in enumerate(lines, 1) if f"type {assertion} =" in x)
+        rows = {
+            int(line.split("(")[1].split(",")[0])
+            for line in done.stdout.splitlines()
+            if "facts.d.mts(" in line and "error TS" in line
+        }
+        # The assertion's own error (it spans a few lines), whatever else tsc reports.
+        assert rows & set(range(declared, declared + 8)), (assertion, done.stdout)
 
 
 @pytest.fixture
