@@ -434,46 +434,44 @@ export class AccountClient {
       } catch (error) {
         failure = error;
       }
-      if (response !== null && failure === null) {
-        const alreadyDeleted = op.method === "DELETE" && response.status === 404 && mayHaveHappened;
-        if (response.ok || alreadyDeleted) {
-          if (alreadyDeleted || text?.trim() === "") return null;
-          // Done by the server, but the answer cannot be read. JSON.parse's message quotes
-          // the body, which may hold a secret (a raw API key): not passed on.
-          mayHaveHappened = true;
-          const status = response.status;
-          const why = text === null ? `over ${MAX_ANSWER_BYTES} bytes` : "not JSON";
-          const unreadable = () => fail("other", `HTTP ${status}: the answer is ${why}`, status);
-          if (text === null) throw unreadable();
-          try {
-            return JSON.parse(text);
-          } catch {
-            throw unreadable();
-          }
+      if (response === null || failure !== null) {
+        // No answer. Lost on the way (not a refused connection): it may have been carried out.
+        mayHaveHappened ||= !neverSent(failure);
+        if (!(safe || neverSent(failure)) || attempt > this.maxRetries) {
+          if (isTimeout(failure)) throw fail("timeout", `no answer within ${this.timeoutSeconds} s`, null);
+          const code = /** @type {{ cause?: { code?: string } }} */ (failure).cause?.code;
+          throw fail("connection", `connection failed${code ? ` (${code})` : ""}`, null, failure);
+        }
+        await this.sleep(this.backoff(attempt));
+        continue;
+      }
+      const status = response.status;
+      const alreadyDeleted = op.method === "DELETE" && status === 404 && mayHaveHappened;
+      if (response.ok || alreadyDeleted) {
+        if (alreadyDeleted || text?.trim() === "") return null;
+        // Done by the server, but the answer cannot be read. JSON.parse's message quotes
+        // the body, which may hold a secret (a raw API key): not passed on.
+        mayHaveHappened = true;
+        const why = text === null ? `over ${MAX_ANSWER_BYTES} bytes` : "not JSON";
+        const unreadable = () => fail("other", `HTTP ${status}: the answer is ${why}`, status);
+        if (text === null) throw unreadable();
+        try {
+          return JSON.parse(text);
+        } catch {
+          throw unreadable();
         }
       }
-      // An answer lost on the way (not a refused connection) may have been carried out.
-      if (response !== null && failure === null) mayHaveHappened ||= response.status >= 500;
-      else mayHaveHappened ||= !neverSent(failure);
-      let retry;
-      let delay = null;
-      if (response !== null && failure === null) {
-        retry = retryableAnswer(response) && safe;
-        delay = retryAfterSeconds(response.headers);
-      } else {
-        retry = safe || neverSent(failure);
+      mayHaveHappened ||= status >= 500;
+      if (!(safe && retryableAnswer(response)) || attempt > this.maxRetries) {
+        const kind = KIND_BY_STATUS[status] ?? (status >= 500 ? "server" : "other");
+        throw fail(kind, `HTTP ${status}`, status);
       }
-      if (!retry || attempt > this.maxRetries) {
-        if (response !== null && failure === null) {
-          const kind = KIND_BY_STATUS[response.status] ?? (response.status >= 500 ? "server" : "other");
-          throw fail(kind, `HTTP ${response.status}`, response.status);
-        }
-        if (isTimeout(failure)) throw fail("timeout", `no answer within ${this.timeoutSeconds} s`, null);
-        const code = /** @type {{ cause?: { code?: string } }} */ (failure).cause?.code;
-        throw fail("connection", `connection failed${code ? ` (${code})` : ""}`, null, failure);
-      }
-      const backoff = Math.min(8, 0.5 * 2 ** (attempt - 1)) * (0.5 + 0.5 * this.random());
-      await this.sleep(delay ?? backoff);
+      await this.sleep(retryAfterSeconds(response.headers) ?? this.backoff(attempt));
     }
+  }
+
+  /** Seconds before retry number `retry`: 0.5 s doubling up to 8 s, times a jitter in [0.5, 1). */
+  backoff(/** @type {number} */ retry) {
+    return Math.min(8, 0.5 * 2 ** (retry - 1)) * (0.5 + 0.5 * this.random());
   }
 }
