@@ -19,8 +19,11 @@ override SPEC_REPORT := $(value SPEC_REPORT)
 override SPEC_OUTPUTS := $(value SPEC_OUTPUTS)
 export SPEC_URL FORMAT SPEC_REPORT SPEC_OUTPUTS
 LINTED := overrides codegen tests
+# node_modules/ at the versions in package-lock.json (npm ci): Prism for the contract tests,
+# openapi-typescript for `make generate`, tsc for `make typecheck-ts`. CI installs Node.
+NODE_STAMP := node_modules/.prism-installed
 
-.PHONY: help venv generate check-generated spec lint format typecheck unit test bench
+.PHONY: help venv generate check-generated spec lint format typecheck typecheck-ts unit test bench
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,10 +36,10 @@ $(VENV_STAMP): requirements-dev.txt requirements-zipapp.txt pyproject.toml
 
 venv: $(VENV_STAMP)  ## create .venv with the pinned tools (done on first use by every target)
 
-generate: $(VENV_STAMP)  ## regenerate generated/ from openapi.json (no network)
+generate: $(VENV_STAMP) $(NODE_STAMP)  ## regenerate generated/ (Python, TypeScript) from openapi.json (no network)
 	$(PY) -m codegen.generate
 
-check-generated: $(VENV_STAMP)  ## fail with a diff if generated/ is not what `make generate` produces
+check-generated: $(VENV_STAMP) $(NODE_STAMP)  ## fail with a diff if generated/ is not what `make generate` produces
 	$(PY) -m codegen.generate --check
 
 spec: $(VENV_STAMP)  ## fetch SPEC_URL, validate, normalise, replace openapi.json atomically
@@ -70,6 +73,9 @@ format: $(VENV_STAMP)  ## apply ruff's formatting and fixes
 typecheck: $(VENV_STAMP)  ## mypy --strict
 	$(VENV)/bin/mypy $(LINTED)
 
+typecheck-ts: $(NODE_STAMP)  ## tsc --noEmit: generated/typescript/ and examples/node/ (JSDoc types)
+	node_modules/.bin/tsc --noEmit -p examples/node/tsconfig.json
+
 # pytest-xdist: one worker per core; a module's tests stay on one worker (module fixtures,
 # such as scratch repositories, are built once). PYTEST_WORKERS=0 runs in this process.
 PYTEST_WORKERS ?= auto
@@ -88,7 +94,7 @@ unit: $(VENV_STAMP)  ## pytest on openapi.json (all but the rehearsal)
 unit-superset: $(VENV_STAMP)  ## pytest on the frozen superset spec, in a temporary generated copy
 	$(PY) -m tests.superset $(PYTEST_ARGS) -m "$(NOT_IN_UNIT) and not pinned_spec and not spec_independent"
 
-test: check-generated lint lint-workflows typecheck unit unit-superset  ## everything CI runs but the rehearsal
+test: check-generated lint lint-workflows typecheck typecheck-ts unit unit-superset  ## everything CI runs but the rehearsal
 
 .PHONY: unit-superset rehearsal
 rehearsal: $(VENV_STAMP)  ## upstream changes through `make spec-update`; their union through the full gate (CI runs it)
@@ -123,14 +129,17 @@ bench: $(VENV_STAMP)  ## benchmarks, as ratios against bare httpx in the same ru
 	$(PY) -m tests.bench
 
 # Contract mock: Stoplight Prism, at the exact version in package-lock.json.
-PRISM_STAMP := node_modules/.prism-installed
+PRISM_STAMP := $(NODE_STAMP)
 .PHONY: prism
 
 $(PRISM_STAMP): package.json package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || { echo "make: Node.js 18+ and npm \
+	are needed for node_modules/ (openapi-typescript for make generate, tsc, Prism); install \
+	them (e.g. apt-get install nodejs npm) and run make again" >&2; exit 1; }
 	npm ci --no-audit --no-fund --ignore-scripts
 	touch $@
 
-prism: $(PRISM_STAMP)  ## install Stoplight Prism into node_modules/ for the contract tests
+prism: $(PRISM_STAMP)  ## install the pinned Node tools (Prism, openapi-typescript, tsc) into node_modules/
 
 # Only where Node and npm exist (and the lock file: scratch copies of the repo lack it);
 # elsewhere the Prism tests skip, and fail when CI is set.

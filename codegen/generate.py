@@ -11,11 +11,12 @@ Steps, all inside a temporary directory:
 3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
 4. `spec_facts.py` and `charges.py` (codegen.facts), `facts.json` (codegen.facts_json,
    the same facts for other languages) and a copy of openapi.json for
-   importlib.resources;
+   importlib.resources; TypeScript declarations of the API and the facts
+   (codegen.typescript, into generated/typescript/; needs Node.js and `npm ci`);
 5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
 6. a header naming the spec's sha256 on every Python file; stray files removed;
 7. the API reference `api.md` (codegen.reference), from the same surface as the methods.
-Only then are the tree and api.md compared with, and swapped into, generated/ and the root.
+Only then are the trees and api.md compared with, and swapped into, generated/ and the root.
 """
 
 from __future__ import annotations
@@ -35,13 +36,15 @@ from typing import Any
 
 import jinja2
 
-from codegen import facts, facts_json, naming, reference, surface, untrusted
+from codegen import facts, facts_json, naming, reference, surface, typescript, untrusted
 from codegen.spec import sha256_of
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "openapi.json"
 PACKAGE = "parallel_account_api"
 TARGET = ROOT / "generated" / PACKAGE
+TS_DIR = "typescript"
+TS_TARGET = ROOT / "generated" / TS_DIR
 # The API reference, beside README.md (written by generation, diffed by --check).
 API_MD = ROOT / "api.md"
 CONFIG = ROOT / "codegen" / "config.yml"
@@ -201,7 +204,10 @@ def render_operations(found: list[surface.Operation]) -> str:
 
 
 def build(workdir: Path, spec_text: str) -> Path:
-    """Generate the whole package under `workdir`, and `workdir/api.md`; return the package."""
+    """Generate the whole package under `workdir`, `workdir/typescript` and `workdir/api.md`.
+
+    Returns the package's directory.
+    """
     document: dict[str, Any] = json.loads(spec_text)
     spec_sha = sha256_of(spec_text)
     try:
@@ -252,7 +258,12 @@ def build(workdir: Path, spec_text: str) -> Path:
     except untrusted.UnsafeSpecError as exc:  # a value with no Python literal (NaN)
         raise GenerationError(f"spec_facts.py: {exc}") from None
     (out / "charges.py").write_text(facts.render_charges(found))
-    (out / "facts.json").write_text(facts_json.render(working, spec_sha, found))
+    facts_text = facts_json.render(working, spec_sha, found)
+    (out / "facts.json").write_text(facts_text)
+    try:
+        typescript.render(workdir / TS_DIR, working_spec, facts_text, spec_sha)
+    except typescript.TypeScriptError as exc:
+        raise GenerationError(str(exc)) from None
     (out / "operations.py").write_text(render_operations(found))
     (out / "openapi.json").write_text(spec_text)
     (out / "py.typed").write_text("")
@@ -295,15 +306,15 @@ def tree_diff(old_root: Path, new_root: Path, prefix: str = f"generated/{PACKAGE
     return lines
 
 
-def _swap_in(new: Path) -> None:
-    """Replace TARGET by `new` with two renames, so a crash never leaves half a package."""
-    TARGET.parent.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=".staged-", dir=TARGET.parent))
-    shutil.copytree(new, staged / PACKAGE)
-    retired = TARGET.parent / f".retired-{os.getpid()}"
-    if TARGET.exists():
-        TARGET.rename(retired)
-    (staged / PACKAGE).rename(TARGET)
+def _swap_in(new: Path, target: Path = TARGET) -> None:
+    """Replace `target` by `new` with two renames, so a crash never leaves half a tree."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=".staged-", dir=target.parent))
+    shutil.copytree(new, staged / target.name)
+    retired = target.parent / f".retired-{os.getpid()}"
+    if target.exists():
+        target.rename(retired)
+    (staged / target.name).rename(target)
     shutil.rmtree(staged)
     shutil.rmtree(retired, ignore_errors=True)
 
@@ -330,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         written = Path(tmp) / API_MD.name
         reference_diff = tree_diff(API_MD, written, prefix=API_MD.name)
         package_diff = tree_diff(TARGET, out)
-        diff = package_diff + reference_diff
+        ts_diff = tree_diff(TS_TARGET, Path(tmp) / TS_DIR, prefix=f"generated/{TS_DIR}/")
+        diff = package_diff + ts_diff + reference_diff
         if args.check:
             if diff:
                 sys.stdout.writelines(diff)
@@ -347,6 +359,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if package_diff:
             _swap_in(out)
+        if ts_diff:
+            _swap_in(Path(tmp) / TS_DIR, TS_TARGET)
         if reference_diff:
             # Staged beside it, then renamed: never half a file.
             staged = API_MD.with_name(f".{API_MD.name}.staged")
@@ -356,7 +370,7 @@ def main(argv: list[str] | None = None) -> int:
         models = len(list((out / "models").glob("[!_]*.py")))
     print(
         f"generate: {operations} operations, {models} models, spec sha256 {sha256_of(spec_text)[:12]}, "
-        f"generated/ {'changed' if package_diff else 'unchanged'}"
+        f"generated/ {'changed' if package_diff or ts_diff else 'unchanged'}"
         f"{', api.md changed' if reference_diff else ''} ({time.perf_counter() - started:.2f} s)"
     )
     return 0

@@ -111,12 +111,14 @@ REPO_ITEMS = (
     "overrides",
     "CHANGELOG.md",
     ".github",
+    "package.json",
+    "package-lock.json",
 )
 
 
 # What running the suite in a copy needs beyond the build inputs (`scratch_repo(dest,
-# SUITE_ITEMS)`; node_modules, Prism, is linked with the lock file).
-SUITE_ITEMS = ("tests", "package.json", "package-lock.json", "LICENSE", "MANIFEST.in", ".ci")
+# SUITE_ITEMS)`).
+SUITE_ITEMS = ("tests", "examples", "LICENSE", "MANIFEST.in", ".ci")
 
 
 def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
@@ -132,8 +134,6 @@ def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
         elif source.exists():
             shutil.copy2(source, dest / name)
     (dest / ".venv").symlink_to(ROOT / ".venv")
-    if "package-lock.json" in extra and (ROOT / "node_modules").is_dir():
-        (dest / "node_modules").symlink_to(ROOT / "node_modules")
     if (ROOT / ".venv-zipapp").is_dir():
         (dest / ".venv-zipapp").symlink_to(ROOT / ".venv-zipapp")
     # The copy shares this checkout's .venv (and its install stamp). Were its build inputs
@@ -142,6 +142,11 @@ def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
     for name in ("pyproject.toml", "requirements-dev.txt", "requirements-zipapp.txt"):
         if (dest / name).exists():
             os.utime(dest / name, (0, 0))
+    # node_modules likewise (openapi-typescript for `make generate`, tsc), where installed.
+    if (ROOT / "node_modules").is_dir():
+        (dest / "node_modules").symlink_to(ROOT / "node_modules")
+    for name in ("package.json", "package-lock.json"):
+        os.utime(dest / name, (0, 0))
     return dest
 
 
