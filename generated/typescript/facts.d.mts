@@ -80,8 +80,34 @@ export declare const facts: {
   readonly "spec_sha256": "ea8218f7e55f7f9a5adf38b07fc3ef7a7c35ae44a176474fc2d7a5bc93c269cb";
   readonly "server_url": "https://api.parallel.ai/account";
   readonly "retry_rules": {
-    readonly "safe": "repeating the request cannot do the work twice (an idempotent HTTP method, or a body carrying an idempotency key the server dedupes on): retry after a status that invites it (408, 429, 5xx; honour Retry-After), a timeout or a lost connection, with the same idempotency key";
+    readonly "safe": "repeating the request cannot do the work twice (an idempotent HTTP method, or a body carrying an idempotency key the server dedupes on): retry after exactly the statuses 408, 429, 500, 502, 503, 504 (no other status; 409 only when the answer has retry-after-ms or retry-after; the header `x-should-retry: true` or `false` decides instead when present), a timeout or a lost connection, with the same idempotency key; wait as retry-after-ms (milliseconds), else retry-after (seconds or an HTTP date) says, at most 60 s, else back off (see retry_policy)";
     readonly "only_if_never_sent": "a retry could do the work twice: retry only when the request surely never left (the connection could not be made); after a lost answer report that the outcome is unknown";
+  };
+  readonly "retry_policy": {
+    readonly "statuses": readonly [
+      408,
+      429,
+      500,
+      502,
+      503,
+      504,
+    ];
+    readonly "statuses_only_with_delay_header": readonly [
+      409,
+    ];
+    readonly "should_retry_header": "x-should-retry";
+    readonly "delay_headers": readonly [
+      "retry-after-ms",
+      "retry-after",
+    ];
+    readonly "max_delay_header_seconds": 60.0;
+    readonly "max_retries": 2;
+    readonly "backoff": {
+      readonly "initial_seconds": 0.5;
+      readonly "factor": 2.0;
+      readonly "max_seconds": 8.0;
+      readonly "jitter_floor": 0.5;
+    };
   };
   readonly "operations": {
     readonly "list_apps": {
