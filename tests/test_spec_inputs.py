@@ -35,7 +35,7 @@ HOSTILE_VALUES = [
 def make_dir(tmp_path: Path) -> Path:
     """The Makefile alone, with a stand-in .venv/bin/python that records its arguments."""
     shutil.copy2(ROOT / "Makefile", tmp_path / "Makefile")
-    for name in ("requirements-dev.txt", "pyproject.toml"):
+    for name in ("requirements-dev.txt", "requirements-zipapp.txt", "pyproject.toml"):
         (tmp_path / name).write_text("")
         os.utime(tmp_path / name, (0, 0))
     bin_dir = tmp_path / ".venv" / "bin"
