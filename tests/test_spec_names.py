@@ -23,7 +23,7 @@ import pytest
 from openapi_python_client.strings import PythonIdentifier
 
 from codegen import generate, spec, untrusted
-from tests.support import FROZEN_SPEC, answer, make, scratch_repo, serve, tree_bytes
+from tests.support import FROZEN_SPEC, answer, frozen_repo, make, serve, tree_bytes
 
 Spec = dict[str, Any]
 FROZEN: Spec = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
@@ -155,8 +155,7 @@ def test_generation_refuses_a_hostile_operation_id_before_the_generator_runs(
 
 @pytest.fixture(scope="module")
 def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = scratch_repo(tmp_path_factory.mktemp("names") / "repo")
-    (repo / "openapi.json").write_text(FROZEN_SPEC.read_text(encoding="utf-8"))
+    repo = frozen_repo(tmp_path_factory.mktemp("names") / "repo")
     generated = make(repo, "generate")
     assert generated.returncode == 0, generated.stdout + generated.stderr
     return repo

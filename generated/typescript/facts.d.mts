@@ -557,12 +557,17 @@ export type Arguments<N extends OperationName> = Present<operations[N]["paramete
   WithOptionalKey<JsonBody<operations[N]>, KeyField<N>>;
 
 /** The success answer of one call (its lowest documented 2xx status), as the spec types it. */
-export type Result<N extends OperationName> =
-  operations[N]["responses"][(typeof facts.operations)[N]["success_status"]] extends {
-    content: { "application/json": infer R };
-  }
+export type Result<N extends OperationName> = SuccessBody<
+  operations[N]["responses"],
+  (typeof facts.operations)[N]["success_status"]
+>;
+// Indexed only where the status is one of the operation's responses: for a generic N, tsc
+// cannot otherwise tell that one operation's 201 is a key of its own responses.
+type SuccessBody<Responses, Status> = Status extends keyof Responses
+  ? Responses[Status] extends { content: { "application/json": infer R } }
     ? R
-    : null;
+    : null
+  : null;
 
 // Checked by tsc: the literal above has the documented shape, and facts.json and
 // api.d.ts name the same operations.

@@ -18,7 +18,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from parallel_account._schema._check import Check, checker, compile_check, refusing_check
+from parallel_account._schema._check import (
+    FORMATS,
+    Check,
+    checker,
+    compile_check,
+    refusing_check,
+)
 from parallel_account._schema._resolve import (
     MAX_DEPTH,
     MAX_REF_REPEATS,
@@ -32,6 +38,7 @@ if TYPE_CHECKING:
     from parallel_account._schema._sample import sample
 
 __all__ = [
+    "FORMATS",
     "MAX_DEPTH",
     "MAX_REF_REPEATS",
     "Check",

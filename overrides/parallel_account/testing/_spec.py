@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Final
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from parallel_account._schema import FORMATS
 from parallel_account._validation import schema_check
 from parallel_account.testing._outcome import JSON, Outcome, detail, number
 from parallel_account_api.spec_facts import OPERATIONS, SERVER_URL, FieldFacts, OperationFacts
@@ -150,6 +151,15 @@ def _integral(value: float, loc: list[str | int]) -> tuple[int, Errors]:
     return int(value), []
 
 
+# The formats the fake refuses, as FastAPI's Pydantic models do (the schema engine decides).
+_FORMAT_ERRORS: Final = {
+    "date-time": ("datetime_from_date_parsing", "Input should be a valid datetime"),
+    "date": ("date_from_datetime_parsing", "Input should be a valid date"),
+    "email": ("value_error", "value is not a valid email address"),
+    "uri": ("url_parsing", "Input should be a valid URL"),
+}
+
+
 def _check(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
     """Pydantic-style errors for one value against the spec's constraints (strict types)."""
     check = _TYPE_CHECKS.get(facts.type or "")
@@ -164,6 +174,13 @@ def _check(facts: FieldFacts, value: JSON, loc: list[str | int]) -> Errors:
             uuid.UUID(str(value))
         except ValueError:
             return [_error(loc, "Input should be a valid UUID", "uuid_parsing", value)]
+    elif (
+        isinstance(value, str)
+        and facts.format in _FORMAT_ERRORS
+        and not FORMATS[facts.format](value)
+    ):
+        kind, msg = _FORMAT_ERRORS[facts.format]
+        return [_error(loc, msg, kind, value)]
     if type(value) in (int, float):
         for attr, ok, kind, words in _BOUNDS:
             bound = getattr(facts, attr)
