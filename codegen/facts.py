@@ -89,6 +89,8 @@ class OperationFacts:
     query_params: tuple[FieldFacts, ...] = ()
     body_model: str | None = None
     body_fields: tuple[FieldFacts, ...] = ()
+    # The body takes no fields but `body_fields` (its schema's additionalProperties: false).
+    body_closed: bool = False
     idempotency_key_field: str | None = None
     # True when repeating the request cannot do the work twice: an idempotent
     # HTTP method, or a body carrying an idempotency key the server dedupes on.
@@ -272,6 +274,7 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
             for where in ("path", "query", "body")
         }
         response = object_schema(op.response_schema, document) if op.response_schema else {}
+        body = object_schema(op.body_schema, document) if op.body_schema else {}
         args = [
             f"name={_py(op.name)}",
             f"method={_py(op.method)}",
@@ -282,6 +285,7 @@ def render(document: dict[str, Any], spec_sha256: str, found: list[Operation]) -
             f"query_params={_tuple(params['query'])}",
             f"body_model={_py(op.body_class)}",
             f"body_fields={_tuple(params['body'])}",
+            f"body_closed={_py(body.get('additionalProperties') is False)}",
             f"idempotency_key_field={_py(op.idempotency_key_field)}",
             f"idempotent={_py(op.idempotent)}",
             f"response_model={_py(op.response_class)}",

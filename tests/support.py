@@ -13,9 +13,12 @@ import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parallel_account_api.spec_facts import OPERATIONS
+
+if TYPE_CHECKING:
+    import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # The command line as a user runs it, in a process of its own.
@@ -168,6 +171,23 @@ def curated_for(document: dict[str, Any], text: str) -> str:
         if keep:
             kept.append(line)
     return "".join(kept)
+
+
+def curated_only_for(monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) -> None:
+    """In this process, codegen reads codegen/curated.toml cut to `document`'s operations
+    (as `curated_for` cuts the file of a scratch copy), so `generate.build` of that spec does
+    not refuse a curated charge the spec lacks."""
+    from codegen import naming, surface
+
+    load = surface.load_curated
+    names = {
+        op["operationId"] for _, _, op in naming.operations(naming.with_friendly_names(document))
+    }
+
+    def entries_for_document(path: Path = surface.CURATED) -> dict[str, dict[str, Any]]:
+        return {name: entry for name, entry in load(path).items() if name in names}
+
+    monkeypatch.setattr(surface, "load_curated", entries_for_document)
 
 
 def frozen_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:

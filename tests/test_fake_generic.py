@@ -870,3 +870,22 @@ def test_the_fake_refuses_a_string_not_in_its_format(fmt: str) -> None:
     wrong = _spec._check(facts, "0", ["body", "field"])
     assert [(e["loc"], e["input"]) for e in wrong] == [(["body", "field"], "0")]
     assert _spec._check(facts, sample(field_schema(facts), spec_resolver()), ["body"]) == []
+
+
+BODY_OPERATIONS = [op for op in OPERATIONS.values() if op.body_fields]
+
+
+@pytest.mark.parametrize("op", BODY_OPERATIONS, ids=lambda op: op.name)
+@pytest.mark.parametrize("closed", [True, False])
+def test_a_closed_body_refuses_an_extra_field_and_an_open_one_ignores_it(
+    op: OperationFacts, closed: bool
+) -> None:
+    """additionalProperties: false on a request body (`body_closed`): FastAPI's model forbids
+    extra fields (422 extra_forbidden at the field); otherwise it ignores them."""
+    body = {facts.name: valid_value(facts) for facts in op.body_fields}
+    body["not-a-field"] = 1
+    _, errors = _spec._parse_body(
+        dataclasses.replace(op, body_closed=closed), json.dumps(body).encode()
+    )
+    expected = [(["body", "not-a-field"], "extra_forbidden")] if closed else []
+    assert [(e["loc"], e["type"]) for e in errors] == expected

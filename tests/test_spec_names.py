@@ -23,7 +23,15 @@ import pytest
 from openapi_python_client.strings import PythonIdentifier
 
 from codegen import generate, spec, untrusted
-from tests.support import FROZEN_SPEC, answer, frozen_repo, make, serve, tree_bytes
+from tests.support import (
+    FROZEN_SPEC,
+    answer,
+    curated_only_for,
+    frozen_repo,
+    make,
+    serve,
+    tree_bytes,
+)
 
 Spec = dict[str, Any]
 FROZEN: Spec = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
@@ -292,7 +300,9 @@ def hostile_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _hostile_but_accepted(document)
     untrusted.check_names(document)
     workdir = tmp_path_factory.mktemp("hostile-prose")
-    generate.build(workdir, json.dumps(document))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        curated_only_for(monkeypatch, document)
+        generate.build(workdir, json.dumps(document))
     return workdir
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from codegen import facts, generate, naming, surface
-from tests.support import FROZEN_SPEC
+from tests.support import FROZEN_SPEC, curated_only_for
 
 FROZEN = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
 
@@ -28,24 +28,9 @@ def _by_name(spec: dict[str, Any]) -> dict[str, surface.Operation]:
     return {op.name: op for op in surface.surface(_working(spec))}
 
 
-def _curated_for_the_frozen_spec(monkeypatch: pytest.MonkeyPatch) -> None:
-    """codegen/curated.toml as it applies to the frozen spec: the entries for its operations.
-
-    The file follows the pinned spec, which may have more: a charge added upstream is
-    curated too, and a spec without it (the frozen one) would then fail generation.
-    """
-    load = surface.load_curated
-    names = {op["operationId"] for _, _, op in naming.operations(_working(FROZEN))}
-
-    def frozen_entries(path: Path = surface.CURATED) -> dict[str, dict[str, Any]]:
-        return {name: entry for name, entry in load(path).items() if name in names}
-
-    monkeypatch.setattr(surface, "load_curated", frozen_entries)
-
-
 @pytest.fixture(autouse=True)
 def _frozen_curated(monkeypatch: pytest.MonkeyPatch) -> None:
-    _curated_for_the_frozen_spec(monkeypatch)
+    curated_only_for(monkeypatch, FROZEN)
 
 
 def test_frozen_spec_gives_the_curated_signatures() -> None:
@@ -144,7 +129,7 @@ def hostile_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     }
     workdir = tmp_path_factory.mktemp("hostile")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        _curated_for_the_frozen_spec(monkeypatch)
+        curated_only_for(monkeypatch, FROZEN)
         return generate.build(workdir, json.dumps(spec))
 
 

@@ -54,6 +54,8 @@ class OperationFacts:
     query_params: tuple[FieldFacts, ...] = ()
     body_model: str | None = None
     body_fields: tuple[FieldFacts, ...] = ()
+    # The body takes no fields but `body_fields` (its schema's additionalProperties: false).
+    body_closed: bool = False
     idempotency_key_field: str | None = None
     # True when repeating the request cannot do the work twice: an idempotent
     # HTTP method, or a body carrying an idempotency key the server dedupes on.
@@ -98,6 +100,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         query_params=(),
         body_model=None,
         body_fields=(),
+        body_closed=False,
         idempotency_key_field=None,
         idempotent=True,
         response_model="GetAppsForOrgResponseModel",
@@ -121,6 +124,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         query_params=(),
         body_model="CreateAppRequestModel",
         body_fields=(FieldFacts(name="app_name", required=True, type="string"),),
+        body_closed=False,
         idempotency_key_field=None,
         idempotent=False,
         response_model="CreateAppResponseModel",
@@ -144,6 +148,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         query_params=(),
         body_model=None,
         body_fields=(),
+        body_closed=False,
         idempotency_key_field=None,
         idempotent=True,
         response_model=None,
@@ -167,6 +172,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         query_params=(),
         body_model="CreateApiKeyRequestModel",
         body_fields=(FieldFacts(name="api_key_name", required=True, type="string"),),
+        body_closed=False,
         idempotency_key_field=None,
         idempotent=False,
         response_model="CreateKeyResponse",
@@ -205,6 +211,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         query_params=(),
         body_model=None,
         body_fields=(),
+        body_closed=False,
         idempotency_key_field=None,
         idempotent=True,
         response_model=None,
@@ -228,6 +235,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
         query_params=(),
         body_model=None,
         body_fields=(),
+        body_closed=False,
         idempotency_key_field=None,
         idempotent=True,
         response_model="BalanceResponse",
@@ -267,6 +275,7 @@ OPERATIONS: Final[dict[str, OperationFacts]] = {
                 name="idempotency_key", required=True, type="string", min_length=8, max_length=128
             ),
         ),
+        body_closed=False,
         idempotency_key_field="idempotency_key",
         idempotent=True,
         response_model="BalanceResponse",

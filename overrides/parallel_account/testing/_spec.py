@@ -266,6 +266,12 @@ def _parse_body(op: OperationFacts, raw: bytes) -> tuple[Body, Errors]:
         msg = "Input should be a valid dictionary or object to extract fields from"
         return {}, [_error(["body"], msg, "model_attributes_type", data)]
     errors: Errors = []
+    if op.body_closed:
+        known = {facts.name for facts in op.body_fields}
+        for name in data:
+            if name not in known:
+                extra = "Extra inputs are not permitted"
+                errors.append(_error(["body", name], extra, "extra_forbidden", data[name]))
     for facts in op.body_fields:
         loc: list[str | int] = ["body", facts.name]
         if facts.name not in data:
