@@ -7,9 +7,6 @@ import json
 import os
 import re
 import socket
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -332,73 +329,3 @@ def test_failed_generation_leaves_the_previous_package(repo: Path) -> None:
     assert result.returncode != 0
     assert "openapi-python-client failed" in result.stderr and "left unchanged" in result.stderr
     assert tree_bytes(repo / "generated") == before
-
-
-@pytest.mark.slow
-def test_wheel_installs_and_imports_in_a_fresh_venv(tmp_path: Path) -> None:
-    # Built from a copy: setuptools reuses an in-tree build/ and would ship stale files.
-    source = scratch_repo(tmp_path / "source")
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(dist), str(source)],
-        check=True,
-        capture_output=True,
-    )
-    wheel = next(dist.glob("parallel_account_client-*.whl"))
-    with zipfile.ZipFile(wheel) as archive:
-        shipped = {n for n in archive.namelist() if n.endswith(".py") or n.endswith(".json")}
-    expected = {
-        p.relative_to(root).as_posix()
-        for root in (ROOT / "generated", ROOT / "overrides")
-        for p in root.rglob("*")
-        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts
-    }
-    assert shipped == expected  # every module and the pinned spec, nothing stale
-    venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [
-            str(venv / "bin" / "pip"),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            str(wheel),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    probe = (
-        "import json, parallel_account, parallel_account_api.api.balance.add_balance;"
-        "from parallel_account_api.spec_facts import SPEC_SHA256;"
-        "assert json.loads(parallel_account.spec_text())['openapi'].startswith('3.');"
-        "print(parallel_account.__version__, parallel_account.SPEC_SHA256 == SPEC_SHA256)"
-    )
-    out = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", probe],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    ).stdout.split()
-    from parallel_account import __version__
-
-    assert out == [__version__, "True"]
-    # The drift tool works from the wheel alone: no repository, no codegen.
-    pinned = tmp_path / "pinned.json"
-    pinned.write_text(spec.dumps(PINNED))
-    tool = subprocess.run(
-        [str(venv / "bin" / "parallel-account"), "spec", "diff", str(pinned), str(pinned)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=False,
-    )
-    assert (tool.returncode, tool.stdout) == (0, "No changes.\n"), tool.stderr
-    schema = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "parallel_account_drift", "schema"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        check=True,
-    )
-    assert json.loads(schema.stdout)["title"] == "OpenAPI drift report"

@@ -20,6 +20,9 @@ from codegen import workflow
 from parallel_account.cli import main as cli_main
 from tests.support import FROZEN_SPEC
 
+# Frozen or hand-made specs only: run once, not again on the superset (make unit-superset).
+pytestmark = pytest.mark.spec_independent
+
 # Each level has two properties referring to the next: 2**LEVELS paths to the bottom.
 LEVELS = 40
 

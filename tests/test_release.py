@@ -213,6 +213,30 @@ def test_make_dist_is_reproducible_and_the_wheel_runs_in_a_fresh_venv(tmp_path: 
     )
     assert Path(where.stdout.strip()).is_relative_to(fresh)
 
+    # Every module and data file of the two packages, nothing stale (a build/ left behind).
+    shipped = {n for n in listed if n.endswith((".py", ".json"))}
+    expected = {
+        p.relative_to(root).as_posix()
+        for root in (ROOT / "generated", ROOT / "overrides")
+        for p in root.rglob("*")
+        if p.suffix in (".py", ".json") and "__pycache__" not in p.parts
+    }
+    assert shipped == expected
+    # The drift tool works from the wheel alone: no repository, no codegen.
+    pinned = tmp_path / "pinned.json"
+    shutil.copyfile(ROOT / "openapi.json", pinned)
+    for command in (
+        [str(fresh / "bin" / "parallel-account"), "spec", "diff", str(pinned), str(pinned)],
+        [str(fresh / "bin" / "python"), "-m", "parallel_account_drift", "schema"],
+    ):
+        tool = subprocess.run(
+            command, cwd=tmp_path, env=alone, capture_output=True, text=True, timeout=60
+        )
+        assert tool.returncode == 0, tool.stderr
+        assert tool.stdout == "No changes.\n" or (
+            json.loads(tool.stdout)["title"] == "OpenAPI drift report"
+        )
+
 
 # --- the release workflow -----------------------------------------------------------------
 

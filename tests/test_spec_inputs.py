@@ -21,6 +21,9 @@ from parallel_account_drift._model import SpecError
 
 from tests.support import ROOT, answer, make, serve
 
+# Frozen or hand-made specs only: run once, not again on the superset (make unit-superset).
+pytestmark = pytest.mark.spec_independent
+
 HOSTILE_VALUES = [
     '"; touch MARK; "',
     "'; touch MARK; '",

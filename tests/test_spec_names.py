@@ -33,6 +33,9 @@ from tests.support import (
     tree_bytes,
 )
 
+# Frozen or hand-made specs only: run once, not again on the superset (make unit-superset).
+pytestmark = pytest.mark.spec_independent
+
 Spec = dict[str, Any]
 FROZEN: Spec = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
 BALANCE = "/service/v1/balance"
