@@ -19,25 +19,23 @@ import pytest
 
 from parallel_account.testing import DEFAULT_TOKEN
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import LOWEST, ROOT, SHORTEST
+from tests.support import CLI, LOWEST, ROOT, SHORTEST, child
 
-CLI = (sys.executable, "-m", "parallel_account.cli")
 KEY = "log-key-".ljust(SHORTEST, "1")  # within the spec's lengths
 
 
 @contextlib.contextmanager
 def mock_server(*argv: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
-    """The mock in a process of its own and its first stdout line; stopped (SIGINT) on exit."""
-    proc = subprocess.Popen(
-        [*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    try:
-        assert proc.stdout is not None
-        yield proc, proc.stdout.readline()
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        proc.communicate(timeout=30)
+    """The mock in a process of its own (`child`: SIGINT at its default, never left running)
+    and its first stdout line; stopped (SIGINT) on exit."""
+    with child([*CLI, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
+        try:
+            assert proc.stdout is not None
+            yield proc, proc.stdout.readline()
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            proc.communicate(timeout=30)
 
 
 @pytest.mark.parametrize(
@@ -62,19 +60,14 @@ def test_json_start_line_names_the_urls_the_token_and_the_pid(argv: tuple[str, .
 
 
 def test_the_python_module_prints_the_same_json_line() -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "parallel_account.testing", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
+    command = [sys.executable, "-m", "parallel_account.testing", "--json"]
+    with child(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as proc:
         assert proc.stdout is not None
         started = json.loads(proc.stdout.readline())
         assert (started["token"], started["pid"]) == (DEFAULT_TOKEN, proc.pid)
-    finally:
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
+    assert proc.returncode == 0
 
 
 def test_help_and_readme_name_the_default_token() -> None:
