@@ -118,8 +118,10 @@ def serve(
             base_url = stack.enter_context(fake.serve(port=port, host=host))
         except OSError as exc:  # binding: nothing is served yet
             raise CannotServe(_bind_problem(exc, host, port)) from None
-        print(_start_line(base_url, token, json_line), file=out or sys.stdout, flush=True)
+        # Ctrl-C from the moment the start line can be read is a clean stop (a client may
+        # send it as soon as it has the line).
         with contextlib.suppress(KeyboardInterrupt):
+            print(_start_line(base_url, token, json_line), file=out or sys.stdout, flush=True)
             threading.Event().wait()
     return 0
 
