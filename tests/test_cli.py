@@ -1075,6 +1075,7 @@ def test_ctrl_c_or_sigterm_during_a_top_up_gives_the_key_to_retry_with(
 # --- subprocesses: sign-in -------------------------------------------------------------------
 
 
+@pytest.mark.spec_independent  # sign-in only: no operation of the spec
 def test_login_status_token_logout(
     tmp_path: Path, api_url: str, fake: FakeAccountAPI, platform: FakePlatform
 ) -> None:
@@ -1138,6 +1139,7 @@ def _store(
     return record.access_token
 
 
+@pytest.mark.spec_independent  # sign-in only: no operation of the spec
 def test_token_refreshes_and_profile_wins_over_the_environment(
     tmp_path: Path, api_url: str, platform: FakePlatform
 ) -> None:
@@ -1217,6 +1219,7 @@ HOSTILE = "\x1b[2J\x1b]0;pwned\x07\u202e\ud800"
 RAW_CONTROLS = ("\x1b", "\x07", "\u202e")
 
 
+@pytest.mark.spec_independent  # sign-in only: no operation of the spec
 def test_login_and_status_escape_platform_text_and_print_real_lines(
     tmp_path: Path, platform: FakePlatform
 ) -> None:
@@ -1258,6 +1261,7 @@ def test_verbose_tracebacks_and_logs_escape_server_text(
     assert "Traceback" in run.stderr and "second line" in run.stderr
 
 
+@pytest.mark.spec_independent  # sign-in only: no operation of the spec
 def test_status_of_a_hostile_sign_in_file_is_one_clear_line_and_logout_removes_it(
     tmp_path: Path,
 ) -> None:
