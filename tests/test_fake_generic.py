@@ -889,3 +889,21 @@ def test_a_closed_body_refuses_an_extra_field_and_an_open_one_ignores_it(
     )
     expected = [(["body", "not-a-field"], "extra_forbidden")] if closed else []
     assert [(e["loc"], e["type"]) for e in errors] == expected
+
+
+ANSWERED_WITH_OBJECTS = [
+    op
+    for op in OPERATIONS.values()
+    if not op.response_array and any(f.type == "string" and f.required for f in op.response_fields)
+]
+
+
+@pytest.mark.parametrize("op", ANSWERED_WITH_OBJECTS, ids=lambda op: op.name)
+def test_an_unmodelled_answer_echoes_what_the_request_named(op: OperationFacts) -> None:
+    """For an operation the fake does not model, a top-level answer field named as a path
+    parameter or body field takes the request's value when it has the field's JSON type."""
+    field = next(f.name for f in op.response_fields if f.type == "string" and f.required)
+    echoed = json.loads(_sample.spec_answer(op, {field: "from-the-request"}).body)
+    assert echoed[field] == "from-the-request"
+    kept = json.loads(_sample.spec_answer(op, {field: 7}).body)  # not a string: not taken
+    assert kept[field] == json.loads(_sample.spec_answer(op).body)[field] != 7

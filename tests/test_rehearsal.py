@@ -76,6 +76,15 @@ def _json_response(ref: str) -> dict[str, Any]:
     }
 
 
+# FastAPI documents this answer for every operation that takes a parameter or a body.
+VALIDATION_ERROR = {
+    "description": "Validation Error",
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}
+    },
+}
+
+
 def new_get_with_model(spec: Spec) -> None:
     schemas = spec["components"]["schemas"]
     schemas["Invoice"] = {
@@ -139,7 +148,10 @@ def new_post_with_body(spec: Spec) -> None:
                     }
                 },
             },
-            "responses": {"200": _json_response("CreateAppResponseModel")},
+            "responses": {
+                "200": _json_response("CreateAppResponseModel"),
+                "422": VALIDATION_ERROR,
+            },
             "security": [{"BearerAuth": []}],
         }
     }
@@ -193,6 +205,7 @@ def new_get_with_all_of_model(spec: Spec) -> None:
 
 
 def new_query_parameter(spec: Spec) -> None:
+    spec["paths"]["/service/v1/apps"]["get"]["responses"]["422"] = VALIDATION_ERROR
     spec["paths"]["/service/v1/apps"]["get"]["parameters"] = [
         {
             "name": "limit",

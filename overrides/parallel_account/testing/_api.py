@@ -536,7 +536,8 @@ class FakeAccountAPI:
             return json_answer(422, {"detail": errors})
         operation = self._account.operation(op.name)
         if operation is None:  # not modelled (yet): answer as the spec documents it
-            return spec_answer(op)
+            path = {facts.name: params[facts.name] for facts in op.path_params}
+            return spec_answer(op, {**data, **path})
         outcome = operation(params, data)
         return documented(op, outcome) if outcome.status == SUCCESS else outcome
 

@@ -33,8 +33,13 @@ def _document() -> dict[str, JSON]:
     return spec()
 
 
-def spec_answer(op: OperationFacts) -> Outcome:
-    """The operation's lowest documented 2xx answer, its body made from the spec."""
+def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> Outcome:
+    """The operation's lowest documented 2xx answer, its body made from the spec.
+
+    A top-level field of the answer named as a value the request `given` (its path
+    parameters and body fields) takes that value where the sample has the same JSON type:
+    a rename answers with the app it renamed, so a client (or Schemathesis's links) can
+    use the id it gets back."""
     document = _document()
     operation = _operation(document, op)
     if operation is None:
@@ -46,6 +51,11 @@ def spec_answer(op: OperationFacts) -> Outcome:
     if media_type is None or status in _BODILESS:
         return Outcome(status, b"", [])
     value = _media_sample(document, content[media_type] or {})
+    if given and isinstance(value, dict):
+        value = {
+            name: given[name] if name in given and type(given[name]) is type(field) else field
+            for name, field in value.items()
+        }
     if isinstance(value, str) and "json" not in media_type:
         body = value.encode()
     else:
