@@ -507,7 +507,8 @@ def test_an_unmodelled_operation_answers_from_the_spec(
             sent += 1
             assert refused.status_code == 401
             assert refused.headers["www-authenticate"] == "Bearer"
-        answers = [http.request(**valid_request(op)) for _ in range(2)]
+        request = valid_request(op)
+        answers = [http.request(**request) for _ in range(2)]
         sent += 2
     for response in answers:
         assert response.status_code == status, response.text
@@ -516,7 +517,7 @@ def test_an_unmodelled_operation_answers_from_the_spec(
         else:
             assert response.headers["content-type"] == "application/json"
             assert_valid(response.json(), schema)
-    assert answers[0].content == answers[1].content  # always the same answer
+    assert answers[0].content == answers[1].content  # the same answer to the same request
     assert fake.requests == {op.name: sent}
     assert state(fake) == before  # and no state changes
 
