@@ -31,7 +31,6 @@ from parallel_account._reading import (
     DEFAULT_MAX_RESPONSE_BYTES,
     BoundedBody,
     attempt_seconds,
-    bound_reads,
     reading_until,
 )
 from parallel_account._request import Call, build, call_arguments, operation_named
@@ -306,11 +305,12 @@ class AccountClient(_ClientBase, SyncOperations):
             token, base_url, timeout, max_retries, policy, max_response_bytes, default_headers
         )
         self._owns_http = http_client is None
-        self._http = (
-            http_client
-            if http_client is not None
-            else bound_reads(httpx.Client(**self._own_client_options()))
-        )
+        if http_client is None:
+            # Here, not at import: it loads httpcore, as making the httpx.Client does.
+            from parallel_account._socket_deadline import bound_reads
+
+            http_client = bound_reads(httpx.Client(**self._own_client_options()))
+        self._http = http_client
         self._sleep = sleep
 
     @property

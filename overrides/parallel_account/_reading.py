@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import ssl
 import time
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
-import httpcore
 import httpx
 
 DEFAULT_MAX_RESPONSE_BYTES = 16 * 1024 * 1024  # 10,000 apps are about 1.5 MB
@@ -37,98 +35,24 @@ class ResponseTooLarge(httpx.DecodingError):
 # interrupted from outside, and httpx's read timeout applies to each read, so a server
 # sending its headers one byte a second holds it for ever. So the clients we create
 # read through `_DeadlineBackend`: each socket read waits at most until the current
-# attempt's deadline (`reading_until`), which httpx reports as a ReadTimeout.
+# attempt's deadline (`reading_until`), which httpx reports as a ReadTimeout. That
+# backend is in `_socket_deadline`, imported when a client is made: it needs httpcore,
+# which `import httpx` itself leaves for later.
 
-_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+READ_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "parallel_account_read_deadline", default=None
 )
 
 
 @contextlib.contextmanager
 def reading_until(deadline: float | None) -> Iterator[None]:
-    """Within this block, socket reads of clients made by `bound_reads` end by `deadline`."""
-    token = _DEADLINE.set(deadline)
+    """Within this block, socket reads of clients made by `_socket_deadline.bound_reads`
+    end by `deadline`."""
+    token = READ_DEADLINE.set(deadline)
     try:
         yield
     finally:
-        _DEADLINE.reset(token)
-
-
-def _read_timeout(timeout: float | None) -> float | None:
-    deadline = _DEADLINE.get()
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("no whole answer within the attempt's timeout")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    """A socket stream whose reads end by the current attempt's deadline, if any."""
-
-    def __init__(self, stream: httpcore.NetworkStream) -> None:
-        self._stream = stream
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._stream.read(max_bytes, _read_timeout(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._stream.write(buffer, timeout)
-
-    def close(self) -> None:
-        self._stream.close()
-
-    def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._stream.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._stream.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, backend: httpcore.NetworkBackend) -> None:
-        self._backend = backend
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._backend.connect_tcp(host, port, timeout, local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._backend.connect_unix_socket(path, timeout, socket_options))
-
-    def sleep(self, seconds: float) -> None:
-        self._backend.sleep(seconds)
-
-
-def bound_reads(client: httpx.Client) -> httpx.Client:
-    """`client` (one we created), its socket reads ending by `reading_until`'s deadline.
-
-    Covers its own transport and the proxy transports httpx mounted from the
-    environment; a transport that is not httpx's own (no sockets) is left as it is.
-    """
-    for transport in (client._transport, *client._mounts.values()):
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(
-            backend, _DeadlineBackend
-        ):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return client
+        READ_DEADLINE.reset(token)
 
 
 def attempt_seconds(timeout: httpx.Timeout) -> float | None:
