@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
     ratio_row(
         "list_apps of 10,000 apps (deep check, models) vs httpx + json",
         bench_list_apps_10k(),
-        2.5,
+        2.0,
         unit="ms",
     )
     python = sys.executable
