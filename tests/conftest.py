@@ -10,7 +10,7 @@ import pytest
 
 from tests import prism
 from tests.fake_platform import FakeClock
-from tests.support import ROOT
+from tests.support import ROOT, frozen_repo, make
 
 
 def running_in_ci() -> bool:
@@ -87,3 +87,13 @@ def sign_in_isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def clock() -> FakeClock:
     """A clock the sign-in tests move by hand (FakeClock): no test waits for real time."""
     return FakeClock()
+
+
+@pytest.fixture(scope="session")
+def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A scratch copy of the repository on the frozen spec, generated/ made from it (tests
+    that change it work on a copy of their own)."""
+    repo = frozen_repo(tmp_path_factory.mktemp("base") / "repo")
+    generated = make(repo, "generate")
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    return repo

@@ -14,6 +14,7 @@ import json
 import keyword
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -27,7 +28,6 @@ from tests.support import (
     FROZEN_SPEC,
     answer,
     curated_only_for,
-    frozen_repo,
     make,
     serve,
     tree_bytes,
@@ -164,23 +164,16 @@ def test_generation_refuses_a_hostile_operation_id_before_the_generator_runs(
 # ---------------------------------------------------------------- make spec-update
 
 
-@pytest.fixture(scope="module")
-def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    repo = frozen_repo(tmp_path_factory.mktemp("names") / "repo")
-    generated = make(repo, "generate")
-    assert generated.returncode == 0, generated.stdout + generated.stderr
-    return repo
-
-
 def test_spec_update_refuses_a_hostile_operation_id_and_writes_nothing(
     base_repo: Path, tmp_path: Path
 ) -> None:
+    repo = Path(shutil.copytree(base_repo, tmp_path / "repo", symlinks=True))
     document, where = _place("operation", IMPORT_TIME_PAYLOAD)
-    before = {"openapi.json": (base_repo / "openapi.json").read_bytes()}
-    before.update(tree_bytes(base_repo / "generated"))
+    before = {"openapi.json": (repo / "openapi.json").read_bytes()}
+    before.update(tree_bytes(repo / "generated"))
     with serve({"/openapi.json": answer(200, json.dumps(document).encode())}) as base:
         done = make(
-            base_repo,
+            repo,
             "spec-update",
             f"SPEC_URL={base}/openapi.json",
             "SPEC_UPDATE_TEST_CMD=true",
@@ -189,14 +182,14 @@ def test_spec_update_refuses_a_hostile_operation_id_and_writes_nothing(
     assert 'operation name \'get_balance"""\\n__import__(' in done.stderr  # shown escaped
     assert "Error 4" in done.stderr  # the workflow's "unusable document" status
     assert f"at {where} is refused" in done.stderr
-    after = {"openapi.json": (base_repo / "openapi.json").read_bytes()}
-    after.update(tree_bytes(base_repo / "generated"))
+    after = {"openapi.json": (repo / "openapi.json").read_bytes()}
+    after.update(tree_bytes(repo / "generated"))
     assert after == before
     assert (
-        not (base_repo / "CHANGELOG.md").exists()
-        or 'get_balance"' not in (base_repo / "CHANGELOG.md").read_text()
+        not (repo / "CHANGELOG.md").exists()
+        or 'get_balance"' not in (repo / "CHANGELOG.md").read_text()
     )
-    assert not list(base_repo.rglob("pwned-on-import"))
+    assert not list(repo.rglob("pwned-on-import"))
 
 
 # ---------------------------------------------------------------- escaping

@@ -35,7 +35,6 @@ from tests.support import (
     answer,
     clean_make_env,
     curated_for,
-    frozen_repo,
     make,
     run_workflow_step,
     serve,
@@ -75,15 +74,6 @@ AMOUNT_MAX = _amount_maximum()
 TIGHTER_MAX = AMOUNT_MAX // 2  # any lower bound works; half keeps it clearly tighter
 # The tests command must prove generation happened: check-generated fails on a stale tree.
 FAST_TESTS = "make -s check-generated && touch tests-ran"
-
-
-@pytest.fixture(scope="session")
-def base_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A scratch copy of the repository on the frozen spec, generated/ made from it."""
-    repo = frozen_repo(tmp_path_factory.mktemp("base") / "repo")
-    generated = make(repo, "generate")
-    assert generated.returncode == 0, generated.stdout + generated.stderr
-    return repo
 
 
 def test_the_frozen_copy_keeps_only_the_curated_entries_of_its_operations() -> None:

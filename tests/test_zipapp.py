@@ -17,7 +17,7 @@ import pytest
 
 from codegen import zipapp
 from parallel_account.conformance import load_all
-from tests.support import FROZEN_SPEC, ROOT, clean_make_env
+from tests.support import FROZEN_SPEC, ROOT, make
 
 NODE_TEST = ROOT / "tests" / "node" / "zipapp.test.mjs"
 
@@ -79,15 +79,7 @@ def test_the_pins_are_the_runtime_closure_at_the_versions_tested() -> None:
 
 def test_make_zipapp_does_not_build_the_development_venv() -> None:
     """`make -n -B zipapp`: every step it would run, its prerequisites' included."""
-    done = subprocess.run(
-        ["make", "--no-print-directory", "-n", "-B", "zipapp"],
-        cwd=ROOT,
-        env=clean_make_env(),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = make(ROOT, "--no-print-directory", "-n", "-B", "zipapp", quiet=False, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "requirements-zipapp.txt" in done.stdout
     assert "requirements-dev.txt" not in done.stdout
