@@ -5,7 +5,8 @@ operations an upstream release could add tomorrow, every schema construct the is
 work names (never updated to follow the live spec; it is normalised as `make spec` writes
 it):
 
-- `list_transactions` (GET, tag Balance): optional query parameters of every type
+- `list_transactions` (GET, tag Balance): two required query parameters (an inline enum,
+  a `date-time`) and optional ones of every type
   (`date-time` string, bounded integer with a default, boolean, number with an exclusive
   minimum, enum by `$ref`, array of strings, a deprecated string); its `TransactionPage`
   has a nullable field (`anyOf` with `null`), `maxItems`, a `date` field, and items with

@@ -18,10 +18,10 @@ import datetime
 import enum
 import importlib
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from itertools import starmap
 from operator import itemgetter
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Final, Generic, NamedTuple, TypeVar
 
 import httpx
 
@@ -125,6 +125,29 @@ def _query_value(name: str, value: object, facts: FieldFacts) -> object:
     return _json_value(name, value, facts)
 
 
+class _QueryPlaceholder:
+    """What the generated `_get_kwargs` gets for a required query parameter.
+
+    `build` makes the query from the checked values itself (the generated code wants its
+    own datetime and Enum types there) and replaces whatever `_get_kwargs` made of this.
+    It answers the conversions generated code applies to a query value.
+    """
+
+    value = None
+
+    def isoformat(self) -> str:
+        return ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {}
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+
+_QUERY_PLACEHOLDER: Final = _QueryPlaceholder()
+
+
 def _missing(operation: OperationFacts, facts: FieldFacts, where: str) -> InvalidRequestError:
     # The type's own message says what is allowed ("got None; expected a str of ...").
     check_field(facts.identifier, None, facts)
@@ -159,6 +182,8 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
                 raise _missing(operation, facts, "query parameter")
             continue
         query[facts.name] = _query_value(facts.identifier, value, facts)
+        if facts.required:  # the generated `_get_kwargs` cannot be called without it
+            kwargs[facts.identifier] = _QUERY_PLACEHOLDER
     key: str | None = None
     if operation.body_model is not None:
         body: dict[str, object] = {}
