@@ -84,7 +84,8 @@ def _deepest(value: Json, limit: int) -> int:
 def decode(text: str, source: str) -> Json:
     """JSON text as a value, or SpecError naming `source` and what is wrong, on one line.
 
-    Refuses nesting deeper than MAX_NESTING and numbers the comparison cannot handle.
+    Refuses nesting deeper than MAX_NESTING, numbers the comparison cannot handle and
+    strings that are not text (a lone surrogate).
     """
     too_deep = f"{source}: cannot read: nested more than {MAX_NESTING} levels deep"
     try:
@@ -100,6 +101,12 @@ def decode(text: str, source: str) -> Json:
         raise SpecError(too_deep) from None
     if _deepest(value, MAX_NESTING) > MAX_NESTING:
         raise SpecError(too_deep)
+    try:  # `\ud800` is valid JSON but no text: it could be neither printed, stored nor generated
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise SpecError(
+            f"{source}: cannot read: a string holds a lone surrogate (\\ud800-\\udfff escape)"
+        ) from None
     return value
 
 
