@@ -161,8 +161,7 @@ HOSTILE: dict[str, str] = {
     "an integer of 400 digits": _HEAD + "9" * 400 + "}",
     "NaN": _HEAD + "NaN}",
     "a float overflowing to infinity": _HEAD + "1e999}",
-    "a lone surrogate in a path": _HEAD.replace('"paths": {}', '"paths": {"/\\ud800": {}}')
-    + "1}",
+    "a lone surrogate in a path": _HEAD.replace('"paths": {}', '"paths": {"/\\ud800": {}}') + "1}",
 }
 REASONS = (
     "nested more than",

@@ -902,9 +902,10 @@ ANSWERED_WITH_OBJECTS = [
 @pytest.mark.parametrize("op", ANSWERED_WITH_OBJECTS, ids=lambda op: op.name)
 def test_an_unmodelled_answer_echoes_what_the_request_named(op: OperationFacts) -> None:
     """For an operation the fake does not model, a top-level answer field named as a path
-    parameter or body field takes the request's value when it has the field's JSON type."""
-    field = next(f.name for f in op.response_fields if f.type == "string" and f.required)
-    echoed = json.loads(_sample.spec_answer(op, {field: "from-the-request"}).body)
-    assert echoed[field] == "from-the-request"
-    kept = json.loads(_sample.spec_answer(op, {field: 7}).body)  # not a string: not taken
-    assert kept[field] == json.loads(_sample.spec_answer(op).body)[field] != 7
+    parameter or body field takes the request's value when the answer still fits its schema."""
+    facts = next(f for f in op.response_fields if f.type == "string" and f.required)
+    given = valid_value(facts)  # a value its schema allows (a fresh uuid for a uuid)
+    echoed = json.loads(_sample.spec_answer(op, {facts.name: given}).body)
+    assert echoed[facts.name] == given
+    kept = json.loads(_sample.spec_answer(op, {facts.name: 7}).body)  # not a string: not taken
+    assert kept[facts.name] == json.loads(_sample.spec_answer(op).body)[facts.name] != 7

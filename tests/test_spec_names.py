@@ -263,7 +263,9 @@ def test_python_literals_of_json_data_round_trip_and_refuse_non_finite_numbers()
 
 def test_a_lone_surrogate_is_refused_when_fetched() -> None:
     body = json.dumps({**FROZEN, "info": {**FROZEN["info"], "description": "\ud800"}}).encode()
-    with pytest.raises(spec.SpecError, match=r"^memory: cannot read: a string holds a lone surrogate"):
+    with pytest.raises(
+        spec.SpecError, match=r"^memory: cannot read: a string holds a lone surrogate"
+    ):
         spec.parse(body, "application/json", "memory")
 
 

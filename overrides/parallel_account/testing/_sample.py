@@ -17,7 +17,7 @@ from dataclasses import replace
 from functools import cache
 from typing import Final
 
-from parallel_account._schema import MAX_REF_REPEATS, Resolver, sample
+from parallel_account._schema import MAX_REF_REPEATS, Resolver, compile_check, sample
 from parallel_account.testing._outcome import JSON, Outcome, detail, json_body
 from parallel_account_api.spec_facts import OperationFacts
 
@@ -39,7 +39,7 @@ def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> 
     A top-level field of the answer named as a value the request `given` (its path
     parameters and body fields) takes that value where the sample has the same JSON type:
     a rename answers with the app it renamed, so a client (or Schemathesis's links) can
-    use the id it gets back."""
+    use the id it gets back. Not when the answer would then break its schema."""
     document = _document()
     operation = _operation(document, op)
     if operation is None:
@@ -52,10 +52,13 @@ def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> 
         return Outcome(status, b"", [])
     value = _media_sample(document, content[media_type] or {})
     if given and isinstance(value, dict):
-        value = {
+        echoed = {
             name: given[name] if name in given and type(given[name]) is type(field) else field
             for name, field in value.items()
         }
+        schema = (content[media_type] or {}).get("schema", {})
+        if echoed != value and compile_check(schema, Resolver(document))(echoed) is None:
+            value = echoed  # only an answer the spec allows (format, enum, bounds and all)
     if isinstance(value, str) and "json" not in media_type:
         body = value.encode()
     else:
