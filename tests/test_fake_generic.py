@@ -31,7 +31,8 @@ import jsonschema  # type: ignore[import-untyped]
 import pydantic
 import pytest
 
-from parallel_account import spec
+import parallel_account as pa
+from parallel_account import _request, spec
 from parallel_account._schema import MAX_REF_REPEATS, Resolver, SchemaRefError, sample
 from parallel_account._validation import field_schema, spec_resolver
 from parallel_account.testing import FakeAccountAPI, _sample, _spec
@@ -909,3 +910,32 @@ def test_an_unmodelled_answer_echoes_what_the_request_named(op: OperationFacts) 
     assert echoed[facts.name] == given
     kept = json.loads(_sample.spec_answer(op, {facts.name: 7}).body)  # not a string: not taken
     assert kept[facts.name] == json.loads(_sample.spec_answer(op).body)[facts.name] != 7
+
+
+@pytest.mark.parametrize(
+    ("fmt", "value"),
+    [
+        ("date-time", "2026-11-22T09:30:00Z"),
+        ("date-time", "2026-11-22T09:30:00"),  # naive: FastAPI takes it
+        ("date-time", datetime.datetime(2026, 11, 22, 9, 30)),
+        ("date-time", datetime.datetime(2026, 11, 22, 9, 30, tzinfo=datetime.UTC)),
+        ("date", "2026-11-22"),
+        ("date", datetime.date(2026, 11, 22)),
+        ("email", "someone@example.com"),
+        ("uri", "https://example.com/path?q=1"),
+    ],
+)
+def test_what_the_client_sends_for_a_format_the_fake_takes(fmt: str, value: object) -> None:
+    facts = FieldFacts(name="field", required=True, type="string", format=fmt)
+    sent = _request._json_value("field", value, facts)  # what goes on the wire
+    assert _spec._check(facts, sent, ["body", "field"]) == []
+
+
+@pytest.mark.parametrize(
+    ("fmt", "text"), [("email", "nope"), ("uri", "not a uri"), ("date-time", "null")]
+)
+def test_the_client_refuses_before_sending_what_the_fake_refuses(fmt: str, text: str) -> None:
+    facts = FieldFacts(name="field", required=True, type="string", format=fmt)
+    assert _spec._check(facts, text, ["body", "field"]) != []
+    with pytest.raises(pa.InvalidRequestError, match=r"^field: "):
+        _request._json_value("field", text, facts)

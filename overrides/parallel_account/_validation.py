@@ -14,7 +14,7 @@ import uuid
 from typing import Any
 
 from parallel_account._errors import InvalidRequestError
-from parallel_account._schema import Check, Resolver, refusing_check
+from parallel_account._schema import FORMATS, Check, Resolver, refusing_check
 from parallel_account_api.spec_facts import FieldFacts
 
 
@@ -251,6 +251,11 @@ def check_schema(name: str, value: object, facts: FieldFacts) -> None:
         raise InvalidRequestError(f"{name}{where}: {why}")
 
 
+# String formats checked here by the schema engine's own test (times are parsed by the
+# request builder, uuids above), with an example for the message.
+_TEXT_FORMATS = {"email": "someone@example.com", "uri": "https://example.com/"}
+
+
 def check_field(
     name: str, value: object, facts: FieldFacts, *, path_segment: bool = False
 ) -> object:
@@ -267,6 +272,11 @@ def check_field(
     if facts.type == "string":
         # An empty path segment would silently address a different resource.
         text = check_string(name, value, facts, non_empty=path_segment)
+        if facts.format in _TEXT_FORMATS and not FORMATS[facts.format](text):
+            raise InvalidRequestError(
+                f"{name}: {_describe(text)} is not an {facts.format}; "
+                f"expected e.g. {_TEXT_FORMATS[facts.format]!r}"
+            )
         return check_path_segment(name, text) if path_segment else text
     if facts.type == "boolean" and not isinstance(value, bool):
         raise InvalidRequestError(f"{name}: got {_describe(value)}; expected True or False")
