@@ -152,7 +152,7 @@ $(PRISM_STAMP): package.json package-lock.json
 
 prism: $(PRISM_STAMP)  ## install the pinned Node tools (Prism, openapi-typescript, tsc) into node_modules/
 
-# Only where Node and npm exist (and the lock file: scratch copies of the repo lack it);
+# Only where Node, npm and the lock file exist;
 # elsewhere the Prism tests skip, and fail when CI is set.
 ifneq ($(and $(shell command -v node),$(shell command -v npm),$(wildcard package-lock.json)),)
 unit unit-superset rehearsal: $(PRISM_STAMP)

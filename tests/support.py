@@ -149,7 +149,8 @@ def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
     if (ROOT / "node_modules").is_dir():
         (dest / "node_modules").symlink_to(ROOT / "node_modules")
     for name in ("package.json", "package-lock.json"):
-        os.utime(dest / name, (0, 0))
+        if (dest / name).exists():
+            os.utime(dest / name, (0, 0))
     return dest
 
 
