@@ -580,3 +580,14 @@ export type FactsNameEveryOperation = Assert<
       : false
     : false
 >;
+// Every operation's success status is one of its documented responses (SuccessBody above
+// would otherwise make its Result null without a word).
+export type SuccessStatusesAreDocumented = Assert<
+  {
+    [N in OperationName]: (typeof facts.operations)[N]["success_status"] extends keyof operations[N]["responses"]
+      ? true
+      : false;
+  }[OperationName] extends true
+    ? true
+    : false
+>;
