@@ -226,3 +226,28 @@ def test_every_model_gets_the_request_id_field_and_enums_are_left_alone(tmp_path
     for name, text in modules.items():
         if name not in enums:
             assert text.count(generate.REQUEST_ID_FIELD.strip()) == 1, name
+
+
+def test_body_closed_is_written_for_a_body_that_allows_no_other_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`body_closed` in spec_facts follows the body schema's `additionalProperties: false`
+    (through its `$ref`), for the frozen superset spec's operations; False everywhere else."""
+    superset = json.loads(
+        (FROZEN_SPEC.parent / "account-openapi-superset.json").read_text(encoding="utf-8")
+    )
+    curated_only_for(monkeypatch, superset)
+    working = naming.with_friendly_names(superset)
+    found = surface.surface(working)
+    namespace: dict[str, Any] = {}
+    exec(compile(facts.render(working, "0" * 64, found), "spec_facts.py", "exec"), namespace)  # noqa: S102 (our own output)
+    schemas = working["components"]["schemas"]
+    expected = {
+        op.name: schemas[op.body_class].get("additionalProperties") is False
+        for op in found
+        if op.body_class
+    }
+    assert {
+        n: o.body_closed for n, o in namespace["OPERATIONS"].items() if o.body_model
+    } == expected
+    assert any(expected.values()) and not all(expected.values())
