@@ -154,6 +154,13 @@ def scratch_repo(dest: Path, extra: tuple[str, ...] = ()) -> Path:
     return dest
 
 
+def operation_names(document: dict[str, Any]) -> set[str]:
+    """The operations of `document` by the names codegen gives them (curated.toml's keys)."""
+    from codegen.naming import operations, with_friendly_names
+
+    return {op["operationId"] for _, _, op in operations(with_friendly_names(document))}
+
+
 def curated_for(document: dict[str, Any], text: str) -> str:
     """codegen/curated.toml's `text` without the entries for operations `document` lacks.
 
@@ -161,9 +168,7 @@ def curated_for(document: dict[str, Any], text: str) -> str:
     must not keep an entry for a charge added upstream since (generation refuses a
     money-moving entry whose operation is gone, rightly so for the pinned spec).
     """
-    from codegen.naming import operations, with_friendly_names
-
-    names = {op["operationId"] for _, _, op in operations(with_friendly_names(document))}
+    names = operation_names(document)
     kept: list[str] = []
     keep = True
     for line in text.splitlines(keepends=True):
@@ -178,12 +183,10 @@ def curated_only_for(monkeypatch: pytest.MonkeyPatch, document: dict[str, Any]) 
     """In this process, codegen reads codegen/curated.toml cut to `document`'s operations
     (as `curated_for` cuts the file of a scratch copy), so `generate.build` of that spec does
     not refuse a curated charge the spec lacks."""
-    from codegen import naming, surface
+    from codegen import surface
 
     load = surface.load_curated
-    names = {
-        op["operationId"] for _, _, op in naming.operations(naming.with_friendly_names(document))
-    }
+    names = operation_names(document)
 
     def entries_for_document(path: Path = surface.CURATED) -> dict[str, dict[str, Any]]:
         return {name: entry for name, entry in load(path).items() if name in names}
