@@ -165,9 +165,8 @@ def test_node_drives_the_zipapp_fake_through_its_control_api(node: str, pyz: Pat
     assert "# fail 0" in done.stdout
 
 
-def test_readme_says_where_a_release_s_zipapp_is() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## For teams in other languages", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_say_where_a_release_s_zipapp_is() -> None:
+    section = (ROOT / "docs" / "other-languages.md").read_text(encoding="utf-8")
     name = zipapp.DEFAULT_OUTPUT.name
     assert f"/releases/download/vX.Y.Z/{name}" in section
     assert "requirements-zipapp.txt" in section
