@@ -13,11 +13,13 @@ import inspect
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from codegen import client_doc
 from parallel_account import AccountClient, AsyncAccountClient
+from parallel_account.testing import FakeAccountAPI
 from tests.support import DOCS, ROOT
 
 README = ROOT / "README.md"
@@ -130,6 +132,23 @@ def test_every_make_target_is_in_contributing() -> None:
     text = CONTRIBUTING.read_text(encoding="utf-8")
     missing = [t for t in targets if t != "help" and f"`make {t}`" not in text]
     assert not missing, f"Makefile targets CONTRIBUTING.md does not name: {missing}"
+
+
+def test_readme_s_first_calls_run_against_the_fake(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both examples as written, the token and base URL from the environment (the chain)."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    sync, async_ = (b for b in blocks if "AccountClient()" in b)
+    fake = FakeAccountAPI(credit_balance_cents=100)
+    stored: list[str] = []
+    with fake.serve() as base_url:
+        monkeypatch.setenv("PARALLEL_ACCOUNT_TOKEN", fake.token)
+        monkeypatch.setenv("PARALLEL_SERVICE_API_URL", base_url)
+        namespace = {"invoice": SimpleNamespace(id="inv_42"), "store_secret": stored.append}
+        exec(compile(sync, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+        exec(compile(async_, "README.md", "exec"), {})  # noqa: S102
+    assert fake.balance.credit_balance_cents == 100 + 2500
+    assert [app.app_name for app in fake.apps.values()] == ["billing-worker"]
+    assert len(stored) == 1 and len(fake.keys) == 1
 
 
 # --- the clients' options: one description, and everyone agrees with it ----------------
