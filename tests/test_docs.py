@@ -151,6 +151,16 @@ def test_readme_s_first_calls_run_against_the_fake(monkeypatch: pytest.MonkeyPat
     assert len(stored) == 1 and len(fake.keys) == 1
 
 
+def test_readme_lists_every_environment_variable_the_package_reads() -> None:
+    read = set()
+    for source in (ROOT / "overrides").rglob("*.py"):
+        read |= set(re.findall(r"[\"'](PARALLEL_[A-Z_]+)[\"']", source.read_text("utf-8")))
+    assert "PARALLEL_ACCOUNT_TOKEN" in read
+    table = README.read_text(encoding="utf-8").split("## Environment variables", 1)[1]
+    listed = re.findall(r"^\| `(PARALLEL_[A-Z_]+)` \|", table.split("\n## ", 1)[0], re.M)
+    assert sorted(listed) == sorted(read)
+
+
 # --- the clients' options: one description, and everyone agrees with it ----------------
 
 DOC = client_doc.read()
