@@ -18,7 +18,8 @@ spec-check`, `make spec-update`).
     5       GENERATION_FAILED  update: generating the client failed (everything restored)
     6       TESTS_FAILED       update: the test command failed (everything restored)
     64      USAGE              bad usage: unknown command or option, unusable --ignore file
-    130     INTERRUPTED        update: interrupted by SIGINT or SIGTERM (everything restored)
+    130     INTERRUPTED        codegen.workflow check or update interrupted by SIGINT or
+                               SIGTERM (update restores everything)
 
 2 means "breaking", so no command lets argparse end a usage error with its own 2. GNU make
 turns any failing status into its own 2; its error line (`*** [...] Error 3`) shows the
