@@ -1,6 +1,7 @@
 """One meaning per exit status across the `spec` commands: the table in
 parallel_account_drift.exit_status is the only place a status is defined, and every
-command's help states its statuses from it."""
+command's help states its statuses from it; one spec-error family (parallel_account_drift
+.errors) for the drift checker and codegen, each error carrying the status it ends with."""
 
 from __future__ import annotations
 
@@ -8,12 +9,13 @@ import re
 from collections.abc import Callable
 
 import pytest
-from parallel_account_drift import exit_status
+from parallel_account_drift import errors, exit_status
 from parallel_account_drift.cli import main as drift_main
 from parallel_account_drift.exit_status import ExitStatus, help_text
 
-from codegen import spec, workflow
+from codegen import naming, spec, surface, untrusted, workflow
 from parallel_account.cli import main as cli_main
+from tests.support import ROOT
 
 # Only the package's own text: run once, not again on the superset spec.
 pytestmark = pytest.mark.spec_independent
@@ -133,3 +135,20 @@ def test_the_command_group_states_each_commands_statuses(
         for item in listing.split(", "):
             number, meaning = item.split(" ", 1)
             assert ExitStatus(int(number)).meaning == meaning
+
+
+def test_one_spec_error_family_for_the_checker_and_codegen() -> None:
+    assert errors.SpecUnreachableError.__mro__[1] is errors.SpecError
+    assert errors.SpecError.exit_status == ExitStatus.UNUSABLE
+    assert errors.SpecUnreachableError.exit_status == ExitStatus.UNREACHABLE
+    for codegen_error in (untrusted.UnsafeSpecError, naming.NamingError, surface.SurfaceError):
+        assert issubclass(codegen_error, errors.SpecError), codegen_error
+        assert codegen_error.exit_status == ExitStatus.UNUSABLE
+    # Defined once: no module of codegen or the checker declares a SpecError of its own.
+    defined = [
+        path
+        for root in (ROOT / "codegen", ROOT / "overrides" / "parallel_account_drift")
+        for path in root.glob("*.py")
+        if re.search(r"^class Spec(Unreachable)?Error\b", path.read_text("utf-8"), re.M)
+    ]
+    assert defined == [ROOT / "overrides" / "parallel_account_drift" / "errors.py"]
