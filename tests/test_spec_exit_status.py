@@ -35,6 +35,14 @@ def test_the_docstring_table_is_the_enum() -> None:
     assert _table() == [(status.value, status.name) for status in ExitStatus]
 
 
+def test_docs_drift_md_has_the_table() -> None:
+    # other teams read docs/drift.md, not the module: its table is the enum's, row for row
+    text = (ROOT / "docs" / "drift.md").read_text(encoding="utf-8")
+    section = text.split("## Exit status", 1)[1]
+    rows = re.findall(r"^\| (\d+) \| ([A-Z_]+) \|", section, re.M)
+    assert [(int(number), name) for number, name in rows] == _table()
+
+
 def test_the_numbers_scripts_and_workflows_rely_on() -> None:
     # make's error line (`Error 5`), the tests of spec-update and scripts calling the
     # modules directly read these numbers: changing one is a breaking change.
