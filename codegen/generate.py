@@ -7,15 +7,17 @@ Steps, all inside a temporary directory:
 0. the spec's names checked (codegen.untrusted): a name generated code may not take
    in stops generation before anything is written;
 1. working copy of the spec with friendly operationIds (codegen.naming);
-2. openapi-python-client (pinned) with --fail-on-warning, our config and templates;
-3. secret fields (`format: password` / `writeOnly`) left out of the models' repr;
-4. `spec_facts.py` and `charges.py` (codegen.facts), `facts.json` (codegen.facts_json,
+2. openapi-python-client (pinned) with --fail-on-warning, our config and our copies of
+   the generator templates we change (codegen/templates/openapi_python_client/: secret
+   fields out of the models' repr, `_request_id` on every model, a public
+   `request_kwargs` in each endpoint module, client classes imported for typing only);
+3. `spec_facts.py` and `charges.py` (codegen.facts), `facts.json` (codegen.facts_json,
    the same facts for other languages) and a copy of openapi.json for
    importlib.resources; TypeScript declarations of the API and the facts
    (codegen.typescript, into generated/typescript/; needs Node.js and `npm ci`);
-5. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
-6. a header naming the spec's sha256 on every Python file; stray files removed;
-7. the API reference `api.md` (codegen.reference), from the same surface as the methods.
+4. ruff (pinned, --isolated, --no-cache) fixes imports and formats;
+5. a header naming the spec's sha256 on every Python file; stray files removed;
+6. the API reference `api.md` (codegen.reference), from the same surface as the methods.
 Only then are the trees and api.md compared with, and swapped into, generated/ and the root.
 """
 
@@ -49,6 +51,9 @@ TS_TARGET = ROOT / "generated" / TS_DIR
 API_MD = ROOT / "api.md"
 CONFIG = ROOT / "codegen" / "config.yml"
 TEMPLATES = ROOT / "codegen" / "templates"
+# Our copies of the few generator templates we change (each says what and why at its top);
+# the generator takes every other template from its own package.
+GENERATOR_TEMPLATES = TEMPLATES / "openapi_python_client"
 STRAY = {".ruff_cache", "__pycache__", ".gitignore", "README.md", ".mypy_cache"}
 
 
@@ -77,80 +82,6 @@ def _run(argv: list[str], cwd: Path) -> None:
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()
         raise GenerationError(f"{Path(argv[0]).name} failed (exit {done.returncode}):\n{output}")
-
-
-def _hide_secrets_from_repr(package: Path, secrets: dict[str, list[str]]) -> None:
-    """Turn `raw_api_key: str` into `raw_api_key: str = _attrs_field(repr=False)`."""
-    for model, fields in secrets.items():
-        modules = [
-            p for p in (package / "models").glob("*.py") if f"\nclass {model}:" in p.read_text()
-        ]
-        if len(modules) != 1:
-            raise GenerationError(
-                f"secret model {model}: expected one module, found {len(modules)}"
-            )
-        text = modules[0].read_text()
-        for name in fields:
-            declaration = re.compile(rf"^(    {re.escape(name)}: [^=\n]+?)( = (.+))?$", re.M)
-            match = declaration.search(text)
-            if match is None:
-                raise GenerationError(f"secret field {model}.{name}: declaration not found")
-            default = f"default={match.group(3)}, " if match.group(3) else ""
-            replacement = f"{match.group(1)} = _attrs_field({default}repr=False)"
-            text = text[: match.start()] + replacement + text[match.end() :]
-        modules[0].write_text(text)
-
-
-# Every model carries the request id of the answer it was read from (set by the client,
-# None otherwise). Declared as an attrs field so slotted classes accept it; left out of
-# __init__, equality and repr, so two equal answers stay equal and reprs stay the same.
-REQUEST_ID_FIELD = (
-    "    _request_id: str | None = _attrs_field(default=None, init=False, eq=False, repr=False)\n"
-)
-
-
-def _add_request_id_field(package: Path) -> None:
-    """Declare `_request_id` last in every attrs model class (before its first method).
-
-    Enums (the generator's `class X(str, Enum)` modules) are values, not answers: skipped.
-    """
-    for path in sorted((package / "models").glob("[!_]*.py")):
-        text = path.read_text()
-        classes = text.count("\n@_attrs_define\nclass ")
-        anchor = "\n    def to_dict(self)"
-        if classes == 0 and "Enum):" in text:
-            continue
-        if classes != 1 or text.count(anchor) != 1:
-            raise GenerationError(
-                f"{path.name}: expected one attrs model with one to_dict, found {classes} "
-                "model(s); the generator's model layout changed (see REQUEST_ID_FIELD)"
-            )
-        if "_attrs_field" not in text.split("\nclass ", 1)[0]:
-            text = text.replace(
-                "from attrs import define as _attrs_define\n",
-                "from attrs import define as _attrs_define\nfrom attrs import field as _attrs_field\n",
-            )
-        path.write_text(text.replace(anchor, "\n" + REQUEST_ID_FIELD + anchor))
-
-
-_CLIENT_IMPORT = "from ...client import AuthenticatedClient, Client\n"
-
-
-def _client_classes_for_typing_only(package: Path) -> None:
-    """Endpoint modules name the client classes in annotations only: import them so.
-
-    The hand-written layer calls `_get_kwargs` alone; importing the attrs client classes
-    with every endpoint module cost each command line start milliseconds for nothing.
-    """
-    for path in sorted((package / "api").glob("*/*.py")):
-        text = path.read_text()
-        if _CLIENT_IMPORT not in text:
-            continue
-        text = text.replace(_CLIENT_IMPORT, "")
-        path.write_text(
-            "from __future__ import annotations\n\nfrom typing import TYPE_CHECKING\n\n"
-            f"if TYPE_CHECKING:\n    {_CLIENT_IMPORT}\n{text}"
-        )
 
 
 def _check_models_exist(package: Path, found: list[surface.Operation]) -> None:
@@ -227,14 +158,11 @@ def build(workdir: Path, spec_text: str) -> Path:
             "--output-path", str(out),
             "--overwrite",
             "--config", str(CONFIG),
-            "--custom-template-path", str(TEMPLATES),
+            "--custom-template-path", str(GENERATOR_TEMPLATES),
             "--fail-on-warning",
         ],
         cwd=workdir,
     )  # fmt: skip
-    _hide_secrets_from_repr(out, facts.secret_fields(working))
-    _add_request_id_field(out)
-    _client_classes_for_typing_only(out)
     try:
         found = surface.with_modules(surface.surface(working), out)
     except surface.SurfaceError as exc:

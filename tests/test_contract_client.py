@@ -149,14 +149,14 @@ def _add_balance_call(amount: int, key: str) -> Call[BalanceResponse]:
     body = AddBalanceRequest(amount_cents=amount, idempotency_key=key)
     return Call(
         OPERATIONS["add_balance"],
-        generated_add_balance._get_kwargs(body=body),
+        generated_add_balance.request_kwargs(body=body),
         lambda r: BalanceResponse.from_dict(r.json()),
         idempotency_key=key,
     )
 
 
 def _delete_app_call(app_id: str) -> Call[None]:
-    kwargs = generated_delete_app._get_kwargs(app_id=app_id)  # type: ignore[arg-type]
+    kwargs = generated_delete_app.request_kwargs(app_id=app_id)  # type: ignore[arg-type]
     return Call(OPERATIONS["delete_app"], kwargs, lambda r: None)
 
 

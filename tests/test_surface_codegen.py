@@ -213,21 +213,6 @@ def test_fastapis_optional_shape_keeps_its_type_and_bounds() -> None:
     )
 
 
-def test_every_model_gets_the_request_id_field_and_enums_are_left_alone(tmp_path: Path) -> None:
-    spec = copy.deepcopy(FROZEN)
-    schemas = spec["components"]["schemas"]
-    model = next(name for name, schema in schemas.items() if schema.get("properties"))
-    schemas["Tier"] = {"type": "string", "enum": ["free", "paid"], "title": "Tier"}
-    schemas[model]["properties"]["tier"] = {"$ref": "#/components/schemas/Tier"}
-    out = generate.build(tmp_path, json.dumps(spec))
-    modules = {p.name: p.read_text() for p in (out / "models").glob("[!_]*.py")}
-    enums = [name for name, text in modules.items() if "Enum):" in text]
-    assert enums and all("_request_id" not in modules[name] for name in enums)
-    for name, text in modules.items():
-        if name not in enums:
-            assert text.count(generate.REQUEST_ID_FIELD.strip()) == 1, name
-
-
 def test_body_closed_is_written_for_a_body_that_allows_no_other_fields(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -2,7 +2,7 @@
 
 `build(operation, arguments)` checks every argument (path, query, body) against
 `spec_facts`, fills an omitted idempotency key with a new one, builds the request
-with the generated endpoint module's `_get_kwargs` and the generated body model,
+with the generated endpoint module's `request_kwargs` and the generated body model,
 and says how to read a success (the generated response model's `from_dict`, after
 a shape check). Nothing here names an operation or a field of today's spec: the
 facts say what each operation takes, returns and promises, so an operation added
@@ -120,16 +120,16 @@ def _path_value(name: str, value: object, facts: FieldFacts) -> object:
 
 def _query_value(name: str, value: object, facts: FieldFacts) -> object:
     """A query value as it is sent: checked, in its JSON form (a time as its ISO text, an
-    enum as its value). Query values bypass the generated `_get_kwargs`, which wants the
+    enum as its value). Query values bypass the generated `request_kwargs`, which wants the
     generated enum and datetime types."""
     return _json_value(name, value, facts)
 
 
 class _QueryPlaceholder:
-    """What the generated `_get_kwargs` gets for a required query parameter.
+    """What the generated `request_kwargs` gets for a required query parameter.
 
     `build` makes the query from the checked values itself (the generated code wants its
-    own datetime and Enum types there) and replaces whatever `_get_kwargs` made of this.
+    own datetime and Enum types there) and replaces whatever `request_kwargs` made of this.
     It answers the conversions generated code applies to a query value.
     """
 
@@ -182,7 +182,7 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
                 raise _missing(operation, facts, "query parameter")
             continue
         query[facts.name] = _query_value(facts.identifier, value, facts)
-        if facts.required:  # the generated `_get_kwargs` cannot be called without it
+        if facts.required:  # the generated `request_kwargs` needs it
             kwargs[facts.identifier] = _QUERY_PLACEHOLDER
     key: str | None = None
     if operation.body_model is not None:
@@ -199,29 +199,27 @@ def build(operation: OperationFacts, arguments: Mapping[str, object]) -> Call[An
         if operation.idempotency_key_field is not None:
             key = str(body[operation.idempotency_key_field])
         kwargs["body"] = _model_class(operation.body_model).from_dict(body)
-    get_kwargs, parse = _steps(operation)
-    request_kwargs = get_kwargs(**kwargs)
+    request_kwargs, parse = _steps(operation)
+    built = request_kwargs(**kwargs)
     if query:  # by the spec's names and in its order, with the generated defaults of the rest
-        given = {**request_kwargs.get("params", {}), **query}
-        request_kwargs["params"] = {
-            f.name: given[f.name] for f in operation.query_params if f.name in given
-        }
-    return Call(operation, request_kwargs, parse, key)
+        given = {**built.get("params", {}), **query}
+        built["params"] = {f.name: given[f.name] for f in operation.query_params if f.name in given}
+    return Call(operation, built, parse, key)
 
 
-GetKwargs = Callable[..., dict[str, Any]]
+RequestKwargs = Callable[..., dict[str, Any]]
 Parse = Callable[[httpx.Response], Any]
-# Operation name -> the facts it was made from, the endpoint module's _get_kwargs and the
+# Operation name -> the facts it was made from, the endpoint module's request_kwargs and the
 # success parser. Both depend on the operation alone, so they are made on its first call;
 # facts replaced since (tests do) are made afresh.
-_STEPS: dict[str, tuple[OperationFacts, GetKwargs, Parse]] = {}
+_STEPS: dict[str, tuple[OperationFacts, RequestKwargs, Parse]] = {}
 
 
-def _steps(operation: OperationFacts) -> tuple[GetKwargs, Parse]:
+def _steps(operation: OperationFacts) -> tuple[RequestKwargs, Parse]:
     cached = _STEPS.get(operation.name)
     if cached is None or cached[0] is not operation:
         module = importlib.import_module(f"{_PACKAGE}.{operation.module}")
-        cached = _STEPS[operation.name] = (operation, module._get_kwargs, _parser(operation))
+        cached = _STEPS[operation.name] = (operation, module.request_kwargs, _parser(operation))
     return cached[1], cached[2]
 
 

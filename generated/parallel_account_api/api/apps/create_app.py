@@ -19,7 +19,7 @@ from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     *,
     body: CreateAppRequestModel,
 ) -> dict[str, Any]:
@@ -88,7 +88,7 @@ def sync_detailed(
         Response[CreateAppResponseModel | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
     )
 
@@ -145,7 +145,7 @@ async def asyncio_detailed(
         Response[CreateAppResponseModel | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
     )
 

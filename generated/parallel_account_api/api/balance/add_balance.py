@@ -19,7 +19,7 @@ from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     *,
     body: AddBalanceRequest,
 ) -> dict[str, Any]:
@@ -91,7 +91,7 @@ def sync_detailed(
         Response[BalanceResponse | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
     )
 
@@ -154,7 +154,7 @@ async def asyncio_detailed(
         Response[BalanceResponse | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         body=body,
     )
 

@@ -17,7 +17,7 @@ from ...models.balance_response import BalanceResponse
 from ...types import Response
 
 
-def _get_kwargs() -> dict[str, Any]:
+def request_kwargs() -> dict[str, Any]:
 
     _kwargs: dict[str, Any] = {
         "method": "get",
@@ -68,7 +68,7 @@ def sync_detailed(
         Response[BalanceResponse]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = request_kwargs()
 
     response = client.get_httpx_client().request(
         **kwargs,
@@ -114,7 +114,7 @@ async def asyncio_detailed(
         Response[BalanceResponse]
     """
 
-    kwargs = _get_kwargs()
+    kwargs = request_kwargs()
 
     response = await client.get_async_httpx_client().request(**kwargs)
 

@@ -21,7 +21,7 @@ from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     app_id: UUID,
     *,
     body: CreateApiKeyRequestModel,
@@ -95,7 +95,7 @@ def sync_detailed(
         Response[CreateKeyResponse | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         app_id=app_id,
         body=body,
     )
@@ -158,7 +158,7 @@ async def asyncio_detailed(
         Response[CreateKeyResponse | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         app_id=app_id,
         body=body,
     )

@@ -19,7 +19,7 @@ from ...models.http_validation_error import HTTPValidationError
 from ...types import Response
 
 
-def _get_kwargs(
+def request_kwargs(
     app_id: UUID,
     api_key_id: str,
 ) -> dict[str, Any]:
@@ -86,7 +86,7 @@ def sync_detailed(
         Response[Any | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         app_id=app_id,
         api_key_id=api_key_id,
     )
@@ -149,7 +149,7 @@ async def asyncio_detailed(
         Response[Any | HTTPValidationError]
     """
 
-    kwargs = _get_kwargs(
+    kwargs = request_kwargs(
         app_id=app_id,
         api_key_id=api_key_id,
     )
