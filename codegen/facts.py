@@ -9,11 +9,13 @@ ever typed by hand in `overrides/`.
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
 from typing import Any
 
 from parallel_account_drift.jsondoc import ref_name
 
-from codegen.surface import Operation, object_schema
+from codegen.surface import CURATED, Operation, SurfaceError, object_schema
 from codegen.untrusted import escape
 
 
@@ -258,6 +260,43 @@ def render_charges(found: list[Operation]) -> str:
         "idempotency key: a retry could charge twice. `parallel_account` refuses to load\n"
         'while this is not empty."""\n\n'
         f"UNKEYED_CHARGES: tuple[str, ...] = {_py(unkeyed)}\n"
+    )
+
+
+def render_results(found: list[Operation]) -> str:
+    """The text of `results.py`: the models the typed methods return, which
+    `parallel_account` exports; a model a spec update adds is exported with it."""
+    models = sorted({name for op in found for name in op.model_names})
+    return (
+        '"""The models the typed methods return (their annotations name them), exported by\n'
+        "`parallel_account`: a spec update that adds one exports it, one that drops one\n"
+        'makes only that name fail."""\n\n'
+        f"RESULT_MODELS: tuple[str, ...] = {_py(tuple(models))}\n"
+    )
+
+
+def default_scopes(path: Path = CURATED) -> tuple[str, ...]:
+    """curated.toml's `[sign_in] default_scopes`: the OAuth scopes a sign-in asks for."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    scopes = data.get("sign_in", {}).get("default_scopes")
+    if (
+        not isinstance(scopes, list)
+        or not scopes
+        or not all(isinstance(s, str) and s and s.split() == [s] for s in scopes)
+    ):
+        raise SurfaceError(
+            f"{path.name}: [sign_in] default_scopes must be a list of scope names "
+            "(non-empty strings without spaces)"
+        )
+    return tuple(scopes)
+
+
+def render_scopes(scopes: tuple[str, ...]) -> str:
+    """The text of `scopes.py`: the scopes `parallel-account login` asks for by default."""
+    return (
+        '"""The OAuth scopes a sign-in asks for by default (codegen/curated.toml, [sign_in]):\n'
+        'the spec names none, so they are curated beside the operations they cover."""\n\n'
+        f"DEFAULT_SCOPES: tuple[str, ...] = {_py(scopes)}\n"
     )
 
 

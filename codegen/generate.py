@@ -11,7 +11,7 @@ Steps, all inside a temporary directory:
    the generator templates we change (codegen/templates/openapi_python_client/: secret
    fields out of the models' repr, `_request_id` on every model, a public
    `request_kwargs` in each endpoint module, client classes imported for typing only);
-3. `spec_facts.py` and `charges.py` (codegen.facts), `facts.json` (codegen.facts_json,
+3. `spec_facts.py`, `charges.py`, `results.py` and `scopes.py` (codegen.facts), `facts.json` (codegen.facts_json,
    the same facts for other languages) and a copy of openapi.json for
    importlib.resources; TypeScript declarations of the API and the facts
    (codegen.typescript, into generated/typescript/; needs Node.js and `npm ci`);
@@ -186,6 +186,11 @@ def build(workdir: Path, spec_text: str) -> Path:
     except untrusted.UnsafeSpecError as exc:  # a value with no Python literal (NaN)
         raise GenerationError(f"spec_facts.py: {exc}") from None
     (out / "charges.py").write_text(facts.render_charges(found))
+    (out / "results.py").write_text(facts.render_results(found))
+    try:
+        (out / "scopes.py").write_text(facts.render_scopes(facts.default_scopes()))
+    except surface.SurfaceError as exc:
+        raise GenerationError(str(exc)) from None
     facts_text = facts_json.render(working, spec_sha, found)
     (out / "facts.json").write_text(facts_text)
     try:

@@ -4,6 +4,7 @@ tiny loopback HTTP server."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import http.server
 import json
 import os
@@ -15,10 +16,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from parallel_account_api.spec_facts import OPERATIONS
-
 if TYPE_CHECKING:
     import pytest
+
+    from parallel_account_api.spec_facts import FieldFacts
 
 ROOT = Path(__file__).resolve().parent.parent
 # The hand-written documentation: README.md (also the PyPI page), CONTRIBUTING.md, docs/.
@@ -37,25 +38,53 @@ def _bound(value: float | None) -> int:
     return int(value)
 
 
-# add_balance's bounds, read from the generated spec facts: never typed in a test, so
-# a spec update that moves a bound moves every test with it. Only when the spec has
-# add_balance: without it, only the modules importing these fail (ImportError), not
-# every module that imports this one for ROOT or make().
-if "add_balance" in OPERATIONS:
-    AMOUNT = OPERATIONS["add_balance"].body_field("amount_cents")
-    KEY = OPERATIONS["add_balance"].body_field("idempotency_key")
-    LOWEST = (
-        _bound(AMOUNT.minimum)
-        if AMOUNT.minimum is not None
-        else _bound(AMOUNT.exclusive_minimum) + 1
-    )
-    HIGHEST = (
-        _bound(AMOUNT.maximum)
-        if AMOUNT.maximum is not None
-        else _bound(AMOUNT.exclusive_maximum) - 1
-    )
-    SHORTEST = _bound(KEY.min_length)
-    LONGEST = _bound(KEY.max_length)
+# add_balance's bounds, read from the generated spec facts: never typed in a test, so a
+# spec update that moves a bound moves every test with it. Read on first use (the module
+# __getattr__ below), never at import: on a spec without add_balance only the test modules
+# that use these names fail, not every one that imports this module for ROOT or make().
+if TYPE_CHECKING:
+    AMOUNT: FieldFacts  # add_balance's amount field
+    KEY: FieldFacts  # add_balance's idempotency key field
+    LOWEST: int  # the smallest amount the spec allows
+    HIGHEST: int  # the largest
+    SHORTEST: int  # the shortest idempotency key
+    LONGEST: int  # the longest
+
+
+@functools.cache
+def _top_up_bounds() -> dict[str, object]:
+    from parallel_account_api.spec_facts import OPERATIONS
+
+    top_up = OPERATIONS.get("add_balance")
+    if top_up is None:
+        raise AttributeError(
+            "tests.support: the spec has no add_balance operation, whose bounds (AMOUNT, "
+            "KEY, LOWEST, HIGHEST, SHORTEST, LONGEST) this test module uses"
+        )
+    amount = top_up.body_field("amount_cents")
+    key = top_up.body_field("idempotency_key")
+    return {
+        "AMOUNT": amount,
+        "KEY": key,
+        "LOWEST": (
+            _bound(amount.minimum)
+            if amount.minimum is not None
+            else _bound(amount.exclusive_minimum) + 1
+        ),
+        "HIGHEST": (
+            _bound(amount.maximum)
+            if amount.maximum is not None
+            else _bound(amount.exclusive_maximum) - 1
+        ),
+        "SHORTEST": _bound(key.min_length),
+        "LONGEST": _bound(key.max_length),
+    }
+
+
+def __getattr__(name: str) -> object:
+    if name in {"AMOUNT", "KEY", "LOWEST", "HIGHEST", "SHORTEST", "LONGEST"}:
+        return _top_up_bounds()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def add_ungeneratable_endpoint(document: dict[str, Any]) -> None:
@@ -178,6 +207,8 @@ def curated_for(document: dict[str, Any], text: str) -> str:
     for line in text.splitlines(keepends=True):
         if line.startswith("[operations."):
             keep = line.strip()[len("[operations.") : -1] in names
+        elif line.startswith("["):  # another table ([sign_in]): not an operation's entry
+            keep = True
         if keep:
             kept.append(line)
     return "".join(kept)

@@ -67,9 +67,24 @@ _HOMES: dict[str, str] = {
     "NotGiven": "parallel_account_api.operations",
     "RawResponse": "parallel_account_api.operations",
 }
-# The curated methods' result models: if a spec update drops one, `import
-# parallel_account` still works and only that name fails, saying why.
-_MODELS = ("AppItem", "BalanceResponse", "CreateAppResponseModel", "CreateKeyResponse")
+
+
+class _ExportedModels:
+    """The generated models this package exports: the ones the typed methods return
+    (generated from the spec, `parallel_account_api.results`, so a model a spec update adds
+    is exported with it) and the ones named in __all__ with no other home (so one a spec
+    update dropped fails in __getattr__, saying why, while `import parallel_account` works).
+    """
+
+    def __contains__(self, name: object) -> bool:
+        from parallel_account_api.results import RESULT_MODELS  # a tuple, loaded on first use
+
+        return name in RESULT_MODELS or (
+            isinstance(name, str) and name in __all__ and _home(name) is None
+        )
+
+
+_MODELS = _ExportedModels()
 
 
 def _home(name: str) -> str | None:
