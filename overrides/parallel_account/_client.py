@@ -104,7 +104,22 @@ class _ClientBase:
         policy: RetryPolicy | None,
         max_response_bytes: int,
         default_headers: Mapping[str, str] | None,
+        http_client: object,
     ) -> None:
+        """Check and keep the options both clients share; `http_client` is only checked
+        (each client makes its own kind when none is given)."""
+        expected, twin = (
+            (httpx.Client, AsyncAccountClient)
+            if isinstance(self, AccountClient)
+            else (httpx.AsyncClient, AccountClient)
+        )
+        if http_client is not None and not isinstance(http_client, expected):
+            other = httpx.AsyncClient if expected is httpx.Client else httpx.Client
+            raise InvalidRequestError(
+                f"http_client: got {type(http_client).__name__}; expected an "
+                f"httpx.{expected.__name__} (use {twin.__name__} for an httpx.{other.__name__})"
+            )
+        self._owns_http = http_client is None
         configure_from_env()
         # Checked before anything else is set up: a bad header fails here, not at a call.
         self._headers = layered(
@@ -326,15 +341,16 @@ class AccountClient(_ClientBase, SyncOperations):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.Client):
-            raise InvalidRequestError(
-                f"http_client: got {type(http_client).__name__}; expected an httpx.Client "
-                "(use AsyncAccountClient for an httpx.AsyncClient)"
-            )
         self._configure(
-            token, base_url, timeout, max_retries, policy, max_response_bytes, default_headers
+            token,
+            base_url,
+            timeout,
+            max_retries,
+            policy,
+            max_response_bytes,
+            default_headers,
+            http_client,
         )
-        self._owns_http = http_client is None
         if http_client is None:
             # Here, not at import: it loads httpcore, as making the httpx.Client does.
             from parallel_account._socket_deadline import bound_reads
@@ -504,15 +520,16 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         default_headers: Mapping[str, str] | None = None,
     ) -> None:
-        if http_client is not None and not isinstance(http_client, httpx.AsyncClient):
-            raise InvalidRequestError(
-                f"http_client: got {type(http_client).__name__}; expected an httpx.AsyncClient "
-                "(use AccountClient for an httpx.Client)"
-            )
         self._configure(
-            token, base_url, timeout, max_retries, policy, max_response_bytes, default_headers
+            token,
+            base_url,
+            timeout,
+            max_retries,
+            policy,
+            max_response_bytes,
+            default_headers,
+            http_client,
         )
-        self._owns_http = http_client is None
         self._http = (
             http_client
             if http_client is not None
