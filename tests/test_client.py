@@ -392,6 +392,23 @@ def test_owned_pool_is_closed_and_a_given_one_is_not() -> None:
     assert owned._http.is_closed
 
 
+def test_each_client_refuses_the_other_kind_of_http_client_naming_its_twin() -> None:
+    async_pool, sync_pool = httpx.AsyncClient(), httpx.Client()
+    with pytest.raises(pa.InvalidRequestError) as sync_face:
+        pa.AccountClient(TOKEN, http_client=async_pool)  # type: ignore[arg-type]
+    assert str(sync_face.value) == (
+        "http_client: got AsyncClient; expected an httpx.Client "
+        "(use AsyncAccountClient for an httpx.AsyncClient)"
+    )
+    with pytest.raises(pa.InvalidRequestError) as async_face:
+        pa.AsyncAccountClient(TOKEN, http_client=sync_pool)  # type: ignore[arg-type]
+    assert str(async_face.value) == (
+        "http_client: got Client; expected an httpx.AsyncClient "
+        "(use AccountClient for an httpx.Client)"
+    )
+    sync_pool.close()
+
+
 # --- auth ----------------------------------------------------------------------------------
 
 
