@@ -194,3 +194,20 @@ def test_overrides_use_no_private_name_of_the_generated_package() -> None:
         if uses:
             offenders[str(path.relative_to(ROOT))] = uses
     assert offenders == {}
+
+
+def test_the_template_and_the_facts_agree_on_which_fields_are_secret() -> None:
+    """The model template applies codegen.facts.is_secret's rule in Jinja (the generator's
+    environment takes no filter of ours): the fields it keeps out of the repr are exactly
+    the ones spec_facts.SECRET_FIELDS names, which the hand-written layer reads."""
+    import attrs
+
+    from parallel_account_api import models
+    from parallel_account_api.spec_facts import SECRET_FIELDS
+
+    hidden = {
+        name: tuple(f.name for f in attrs.fields(cls) if not f.repr and f.name != "_request_id")
+        for name in models.__all__
+        if attrs.has(cls := getattr(models, name))
+    }
+    assert {name: fields for name, fields in hidden.items() if fields} == SECRET_FIELDS
