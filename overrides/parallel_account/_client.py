@@ -94,6 +94,7 @@ class _ClientBase:
 
     _http: httpx.Client | httpx.AsyncClient
     _owns_http: bool
+    _sleep: Callable[[float], object]
 
     def _configure(
         self,
@@ -104,10 +105,11 @@ class _ClientBase:
         policy: RetryPolicy | None,
         max_response_bytes: int,
         default_headers: Mapping[str, str] | None,
-        http_client: object,
+        http_client: httpx.Client | httpx.AsyncClient | None,
+        sleep: Callable[[float], object],
     ) -> None:
-        """Check and keep the options both clients share; `http_client` is only checked
-        (each client makes its own kind when none is given)."""
+        """Check and keep the options, for both clients (each makes its own kind of
+        httpx client, `_new_http_client`, when none is given)."""
         expected, twin = (
             (httpx.Client, AsyncAccountClient)
             if isinstance(self, AccountClient)
@@ -143,6 +145,11 @@ class _ClientBase:
         self._auth = resolve_auth(token)
         self._timeout = timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
         self._policy = dataclasses.replace(policy or RetryPolicy(), max_retries=max_retries)
+        self._http = http_client if http_client is not None else self._new_http_client()
+        self._sleep = sleep
+
+    def _new_http_client(self) -> httpx.Client | httpx.AsyncClient:
+        raise NotImplementedError
 
     @property
     def base_url(self) -> str:
@@ -327,6 +334,7 @@ class AccountClient(_ClientBase, SyncOperations):
     """
 
     _http: httpx.Client
+    _sleep: Callable[[float], None]
 
     def __init__(
         self,
@@ -350,14 +358,14 @@ class AccountClient(_ClientBase, SyncOperations):
             max_response_bytes,
             default_headers,
             http_client,
+            sleep,
         )
-        if http_client is None:
-            # Here, not at import: it loads httpcore, as making the httpx.Client does.
-            from parallel_account._socket_deadline import bound_reads
 
-            http_client = bound_reads(httpx.Client(**self._own_client_options()))
-        self._http = http_client
-        self._sleep = sleep
+    def _new_http_client(self) -> httpx.Client:
+        # Here, not at import: it loads httpcore, as making the httpx.Client does.
+        from parallel_account._socket_deadline import bound_reads
+
+        return bound_reads(httpx.Client(**self._own_client_options()))
 
     @property
     def with_raw_response(self) -> SyncRawOperations:
@@ -506,6 +514,7 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
     """
 
     _http: httpx.AsyncClient
+    _sleep: Callable[[float], Awaitable[None]]
 
     def __init__(
         self,
@@ -529,13 +538,11 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
             max_response_bytes,
             default_headers,
             http_client,
+            sleep or _asyncio_sleep,
         )
-        self._http = (
-            http_client
-            if http_client is not None
-            else httpx.AsyncClient(**self._own_client_options())
-        )
-        self._sleep: Callable[[float], Awaitable[None]] = sleep or _asyncio_sleep
+
+    def _new_http_client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(**self._own_client_options())
 
     @property
     def with_raw_response(self) -> AsyncRawOperations:
