@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from parallel_account._auth import TokenProvider
     from parallel_account._client import AccountClient, AsyncAccountClient
     from parallel_account._errors import (
+        AccessDeniedError,
         APIConnectionError,
         APIError,
         APIResponseValidationError,
@@ -33,14 +34,27 @@ if TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        Cancelled,
         ConflictError,
+        CorruptTokenFileError,
+        DeviceCodeExpiredError,
+        DeviceFlowError,
+        InsecureTokenFileError,
         InternalServerError,
+        Interrupted,
+        InvalidClientError,
         InvalidRequestError,
         NotFoundError,
+        NotSignedInError,
+        OperationGone,
+        OutputLost,
         ParallelAccountError,
         PermissionDeniedError,
         RateLimitError,
+        SignInExpiredError,
+        TokenStoreError,
         UnprocessableEntityError,
+        UnsupportedSignInFileError,
     )
     from parallel_account._idempotency import idempotency_key_for
     from parallel_account._retry import RetryPolicy
@@ -73,9 +87,11 @@ _MODELS = ("AppItem", "BalanceResponse", "CreateAppResponseModel", "CreateKeyRes
 
 
 def _home(name: str) -> str | None:
-    if name.endswith("Error") and name in __all__:  # the exception classes
-        return "parallel_account._errors"
-    return _HOMES.get(name)
+    if name in _HOMES:
+        return _HOMES[name]
+    # Every other export (but the models and __version__) is an exception class, and
+    # every exception class lives in `_errors`.
+    return "parallel_account._errors" if name in __all__ else None
 
 
 def __getattr__(name: str) -> Any:
@@ -107,26 +123,40 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AccessDeniedError",
     "AccountClient",
     "AppItem",
     "AsyncAccountClient",
     "AuthenticationError",
     "BadRequestError",
     "BalanceResponse",
+    "Cancelled",
     "ConflictError",
+    "CorruptTokenFileError",
     "CreateAppResponseModel",
     "CreateKeyResponse",
+    "DeviceCodeExpiredError",
+    "DeviceFlowError",
+    "InsecureTokenFileError",
     "InternalServerError",
+    "Interrupted",
+    "InvalidClientError",
     "InvalidRequestError",
     "NotFoundError",
     "NotGiven",
+    "NotSignedInError",
+    "OperationGone",
+    "OutputLost",
     "ParallelAccountError",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
     "RetryPolicy",
+    "SignInExpiredError",
     "TokenProvider",
+    "TokenStoreError",
     "UnprocessableEntityError",
+    "UnsupportedSignInFileError",
     "__version__",
     "idempotency_key_for",
     "spec",

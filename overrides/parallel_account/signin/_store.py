@@ -1,4 +1,4 @@
-"""Where a device-flow sign-in is kept: one JSON file per profile, private to the user.
+"""The store: where a device-flow sign-in is kept, one JSON file per profile, private to the user.
 
 Choices:
 
@@ -26,6 +26,7 @@ Choices:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
@@ -36,8 +37,14 @@ from pathlib import Path
 from typing import Any
 
 from parallel_account import _json
-from parallel_account._auth import PROFILE_ENV
-from parallel_account._errors import InvalidRequestError, ParallelAccountError
+from parallel_account._env import CONFIG_HOME_ENV, PROFILE_ENV
+from parallel_account._errors import (
+    CorruptTokenFileError,
+    InsecureTokenFileError,
+    InvalidRequestError,
+    TokenStoreError,
+)
+from parallel_account.signin._answers import MAX_LIFETIME, TokenGrant
 
 DEFAULT_PROFILE = "default"
 APP_DIR_NAME = "parallel-account"
@@ -50,27 +57,6 @@ _TOKEN_FIELDS = ("access_token", "refresh_token")
 
 # ASCII only (str.isalnum would accept other scripts); no leading dot, so no ".", ".." or hidden files.
 _PROFILE_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}")
-
-
-class TokenStoreError(ParallelAccountError):
-    """The stored sign-in cannot be used as it is.
-
-    Args:
-        message: what is wrong and what to do (never a token).
-        path: the file concerned (`.path`).
-    """
-
-    def __init__(self, message: str, *, path: Path) -> None:
-        super().__init__(message)
-        self.path = path
-
-
-class InsecureTokenFileError(TokenStoreError):
-    """The sign-in file (or its directory) is open to group or others."""
-
-
-class CorruptTokenFileError(TokenStoreError):
-    """The sign-in file is not a sign-in this package wrote (truncated, edited, other format)."""
 
 
 def resolve_profile(profile: str | None = None) -> str:
@@ -89,7 +75,7 @@ def resolve_profile(profile: str | None = None) -> str:
 
 def config_dir() -> Path:
     """`$XDG_CONFIG_HOME/parallel-account`, else `~/.config/parallel-account`."""
-    xdg = os.environ.get("XDG_CONFIG_HOME")
+    xdg = os.environ.get(CONFIG_HOME_ENV)
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
     return base / APP_DIR_NAME
 
@@ -109,6 +95,48 @@ class SignInRecord:
     access_token_expires_at: int | None = None
     refresh_token_expires_at: int | None = None
     authorization_expires_at: int | None = None
+
+    @classmethod
+    def from_grant(
+        cls,
+        grant: TokenGrant,
+        *,
+        client_id: str,
+        platform_url: str,
+        requested_scope: str,
+        now: float,
+    ) -> SignInRecord:
+        """The record to store after a login (scope: as granted, else as requested)."""
+        return cls(
+            client_id=client_id,
+            platform_url=platform_url,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token,
+            token_type=grant.token_type,
+            scope=grant.scope or requested_scope,
+            org_id=grant.org_id,
+            org_name=grant.org_name,
+            access_token_expires_at=expires_at(now, grant.expires_in),
+            refresh_token_expires_at=expires_at(now, grant.refresh_token_expires_in),
+            authorization_expires_at=expires_at(now, grant.authorization_expires_in),
+        )
+
+    def refreshed(self, grant: TokenGrant, *, now: float) -> SignInRecord:
+        """This record after a refresh: what came back replaces, what did not is kept."""
+        return dataclasses.replace(
+            self,
+            access_token=grant.access_token,
+            refresh_token=grant.refresh_token or self.refresh_token,
+            token_type=grant.token_type,
+            scope=grant.scope or self.scope,
+            org_id=grant.org_id or self.org_id,
+            org_name=grant.org_name or self.org_name,
+            access_token_expires_at=expires_at(now, grant.expires_in),
+            refresh_token_expires_at=expires_at(now, grant.refresh_token_expires_in)
+            or self.refresh_token_expires_at,
+            authorization_expires_at=expires_at(now, grant.authorization_expires_in)
+            or self.authorization_expires_at,
+        )
 
     def to_json(self) -> str:
         return json.dumps({"version": FORMAT_VERSION, **asdict(self)}, indent=2) + "\n"
@@ -151,6 +179,14 @@ class SignInRecord:
             else:
                 values[f.name] = value
         return cls(**values)
+
+
+def expires_at(now: float, lifetime: float | None) -> int | None:
+    """Absolute expiry in whole epoch seconds (rounded down: never later than the truth),
+    within what a sign-in file holds (0..MAX_EPOCH); None for no lifetime."""
+    if lifetime is None:
+        return None
+    return max(0, min(int(now + min(lifetime, MAX_LIFETIME)), MAX_EPOCH))
 
 
 def _shown(value: object) -> str:
