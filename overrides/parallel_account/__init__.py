@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from parallel_account._charges import refuse_unkeyed_charges
+from parallel_account._exports import load_export
 from parallel_account._version import __version__
 from parallel_account_api.charges import UNKEYED_CHARGES
 
@@ -103,12 +104,7 @@ def __getattr__(name: str) -> Any:
                 f"model {name}; see parallel_account_api.models for the ones it has"
             )
         return found
-    home = _home(name)
-    if home is None:
-        raise AttributeError(f"module 'parallel_account' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return load_export(globals(), _home(name), name)
 
 
 def __dir__() -> list[str]:

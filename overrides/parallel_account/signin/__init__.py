@@ -24,8 +24,9 @@ Every name here is imported on first use (PEP 562), so a client that only reads 
 stored sign-in never loads the browser or the login flow.
 """
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from parallel_account._exports import load_export
 
 if TYPE_CHECKING:
     from parallel_account._errors import (
@@ -80,12 +81,7 @@ _HOMES: dict[str, str] = {
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'parallel_account.signin' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return load_export(globals(), _HOMES.get(name), name)
 
 
 def __dir__() -> list[str]:

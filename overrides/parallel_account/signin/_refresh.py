@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, TypeVar
 
 import httpx
 
@@ -32,30 +32,11 @@ from parallel_account._errors import SignInExpiredError, TokenStoreError
 from parallel_account.signin._answers import MAX_LIFETIME, MAX_TOKEN_CHARS, TokenGrant
 from parallel_account.signin._platform import Platform
 from parallel_account.signin._polling import Clock
-from parallel_account.signin._store import MAX_FILE_BYTES, PrivateFile
+from parallel_account.signin._store import MAX_FILE_BYTES, PrivateFile, StoredTokens
 
 REFRESH_MARGIN = 30.0  # refresh this long before expiry, as Parallel's own CLI does
 
 _log = logging.getLogger("parallel_account")
-
-
-class StoredTokens(Protocol):
-    """What a stored sign-in holds, whichever file it came from."""
-
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def access_token(self) -> str: ...
-    @property
-    def refresh_token(self) -> str | None: ...
-    @property
-    def org_id(self) -> str | None: ...
-    @property
-    def access_token_expires_at(self) -> int | None: ...
-    @property
-    def refresh_token_expires_at(self) -> int | None: ...
-    @property
-    def authorization_expires_at(self) -> int | None: ...
 
 
 S = TypeVar("S", bound=StoredTokens)

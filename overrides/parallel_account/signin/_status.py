@@ -20,7 +20,13 @@ from parallel_account._urls import platform_base_url
 from parallel_account.signin._platform import LOGIN_HINT
 from parallel_account.signin._polling import Clock
 from parallel_account.signin._shared_file import RELOGIN_HINT, SharedFile, auth_file
-from parallel_account.signin._store import SignInRecord, TokenStore, config_dir, resolve_profile
+from parallel_account.signin._store import (
+    SignInRecord,
+    StoredTokens,
+    TokenStore,
+    config_dir,
+    resolve_profile,
+)
 
 SOURCE = "parallel-account"  # SignInStatus.source of this package's own stored sign-in
 SHARED_SOURCE = "parallel-cli"  # SignInStatus.source, and `status`'s name, of that CLI's
@@ -122,32 +128,25 @@ def status_of(store: TokenStore, record: SignInRecord, now: float) -> SignInStat
         org_id=record.org_id,
         org_name=record.org_name,
         scopes=tuple((record.scope or "").split()),
-        **sign_in_status_fields(
-            access_token_expires_at=record.access_token_expires_at,
-            refresh_token_expires_at=record.refresh_token_expires_at,
-            authorization_expires_at=record.authorization_expires_at,
-            has_refresh_token=record.refresh_token is not None,
-            now=now,
-        ),
+        **sign_in_status_fields(record, now),
     )
 
 
-def sign_in_status_fields(
-    *,
-    access_token_expires_at: int | None,
-    refresh_token_expires_at: int | None,
-    authorization_expires_at: int | None,
-    has_refresh_token: bool,
-    now: float,
-) -> dict[str, Any]:
+def sign_in_status_fields(stored: StoredTokens, now: float) -> dict[str, Any]:
     """The expiries of a SignInStatus, and whether a login is needed, for any stored sign-in."""
-    ends = [at for at in (refresh_token_expires_at, authorization_expires_at) if at is not None]
-    access_over = access_token_expires_at is not None and now >= access_token_expires_at
+    ends = [
+        at
+        for at in (stored.refresh_token_expires_at, stored.authorization_expires_at)
+        if at is not None
+    ]
+    access_at = stored.access_token_expires_at
+    access_over = access_at is not None and now >= access_at
     return {
-        "access_token_expires_at": _datetime(access_token_expires_at),
-        "refresh_token_expires_at": _datetime(refresh_token_expires_at),
-        "authorization_expires_at": _datetime(authorization_expires_at),
-        "needs_login": any(now >= at for at in ends) or (not has_refresh_token and access_over),
+        "access_token_expires_at": _datetime(access_at),
+        "refresh_token_expires_at": _datetime(stored.refresh_token_expires_at),
+        "authorization_expires_at": _datetime(stored.authorization_expires_at),
+        "needs_login": any(now >= at for at in ends)
+        or (stored.refresh_token is None and access_over),
     }
 
 
@@ -181,11 +180,5 @@ def parallel_cli_status(
         org_name=current.org_name,
         scopes=current.scopes,
         source=SHARED_SOURCE,
-        **sign_in_status_fields(
-            access_token_expires_at=current.access_token_expires_at,
-            refresh_token_expires_at=current.refresh_token_expires_at,
-            authorization_expires_at=current.authorization_expires_at,
-            has_refresh_token=current.refresh_token is not None,
-            now=clock(),
-        ),
+        **sign_in_status_fields(current, clock()),
     )

@@ -34,7 +34,7 @@ import stat
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from parallel_account import _json
 from parallel_account._env import CONFIG_HOME_ENV, PROFILE_ENV
@@ -78,6 +78,25 @@ def config_dir() -> Path:
     xdg = os.environ.get(CONFIG_HOME_ENV)
     base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
     return base / APP_DIR_NAME
+
+
+class StoredTokens(Protocol):
+    """What a stored sign-in holds, whichever file it came from."""
+
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def access_token(self) -> str: ...
+    @property
+    def refresh_token(self) -> str | None: ...
+    @property
+    def org_id(self) -> str | None: ...
+    @property
+    def access_token_expires_at(self) -> int | None: ...
+    @property
+    def refresh_token_expires_at(self) -> int | None: ...
+    @property
+    def authorization_expires_at(self) -> int | None: ...
 
 
 @dataclass(frozen=True)
