@@ -1,7 +1,7 @@
 """Every environment variable this package reads, by name, in one place.
 
 The bottom layer: it imports nothing of ours, so any module may import it. A module
-that reads a variable takes its name from here; README's lists follow this one.
+that reads a variable takes its name from here.
 """
 
 from __future__ import annotations
