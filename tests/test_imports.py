@@ -48,7 +48,12 @@ LAYERS: list[tuple[str, frozenset[str]]] = [
             f"{SIGNIN}.{name}" for name in ("_answers", "_machine_facts", "_platform", "_polling")
         ),
     ),
-    ("store", frozenset(f"{SIGNIN}.{name}" for name in ("_store", "_shared_file", "_status"))),
+    (
+        "store",
+        frozenset(
+            f"{SIGNIN}.{name}" for name in ("_private_file", "_store", "_shared_file", "_status")
+        ),
+    ),
     (
         "token sources",
         frozenset(

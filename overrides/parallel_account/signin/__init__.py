@@ -10,8 +10,9 @@ holds this order and checks it):
 
 1. platform: HTTP to the sign-in platform and what it answers (`_answers`,
    `_machine_facts`, `_platform`, `_polling`);
-2. store: the sign-in files and their locks, this package's (`_store`) and
-   Parallel CLI's (`_shared_file`), and what they hold for people (`_status`);
+2. store: the sign-in files and their locks (`_private_file`), this package's
+   (`_store`) and Parallel CLI's (`_shared_file`), and what they hold for people
+   (`_status`);
 3. token sources: refreshing under the lock (`_refresh`) for this package's sign-in
    (`_stored_sign_in`) and Parallel CLI's (`_shared_sign_in`);
 4. bearer auth: the token chain of a client (`parallel_account._auth`).

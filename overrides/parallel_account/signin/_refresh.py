@@ -32,7 +32,8 @@ from parallel_account._errors import SignInExpiredError, TokenStoreError
 from parallel_account.signin._answers import MAX_LIFETIME, MAX_TOKEN_CHARS, TokenGrant
 from parallel_account.signin._platform import Platform
 from parallel_account.signin._polling import Clock
-from parallel_account.signin._store import MAX_FILE_BYTES, PrivateFile, StoredTokens
+from parallel_account.signin._private_file import MAX_FILE_BYTES, PrivateFile
+from parallel_account.signin._store import StoredTokens
 
 REFRESH_MARGIN = 30.0  # refresh this long before expiry, as Parallel's own CLI does
 

@@ -32,7 +32,8 @@ from parallel_account import _json
 from parallel_account._errors import CorruptTokenFileError, UnsupportedSignInFileError
 from parallel_account.signin._answers import is_bare_token
 from parallel_account.signin._platform import FALLBACK_CLIENT_ID
-from parallel_account.signin._store import MAX_EPOCH, PrivateFile
+from parallel_account.signin._private_file import PrivateFile
+from parallel_account.signin._store import MAX_EPOCH
 
 LAYOUT_VERSION = 1
 LOCK_NAME = "parallel-cli-auth.json.lock"

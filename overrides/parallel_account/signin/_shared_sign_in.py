@@ -45,6 +45,7 @@ import httpx
 from parallel_account._errors import NotSignedInError, SignInExpiredError
 from parallel_account.signin._answers import TokenGrant
 from parallel_account.signin._polling import Clock
+from parallel_account.signin._private_file import LOCK_TIMEOUT, MAX_FILE_BYTES
 from parallel_account.signin._refresh import REFRESH_MARGIN, LockedRefresh
 from parallel_account.signin._shared_file import (
     RELOGIN_HINT,
@@ -54,7 +55,7 @@ from parallel_account.signin._shared_file import (
     auth_file,
     dumps_like,
 )
-from parallel_account.signin._store import LOCK_TIMEOUT, MAX_FILE_BYTES, config_dir, expires_at
+from parallel_account.signin._store import config_dir, expires_at
 
 
 class ParallelCliSignIn(LockedRefresh[SharedSignIn]):

@@ -7,31 +7,23 @@ Choices:
   ignored, as the XDG spec says). Profile: the argument, else
   $PARALLEL_ACCOUNT_PROFILE, else `default`; ASCII letters, digits and `-_.`
   only, not starting with a dot, so a profile can never name another path.
-* Writing: a temp file in the same directory (mode 0600 from the start),
-  flushed and fsynced, then `os.replace`d over the old file and the directory
-  fsynced. A crash at any point leaves either the old file or the new one.
-* Reading: the file and its directory must belong to the user running us; a
-  file that group or others may read or write, or a directory they may write
-  (someone could plant or swap the file), is refused with the exact `chmod` /
-  `chown` fix. At most MAX_FILE_BYTES are read; the JSON is read with bounded
-  depth and number size, every field is checked (tokens visible ASCII, text
-  valid Unicode, expiries whole epoch seconds from 1970 to 9999), and anything
-  else is a CorruptTokenFileError naming the path. Nothing is ever replaced
-  unasked; `parallel-account logout` removes any file, however broken.
-* Locking: `filelock` on `<profile>.json.lock` serialises read-refresh-write
-  across processes; readers need no lock because a rename is atomic.
+* Writing, reading and locking: a `_private_file.PrivateFile` (atomic replace,
+  ownership and mode checked on every read, a cross-process lock on
+  `<profile>.json.lock`).
+* Reading: the JSON is read with bounded depth and number size, every field is
+  checked (tokens visible ASCII, text valid Unicode, expiries whole epoch seconds
+  from 1970 to 9999), and anything else is a CorruptTokenFileError naming the
+  path. Nothing is ever replaced unasked; `parallel-account logout` removes any
+  file, however broken.
 * Times are absolute UTC epoch seconds, so a file read later still means the same.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import os
 import re
-import stat
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,17 +32,14 @@ from parallel_account import _json
 from parallel_account._env import CONFIG_HOME_ENV, PROFILE_ENV
 from parallel_account._errors import (
     CorruptTokenFileError,
-    InsecureTokenFileError,
     InvalidRequestError,
-    TokenStoreError,
 )
 from parallel_account.signin._answers import MAX_LIFETIME, TokenGrant
+from parallel_account.signin._private_file import MAX_FILE_BYTES, PrivateFile, ensure_directory
 
 DEFAULT_PROFILE = "default"
 APP_DIR_NAME = "parallel-account"
 FORMAT_VERSION = 1
-LOCK_TIMEOUT = 60.0  # longer than one refresh request (30 s timeout) plus slack
-MAX_FILE_BYTES = 64 * 1024  # a sign-in is under 2 KiB; anything near this was not written by us
 # Expiries are whole epoch seconds a datetime can show: 1970-01-01 to 9999-12-31.
 MAX_EPOCH = 253_402_300_799
 _TOKEN_FIELDS = ("access_token", "refresh_token")
@@ -237,171 +226,6 @@ def _corrupt(path: Path, why: str) -> CorruptTokenFileError:
     )
 
 
-class PrivateFile:
-    """One file private to the user: checked reads, atomic writes, and a cross-process lock.
-
-    `what` names the file in messages ("the stored sign-in"); `logout` is the command
-    that removes it. The lock file may live elsewhere (`lock_path`): a file of another
-    tool gets its lock in this package's own directory, never beside that file.
-    """
-
-    def __init__(self, path: Path, *, lock_path: Path, what: str, logout: str) -> None:
-        self.path = path
-        self.directory = path.parent
-        self.lock_path = lock_path
-        self.what = what
-        self.logout = logout
-
-    def corrupt(self, why: str) -> CorruptTokenFileError:
-        return _corrupt(self.path, why)
-
-    @contextlib.contextmanager
-    def lock(self, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-        """Hold the cross-process lock (creating its directory if needed).
-
-        Args:
-            timeout: seconds to wait for another process to let go.
-
-        Raises:
-            TokenStoreError: the lock stayed held for `timeout` seconds.
-        """
-        import filelock  # on first use: commands with a token from the environment never lock
-
-        _ensure_directory(self.lock_path.parent)
-        lock = filelock.FileLock(str(self.lock_path), timeout=timeout, mode=0o600)
-        try:
-            lock.acquire()
-        except filelock.Timeout:
-            raise TokenStoreError(
-                f"another process has held the sign-in lock {self.lock_path} for over "
-                f"{timeout:g} s; try again (delete the lock file only if no other "
-                "parallel-account process is running)",
-                path=self.lock_path,
-            ) from None
-        try:
-            yield
-        finally:
-            lock.release()
-
-    def read_bytes(self, *, check_permissions: bool = True) -> bytes | None:
-        """The file's bytes, or None if there is none. Raises TokenStoreError if unusable.
-
-        `check_permissions=False` (logout only) skips the ownership and mode checks.
-        """
-        if check_permissions:
-            _check_directory(self.directory, creating=False)
-        try:
-            # O_NOFOLLOW: a symlink planted in place of the file is refused, not followed.
-            # O_NONBLOCK: a FIFO planted there is refused below instead of blocking the open.
-            flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-            fd = os.open(self.path, flags)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            raise TokenStoreError(
-                f"cannot read {self.what} {self.path}: {exc.strerror} "
-                f"(a symlink is refused); `{self.logout}` removes it",
-                path=self.path,
-            ) from None
-        try:
-            info = os.fstat(fd)
-            if not stat.S_ISREG(info.st_mode):
-                raise TokenStoreError(
-                    f"{self.what} {self.path} is not a regular file; `{self.logout}` removes it",
-                    path=self.path,
-                )
-            if check_permissions:
-                self._check_private(info)
-            return self._read_bounded(fd)
-        finally:
-            os.close(fd)
-
-    def _read_bounded(self, fd: int) -> bytes:
-        chunks: list[bytes] = []
-        size = 0
-        while size <= MAX_FILE_BYTES:
-            try:
-                chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
-            except OSError as exc:
-                raise TokenStoreError(
-                    f"cannot read {self.what} {self.path}: {exc.strerror}", path=self.path
-                ) from None
-            if not chunk:
-                return b"".join(chunks)
-            chunks.append(chunk)
-            size += len(chunk)
-        raise self.corrupt(f"larger than {MAX_FILE_BYTES // 1024} KiB")
-
-    def write_bytes(self, data: bytes) -> None:
-        """Replace the file atomically: temp file (0600), fsync, rename, fsync the directory.
-
-        Callers that read, change and write hold `lock()` around all three.
-
-        Raises:
-            TokenStoreError: the record is too large, or the directory is not private.
-            OSError: the disk refused the write (the old file is left as it was).
-        """
-        if len(data) > MAX_FILE_BYTES:  # never write what a read would refuse
-            raise TokenStoreError(
-                f"the sign-in is too large to store in {self.path} ({len(data)} bytes)",
-                path=self.path,
-            )
-        import tempfile  # on first use, like filelock: only signing in writes the file
-
-        fd, temp_name = tempfile.mkstemp(
-            dir=self.directory, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                os.fchmod(handle.fileno(), 0o600)  # mkstemp already uses 0600; say so anyway
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            # Also on KeyboardInterrupt: no stray temp file, the old file untouched.
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        _fsync_directory(self.directory)
-
-    def delete(self) -> bool:
-        """Remove whatever is at the file's place (a symlink itself, not its target).
-
-        True if there was something. Raises TokenStoreError naming the path if it cannot.
-        """
-        try:
-            self.path.unlink()
-        except FileNotFoundError:
-            return False
-        except OSError as exc:
-            raise TokenStoreError(
-                f"cannot remove {self.what} {self.path}: {exc.strerror}; remove it by hand",
-                path=self.path,
-            ) from None
-        _fsync_directory(self.directory)
-        return True
-
-    def _check_private(self, info: os.stat_result) -> None:
-        if os.name != "posix":
-            return
-        if info.st_uid != os.geteuid():
-            raise InsecureTokenFileError(
-                f"{self.what} {self.path} belongs to another user (uid {info.st_uid}), "
-                "so someone else could have written it. If it is yours, fix it with: "
-                f"chown {os.geteuid()} {self.path}; otherwise delete it (or run "
-                f"`{self.logout}`) and sign in again",
-                path=self.path,
-            )
-        if info.st_mode & 0o077:
-            raise InsecureTokenFileError(
-                f"{self.what} {self.path} is open to other users "
-                f"(mode {stat.S_IMODE(info.st_mode):04o}); its tokens may have leaked. "
-                f"Fix it with: chmod 600 {self.path}",
-                path=self.path,
-            )
-
-
 class TokenStore(PrivateFile):
     """The sign-in file of one profile: load, save atomically, delete, and a cross-process lock.
 
@@ -422,6 +246,10 @@ class TokenStore(PrivateFile):
             what="the stored sign-in",
             logout="parallel-account logout",
         )
+
+    def corrupt(self, why: str) -> CorruptTokenFileError:
+        """The CorruptTokenFileError for this file, saying `why` and how to start afresh."""
+        return _corrupt(self.path, why)
 
     def __repr__(self) -> str:
         return f"TokenStore(profile={self.profile!r}, path={str(self.path)!r})"
@@ -458,56 +286,5 @@ class TokenStore(PrivateFile):
         """
         data = record.to_json().encode("utf-8")
         if len(data) <= MAX_FILE_BYTES:
-            _ensure_directory(self.directory)
+            ensure_directory(self.directory)
         self.write_bytes(data)
-
-
-def _ensure_directory(directory: Path) -> None:
-    """Create `directory` private (0700) if missing; refuse it if others could swap files in it."""
-    created = not directory.exists()
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if created:
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-    _check_directory(directory, creating=True)
-
-
-def _check_directory(directory: Path, *, creating: bool) -> None:
-    """The directory must be ours and writable by nobody else (they could swap the file)."""
-    if os.name != "posix":
-        return
-    try:
-        info = os.stat(directory)
-    except FileNotFoundError:
-        if creating:
-            raise
-        return  # no directory, no file: nothing to trust or distrust
-    except OSError as exc:
-        raise TokenStoreError(
-            f"cannot read the sign-in directory {directory}: {exc.strerror}",
-            path=directory,
-        ) from None
-    if info.st_uid != os.geteuid():
-        raise InsecureTokenFileError(
-            f"the sign-in directory {directory} belongs to another user "
-            f"(uid {info.st_uid}), who could swap the sign-in in it. If it is yours, fix "
-            f"it with: chown {os.geteuid()} {directory}",
-            path=directory,
-        )
-    # Group/other write would let someone swap the file under us; read alone is harmless.
-    if info.st_mode & 0o022:
-        raise InsecureTokenFileError(
-            f"the sign-in directory {directory} is writable by other users "
-            f"(mode {stat.S_IMODE(info.st_mode):04o}), who could swap the sign-in in it. "
-            f"Fix it with: chmod 700 {directory}",
-            path=directory,
-        )
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; not possible (nor needed) on every platform.
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

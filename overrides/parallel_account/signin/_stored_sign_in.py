@@ -20,8 +20,9 @@ from parallel_account._errors import NotSignedInError, SignInExpiredError, Token
 from parallel_account.signin._answers import TokenGrant
 from parallel_account.signin._platform import LOGIN_HINT
 from parallel_account.signin._polling import Clock
+from parallel_account.signin._private_file import LOCK_TIMEOUT
 from parallel_account.signin._refresh import REFRESH_MARGIN, LockedRefresh
-from parallel_account.signin._store import LOCK_TIMEOUT, SignInRecord, TokenStore
+from parallel_account.signin._store import SignInRecord, TokenStore
 
 
 class StoredSignIn(LockedRefresh[SignInRecord]):
