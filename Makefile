@@ -45,7 +45,7 @@ check-generated: $(VENV_STAMP) $(NODE_STAMP)  ## fail with a diff if generated/ 
 spec: $(VENV_STAMP)  ## fetch SPEC_URL, validate, normalise, replace openapi.json atomically
 	$(PY) -m codegen.spec fetch "$$SPEC_URL" openapi.json
 
-# Drift workflows (codegen/workflow.py; exit statuses in its docstring and the README).
+# Drift workflows (codegen/workflow.py; exit statuses: overrides/parallel_account_drift/exit_status.py).
 .PHONY: spec-check spec-update lint-workflows
 
 # Only the report reaches stdout (`make spec-check FORMAT=json > drift.json` is one JSON

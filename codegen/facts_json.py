@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from codegen.facts import CONSTRAINT_KEYS
+from codegen.facts import CONSTRAINT_KEYS, is_secret
 from codegen.surface import Argument, Operation, object_schema
 
 #: The client's retry table: plain literals in its `_retry` module, read here without
@@ -110,8 +110,12 @@ def _schema(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _field(name: str, schema: dict[str, Any], required: bool) -> dict[str, Any]:
-    secret = schema.get("format") == "password" or schema.get("writeOnly") is True
-    return {"name": name, "required": required, "secret": secret, "schema": _schema(schema)}
+    return {
+        "name": name,
+        "required": required,
+        "secret": is_secret(schema),
+        "schema": _schema(schema),
+    }
 
 
 def _arguments(op: Operation, where: str) -> list[dict[str, Any]]:

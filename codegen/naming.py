@@ -13,10 +13,12 @@ import copy
 import re
 from typing import Any
 
+from parallel_account_drift.errors import SpecError
+
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
-class NamingError(Exception):
+class NamingError(SpecError):
     """Two operations would get the same friendly name."""
 
 

@@ -2,10 +2,11 @@
 
 Every generated method (its signature, arguments with the spec's bounds, return model
 and that model's fields, errors and retry rule) comes from `codegen.surface`, so the
-reference cannot disagree with `operations.py`. The hand-written part of the clients
-(constructor, `with_options`, `call`, closing, errors, helpers) is curated in the
-template, codegen/templates/api.md.jinja; tests/test_reference.py checks it against
-the code (every public attribute and parameter of the clients is named there).
+reference cannot disagree with `operations.py`. The clients' options, `with_options`
+and the token chain come from their docstrings (`codegen.client_doc`, the one
+description); the rest of the hand-written part (`call`, closing, errors, helpers) is
+curated in the template, codegen/templates/api.md.jinja; tests/test_reference.py checks
+it against the code (every public attribute and parameter of the clients is named there).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 import jinja2
 from openapi_python_client.strings import ClassName
 
-from codegen import facts, surface
+from codegen import client_doc, facts, surface
 from codegen.untrusted import escape
 
 TEMPLATE = "api.md.jinja"
@@ -131,4 +132,5 @@ def render(
         summaries={op.name: escape(op.summary, "markdown").rstrip(".") for op in found},
         descriptions={op.name: escape(op.description, "markdown") for op in found},
         spec_sha256=sha,
+        client=client_doc.read(),
     )

@@ -4,6 +4,8 @@
 (http(s):// or file://), refuses anything that is not a valid OpenAPI 3.x JSON
 document with a one-line error naming the URL, and only then replaces OUT
 atomically. `python -m codegen.spec normalise PATH` rewrites a file in place.
+Exit statuses: the table every `spec` command shares (parallel_account_drift.exit_status;
+the usage message lists this command's).
 
 Normal form: JSON with sorted keys, two-space indentation, UTF-8, one trailing
 newline, and whole-valued floats written as integers (FastAPI emits
@@ -22,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from parallel_account_drift import spec_file
-from parallel_account_drift._model import SpecError as DriftSpecError
+from parallel_account_drift.errors import SpecError
+from parallel_account_drift.exit_status import ExitStatus, help_text
 from parallel_account_drift.jsondoc import (
     PointerError,
     canonical_numbers,
@@ -32,21 +35,9 @@ from parallel_account_drift.jsondoc import (
 
 from codegen import untrusted
 
-# Exit statuses of the command line, distinct so pipelines can tell them apart.
-EXIT_INVALID = 1
-EXIT_UNREACHABLE = 3
-
-
-class SpecError(Exception):
-    """The document could not be used; the message is one line for a human."""
-
-    exit_status = EXIT_INVALID
-
-
-class SpecUnreachableError(SpecError):
-    """The URL could not be reached at all (as opposed to answering badly)."""
-
-    exit_status = EXIT_UNREACHABLE
+_UNREACHABLE_HINT = (
+    "set SPEC_URL to a reachable URL or a file:// path, e.g. SPEC_URL=file://$PWD/openapi.json"
+)
 
 
 def normalise(document: dict[str, Any]) -> dict[str, Any]:
@@ -80,31 +71,11 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _read_url(url: str) -> tuple[bytes, str]:
-    """Return the body and content type at `url`, or raise a one-line SpecError."""
-    hint = (
-        "set SPEC_URL to a reachable URL or a file:// path, e.g. SPEC_URL=file://$PWD/openapi.json"
-    )
-    try:  # the drift tool's bounded reader; its errors become this module's
-        return spec_file.read_url(url, hint)
-    except spec_file.SpecUnreachableError as exc:
-        raise SpecUnreachableError(str(exc)) from None
-    except DriftSpecError as exc:
-        raise SpecError(str(exc)) from None
-
-
 def parse(body: bytes, content_type: str, source: str) -> dict[str, Any]:
     """Decode and check a fetched document; raise SpecError naming `source` if unusable."""
-    text = body.decode("utf-8", errors="replace")
-    stripped = text.lstrip()
-    if "html" in content_type.lower() or stripped[:1] == "<":
-        raise SpecError(f"{source}: got an HTML page, not an OpenAPI JSON document")
-    if not stripped:
-        raise SpecError(f"{source}: empty response, not an OpenAPI JSON document")
-    try:  # the drift tool's decoder: one place bounds nesting and numbers, refuses non-text
-        document = spec_file.decode(text, source)
-    except DriftSpecError as exc:
-        raise SpecError(str(exc)) from None
+    # The drift tool's sniffing and decoder: one place refuses HTML, bounds nesting and
+    # numbers, and refuses non-text.
+    document = spec_file.decode(spec_file.fetched_text(body, content_type, source), source)
     check_openapi(document, source)
     return normalise(document)
 
@@ -159,12 +130,16 @@ def check_openapi(document: Any, source: str) -> None:
 
 
 def fetch(url: str) -> dict[str, Any]:
-    body, content_type = _read_url(url)
+    """The checked, normalised document at `url` (http(s):// or file://): the drift tool's
+    bounded reader, then `parse`. SpecUnreachableError when the host cannot be reached."""
+    body, content_type = spec_file.read_url(url, _UNREACHABLE_HINT)
     return parse(body, content_type, url)
 
 
 def _main(argv: list[str]) -> int:
-    usage = "usage: python -m codegen.spec fetch URL OUT | normalise PATH"
+    usage = "usage: python -m codegen.spec fetch URL OUT | normalise PATH\n" + help_text(
+        (ExitStatus.OK, ExitStatus.UNREACHABLE, ExitStatus.UNUSABLE, ExitStatus.USAGE)
+    )
     try:
         if len(argv) == 3 and argv[0] == "fetch":
             url, out = argv[1], Path(argv[2])
@@ -175,17 +150,17 @@ def _main(argv: list[str]) -> int:
             print(
                 f"{out}: {'updated' if changed else 'unchanged'} from {url} (sha256 {sha256_of(text)[:12]})"
             )
-            return 0
+            return ExitStatus.OK
         if len(argv) == 2 and argv[0] == "normalise":
             path = Path(argv[1])
             document = parse(path.read_bytes(), "application/json", str(path))
             write_atomic(path, dumps(document))
-            return 0
+            return ExitStatus.OK
     except SpecError as exc:
         print(f"spec error: {exc}", file=sys.stderr)
         return exc.exit_status
     print(usage, file=sys.stderr)
-    return 2
+    return ExitStatus.USAGE
 
 
 if __name__ == "__main__":

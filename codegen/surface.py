@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from openapi_python_client.strings import ClassName, PythonIdentifier
+from parallel_account_drift.errors import SpecError
 from parallel_account_drift.jsondoc import ref_name, resolve_pointer
 
 from codegen.naming import operations
@@ -49,7 +50,7 @@ PER_CALL_OPTION_DOCS = (
 )
 
 
-class SurfaceError(Exception):
+class SurfaceError(SpecError):
     """The spec (or curated.toml) cannot be turned into a method surface."""
 
 

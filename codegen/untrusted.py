@@ -28,10 +28,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from parallel_account_drift.errors import SpecError
 from parallel_account_drift.jsondoc import escape_token
 
 
-class UnsafeSpecError(ValueError):
+class UnsafeSpecError(SpecError):
     """A name or value of the spec that generated code may not take in."""
 
 

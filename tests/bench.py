@@ -305,15 +305,10 @@ def main(argv: list[str] | None = None) -> int:
         ("make generate (warm venv)", ["make", "-s", "generate"]),
         ("make check-generated (warm venv)", ["make", "-s", "check-generated"]),
         (
-            "python -m codegen.drift openapi.json openapi.json",
-            [python, "-m", "codegen.drift", "openapi.json", "openapi.json"],
+            "python -m parallel_account_drift diff openapi.json openapi.json",
+            [python, "-m", "parallel_account_drift", "diff", "openapi.json", "openapi.json"],
         ),
     ):
-        if (
-            name.startswith("python -m codegen.drift")
-            and not (ROOT / "codegen" / "drift.py").exists()
-        ):
-            continue
         seconds = bench_command(argv)
         rows.append(
             (name, f"{seconds:.2f} s", "", "", "< 3 s " + ("met" if seconds < 3 else "MISSED"))

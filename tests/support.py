@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The hand-written documentation: README.md (also the PyPI page), CONTRIBUTING.md, docs/.
+DOCS = (ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md")))
 # The command line as a user runs it, in a process of its own.
 CLI = (sys.executable, "-m", "parallel_account.cli")
 # The two faces of every client: the tests parametrized over both take one of these.
@@ -108,6 +110,8 @@ REPO_ITEMS = (
     "requirements-zipapp.txt",
     "openapi.json",
     "README.md",
+    "CONTRIBUTING.md",
+    "docs",
     "api.md",
     "codegen",
     "generated",

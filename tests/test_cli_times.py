@@ -1,4 +1,4 @@
-"""Times in the CLI's --json documents are ISO 8601 in UTC, as README promises (issue 12).
+"""Times in the CLI's --json documents are ISO 8601 in UTC, as docs/cli.md promises (issue 12).
 
 The Account API sends some times as Unix seconds (an `integer` field named `*_at`);
 the curated commands show them as ISO 8601 UTC. Which fields those are is read from

@@ -1,4 +1,4 @@
-"""codegen.drift: a mutation corpus over a frozen spec, equivalences, rendering, the CLI.
+"""parallel_account_drift: a mutation corpus over a frozen spec, equivalences, rendering, the CLI.
 
 Every case copies the frozen spec (tests/data/, a copy of openapi.json as it was when
 these cases were written), mutates it, and asserts the exact set of (rule id, level,
@@ -21,9 +21,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from parallel_account_drift import (
+    FORMATS,
+    LEVELS,
+    REGISTRY,
+    Change,
+    ExitStatus,
+    SpecError,
+    compare,
+    render,
+)
 
-from codegen import drift
-from codegen.drift import Change, SpecError, compare, render
 from tests.support import FROZEN_SPEC, ROOT
 
 # Only frozen spec copies here: run once, not again on the superset spec.
@@ -824,19 +832,19 @@ def test_each_side_of_a_case_compares_equal_to_itself(case: Case) -> None:
 
 def test_every_rule_has_a_mutation() -> None:
     covered = {rule for case in CASES for rule, _, _ in case.expected}
-    assert covered == set(drift.RULES)
+    assert covered == set(REGISTRY)
 
 
 def test_corpus_levels_match_the_rule_table() -> None:
     for case in CASES:
         for rule, level, _ in case.expected:
-            assert drift.RULES[rule][0] == level, rule
+            assert REGISTRY[rule].level == level, rule
 
 
 def test_rule_ids_are_kebab_case_with_a_description() -> None:
-    for rule, (level, text) in drift.RULES.items():
-        assert rule.replace("-", "").isalpha() and rule == rule.lower(), rule
-        assert level in drift.LEVELS and text
+    for rule in REGISTRY.values():
+        assert rule.id.replace("-", "").isalpha() and rule.id == rule.id.lower(), rule
+        assert rule.level in LEVELS and rule.meaning
 
 
 # ---------------------------------------------------------------- meaning, not text
@@ -1063,7 +1071,7 @@ def test_change_is_frozen_and_render_rejects_unknown_formats() -> None:
 
 def _cli(*args: Path | str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "codegen.drift", *map(str, args)],
+        [sys.executable, "-m", "parallel_account_drift", "diff", *map(str, args)],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -1127,8 +1135,8 @@ def test_cli_exit_2_for_breaking_changes_in_every_format(specs: dict[str, Path])
 
 
 def test_cli_exit_0_and_every_format_when_nothing_changed(specs: dict[str, Path]) -> None:
-    outputs = {fmt: _cli(specs["base"], specs["base"], "--format", fmt) for fmt in drift.FORMATS}
-    assert {fmt: r.returncode for fmt, r in outputs.items()} == dict.fromkeys(drift.FORMATS, 0)
+    outputs = {fmt: _cli(specs["base"], specs["base"], "--format", fmt) for fmt in FORMATS}
+    assert {fmt: r.returncode for fmt, r in outputs.items()} == dict.fromkeys(FORMATS, 0)
     assert outputs["text"].stdout == "No changes.\n"
     assert json.loads(outputs["json"].stdout)["changes"] == []
     assert "No changes." in outputs["markdown"].stdout
@@ -1142,22 +1150,22 @@ def test_cli_exit_0_and_every_format_when_nothing_changed(specs: dict[str, Path]
         ('{"swagger": "2.0"}', "not an OpenAPI 3.x document"),
     ],
 )
-def test_cli_exit_3_with_one_line_for_unreadable_input(
+def test_cli_exit_4_with_one_line_for_unreadable_input(
     specs: dict[str, Path], tmp_path: Path, content: str | None, message: str
 ) -> None:
     bad = tmp_path / "bad.json"
     if content is not None:
         bad.write_text(content, encoding="utf-8")
     result = _cli(specs["base"], bad)
-    assert result.returncode == 3
+    assert result.returncode == ExitStatus.UNUSABLE
     assert result.stdout == ""
     assert len(result.stderr.splitlines()) == 1 and message in result.stderr
 
 
-def test_cli_usage_error_is_exit_3_not_2(specs: dict[str, Path]) -> None:
+def test_cli_usage_error_is_exit_64_not_2(specs: dict[str, Path]) -> None:
     # argparse's default status 2 would be read as "breaking change".
     result = _cli(specs["base"], specs["base"], "--format", "yaml")
-    assert result.returncode == 3
+    assert result.returncode == ExitStatus.USAGE
     assert len(result.stderr.splitlines()) == 1 and "invalid choice" in result.stderr
 
 
@@ -1196,5 +1204,5 @@ def test_malformed_documents_never_crash_and_equal_themselves() -> None:
             assert compare(spec, copy.deepcopy(spec)) == []
         except SpecError:
             continue
-        for fmt in drift.FORMATS:
+        for fmt in FORMATS:
             assert render(changes, fmt)

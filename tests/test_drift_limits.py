@@ -1,7 +1,7 @@
 """The drift checker's bounds on hostile specs: shared `$ref`s compared once per place of use
 (no exponential walk), a bounded amount of work, and documents nested too deep or holding
-numbers too long refused with the "cannot read" status and one line, by `spec diff` and by
-`python -m codegen.workflow check` alike (both read specs through
+numbers too long refused with the "input unusable" status and one line, by `spec diff`
+and by `python -m codegen.workflow check` alike (both read specs through
 `parallel_account_drift.spec_file`)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from parallel_account_drift import SpecError, compare, spec_file
+from parallel_account_drift import ExitStatus, SpecError, compare, spec_file
 from parallel_account_drift import _schemas as schemas_module
 from parallel_account_drift._compare import Comparer
 
@@ -140,7 +140,7 @@ def test_a_spec_over_the_work_bound_is_refused_with_a_clear_error(
     capsys.readouterr()
     status = cli_main(["spec", "diff", str(FROZEN_SPEC), str(FROZEN_SPEC)])
     out, err = capsys.readouterr()
-    assert (status, out) == (3, "") and len(err.splitlines()) == 1
+    assert (status, out) == (ExitStatus.UNUSABLE, "") and len(err.splitlines()) == 1
     assert "schema comparisons" in err
 
 
@@ -183,9 +183,9 @@ def test_spec_diff_and_workflow_check_refuse_unreadable_documents_with_one_line(
     bad = tmp_path / "bad.json"
     bad.write_text(text, encoding="utf-8")
     runs: list[tuple[Callable[[], int], int]] = [
-        (lambda: cli_main(["spec", "diff", str(bad), str(FROZEN_SPEC)]), 3),
-        (lambda: cli_main(["spec", "diff", str(FROZEN_SPEC), str(bad)]), 3),
-        (lambda: workflow.main(["check", bad.as_uri()]), workflow.EXIT_UNUSABLE),
+        (lambda: cli_main(["spec", "diff", str(bad), str(FROZEN_SPEC)]), ExitStatus.UNUSABLE),
+        (lambda: cli_main(["spec", "diff", str(FROZEN_SPEC), str(bad)]), ExitStatus.UNUSABLE),
+        (lambda: workflow.main(["check", bad.as_uri()]), ExitStatus.UNUSABLE),
     ]
     for run, expected in runs:
         capsys.readouterr()

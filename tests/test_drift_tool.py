@@ -23,13 +23,12 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import parallel_account_drift
 import pytest
-from parallel_account_drift import REGISTRY, Change, compare, render
+from parallel_account_drift import LEVELS, REGISTRY, Change, ExitStatus, compare, exit_code, render
 from parallel_account_drift.ignore import IgnoreFileError, parse_ignore
 from parallel_account_drift.report import Ignored, escape_data, escape_property
 from parallel_account_drift.spec_file import LIVE_SPEC_URL
 
 import parallel_account
-from codegen import drift
 from parallel_account.cli import main as cli_main
 from tests.support import FROZEN_SPEC, ROOT, answer, serve
 from tests.test_drift import CASES, Case, _apply
@@ -74,43 +73,38 @@ def _breaking_and_info(tmp_path: Path) -> tuple[Path, Path, list[Change]]:
     return _write(tmp_path, "old.json", old), _write(tmp_path, "new.json", new), changes
 
 
-# ---------------------------------------------------------------- same report as codegen.drift
+# ---------------------------------------------------------------- the report of compare()
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_spec_diff_gives_codegen_drifts_report_for_every_corpus_case(
+def test_spec_diff_prints_compares_report_for_every_corpus_case(
     case: Case, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     old, new = _case_files(tmp_path, case)
+    changes = compare(*_apply(case))
     for fmt in ("text", "json", "markdown"):
         status, out, err = _spec_cli(capsys, "diff", str(old), str(new), "--format", fmt)
-        assert drift.main([str(old), str(new), "--format", fmt]) == status, err
-        assert capsys.readouterr().out == out
-        assert status == drift.exit_code(compare(*_apply(case)))
+        assert (status, out) == (exit_code(changes), render(changes, fmt)), err
 
 
 @pytest.mark.slow
-def test_console_script_and_codegen_drift_print_the_same_bytes(tmp_path: Path) -> None:
+def test_console_script_and_the_module_print_the_same_bytes(tmp_path: Path) -> None:
     old, new, _ = _breaking_and_info(tmp_path)
     script = Path(sys.executable).with_name("parallel-account")
     for fmt in ("text", "json", "markdown"):
+        args = ["diff", str(old), str(new), "--format", fmt]
         tool = subprocess.run(
-            [str(script), "spec", "diff", str(old), str(new), "--format", fmt],
-            capture_output=True,
-            timeout=60,
-            check=False,
+            [str(script), "spec", *args], capture_output=True, timeout=60, check=False
         )
-        build = subprocess.run(
-            [sys.executable, "-m", "codegen.drift", str(old), str(new), "--format", fmt],
+        module = subprocess.run(
+            [sys.executable, "-m", "parallel_account_drift", *args],
             capture_output=True,
             timeout=60,
             check=False,
             cwd=ROOT,
         )
-        assert (
-            (tool.returncode, tool.stdout) == (build.returncode, build.stdout) == (2, build.stdout)
-        )
-        assert tool.stdout
+        assert (tool.returncode, tool.stdout) == (module.returncode, module.stdout)
+        assert tool.returncode == 2 and tool.stdout
 
 
 def test_the_checker_needs_neither_the_client_nor_the_generated_package() -> None:
@@ -129,20 +123,22 @@ def test_the_checker_needs_neither_the_client_nor_the_generated_package() -> Non
     assert result.stdout.splitlines()[-1] == "0 []", result.stderr
 
 
-def test_spec_usage_errors_keep_the_drift_exit_statuses(
+def test_spec_usage_errors_are_64_and_unreadable_input_4(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # 2 means "breaking" here: a usage error is 3 for diff (as codegen.drift), 64 otherwise.
+    # 2 means "breaking" here: a usage error is 64 for every command, never argparse's 2.
     status, out, err = _spec_cli(capsys, "diff", str(FROZEN_SPEC))
-    assert (status, out) == (3, "") and "required" in err
+    assert (status, out) == (64, "") and "required" in err
     status, _, err = _spec_cli(capsys, "diff", str(FROZEN_SPEC), str(FROZEN_SPEC), "--format", "x")
-    assert status == 3 and "invalid choice" in err
+    assert status == 64 and "invalid choice" in err
     status, _, err = _spec_cli(capsys, "nonsense")
     assert status == 64 and "invalid choice" in err and "diff" in err
     status, _, err = _spec_cli(capsys, "check", "--format", "yaml")
     assert status == 64 and "--format" in err
+    status, _, err = _spec_cli(capsys, "rules", "--bogus")
+    assert status == 64 and "--bogus" in err
     status, _, err = _spec_cli(capsys, "diff", str(FROZEN_SPEC), str(tmp_path / "missing.json"))
-    assert status == 3 and "cannot read" in err and len(err.splitlines()) == 1
+    assert status == 4 and "cannot read" in err and len(err.splitlines()) == 1
 
 
 # ---------------------------------------------------------------- JSON and its schema
@@ -208,11 +204,13 @@ def test_githubactions_is_one_well_formed_command_per_finding_plus_a_summary() -
     commands = _parse_github(render(changes, "githubactions", source="new.json"))
     names = {"breaking": "error", "non-breaking": "warning", "info": "notice"}
     assert len(commands) == len(changes) + 1
-    for change, (name, props, message) in zip(drift.sort_changes(changes), commands, strict=False):
+    for change, (name, props, message) in zip(
+        parallel_account_drift.sort_changes(changes), commands, strict=False
+    ):
         assert name == names[change.level]
         assert props == {"file": "new.json", "title": f"{change.level} {change.id}"}
         assert message == f"{change.location}: {change.message}"
-    counts = drift.summarize(changes)
+    counts = parallel_account_drift.summarize(changes)
     assert commands[-1][0] == "notice" and f"{counts['breaking']} breaking" in commands[-1][2]
 
 
@@ -307,14 +305,14 @@ def test_a_malformed_ignore_file_is_an_error_naming_its_line(
     status, out, err = _spec_cli(
         capsys, "diff", str(FROZEN_SPEC), str(FROZEN_SPEC), "--ignore", str(ignore)
     )
-    assert (status, out) == (3, "")
+    assert (status, out) == (64, "")
     assert f"{ignore}{problem}" in err and len(err.splitlines()) == 1
     status, out, err = _spec_cli(capsys, "check", FROZEN_SPEC.as_uri(), "--ignore", str(ignore))
     assert (status, out) == (64, "") and f"{ignore}{problem}" in err
     status, _, err = _spec_cli(
         capsys, "diff", str(FROZEN_SPEC), str(FROZEN_SPEC), "--ignore", str(tmp_path / "none")
     )
-    assert status == 3 and "cannot read ignore file" in err
+    assert status == ExitStatus.USAGE and "cannot read ignore file" in err
 
 
 def test_ignore_locations_may_hold_spaces_and_hashes() -> None:
@@ -453,9 +451,9 @@ def test_spec_check_against_a_file_and_default_url(
 # ---------------------------------------------------------------- the rule registry
 
 
-def test_registry_is_the_rules_table_codegen_drift_always_had() -> None:
-    assert {r.id: (r.level, r.meaning) for r in REGISTRY.values()} == drift.RULES
-    assert {r.level for r in REGISTRY.values()} == set(drift.LEVELS)
+def test_registry_rules_have_every_level_an_area_and_a_one_line_meaning() -> None:
+    assert {r.id for r in REGISTRY.values()} == set(REGISTRY)
+    assert {r.level for r in REGISTRY.values()} == set(LEVELS)
     assert all(r.area and r.meaning and "\n" not in r.meaning for r in REGISTRY.values())
 
 

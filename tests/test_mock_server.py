@@ -70,16 +70,16 @@ def test_the_python_module_prints_the_same_json_line() -> None:
     assert proc.returncode == 0
 
 
-def test_help_and_readme_name_the_default_token() -> None:
+def test_help_and_the_docs_name_the_default_token() -> None:
     done = subprocess.run(
         [*CLI, "mock-server", "--help"], capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0
     assert DEFAULT_TOKEN in done.stdout
     assert "--log-format" in done.stdout
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## For teams in other languages", 1)[1]
-    assert f"`{DEFAULT_TOKEN}`" in section  # in prose, not only inside the JS example
+    section = (ROOT / "docs" / "other-languages.md").read_text(encoding="utf-8")
+    prose = "".join(section.split("```")[::2])  # in prose, not only inside the JS example
+    assert f"`{DEFAULT_TOKEN}`" in prose
 
 
 @pytest.mark.parametrize("json_mode", [False, True])

@@ -1,4 +1,4 @@
-"""The release a service pins (issue 12): LICENSE, `--version`, README's pins, `make dist`.
+"""The release a service pins (issue 12): LICENSE, `--version`, the docs' pins, `make dist`.
 
 The slow test builds the release twice, in two scratch copies that differ in path,
 file times and how the sources are found (a git checkout, and an exported tree given
@@ -29,7 +29,7 @@ from ruamel.yaml import YAML
 import parallel_account
 from parallel_account.cli._parser import version_line
 from parallel_account_api.spec_facts import OPERATIONS
-from tests.support import ROOT, clean_make_env, make, run_workflow_step, scratch_repo
+from tests.support import DOCS, ROOT, clean_make_env, make, run_workflow_step, scratch_repo
 
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 DISTRIBUTION = PYPROJECT["project"]["name"]
@@ -68,14 +68,19 @@ def test_version_prints_the_package_version_and_the_spec_sha256() -> None:
     assert _sha256(ROOT / "openapi.json") == parallel_account.SPEC_SHA256 in done.stdout
 
 
-def test_readme_pins_only_the_current_version() -> None:
-    """Every concrete version README pins is this one: a bump cannot leave a stale pin behind."""
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    pinned = re.findall(rf"{re.escape(DISTRIBUTION)}==({VERSION_TEXT})", readme)
-    pinned += re.findall(rf"/releases/download/v({VERSION_TEXT})/", readme)
-    pinned += re.findall(rf"@v({VERSION_TEXT})\b", readme)
-    pinned += re.findall(rf"parallel_account_client-({VERSION_TEXT})-py3", readme)
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_the_docs_pin_only_the_current_version(doc: Path) -> None:
+    """Every concrete version a doc pins is this one: a bump cannot leave a stale pin behind."""
+    text = doc.read_text(encoding="utf-8")
+    pinned = re.findall(rf"{re.escape(DISTRIBUTION)}==({VERSION_TEXT})", text)
+    pinned += re.findall(rf"/releases/download/v({VERSION_TEXT})/", text)
+    pinned += re.findall(rf"@v({VERSION_TEXT})\b", text)
+    pinned += re.findall(rf"parallel_account_client-({VERSION_TEXT})-py3", text)
     assert set(pinned) <= {parallel_account.__version__}, pinned
+
+
+def test_readme_tells_how_to_pin() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
     # README does tell how to pin, by index version and by release tag.
     assert f"{DISTRIBUTION}==" in readme and "/releases/download/v" in readme
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from parallel_account_drift import spec_file
-from parallel_account_drift._model import SpecError
+from parallel_account_drift.errors import SpecError
 
 from tests.support import ROOT, answer, make, serve
 
@@ -135,6 +135,6 @@ def test_codegen_spec_fetch_refuses_the_redirect_too() -> None:
         elsewhere = other.replace("127.0.0.1", "localhost") + "/spec"
         with (
             serve({"/old": _redirect(elsewhere)}) as base,
-            pytest.raises(spec.SpecError, match="refused a redirect"),
+            pytest.raises(SpecError, match="refused a redirect"),
         ):
             spec.fetch(f"{base}/old")

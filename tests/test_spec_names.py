@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 from openapi_python_client.strings import PythonIdentifier
+from parallel_account_drift.errors import SpecError
 
 from codegen import generate, spec, untrusted
 from tests.support import (
@@ -132,7 +133,7 @@ def test_fetching_a_spec_with_a_hostile_name_is_refused_before_anything_is_writt
 ) -> None:
     document, where = _place(kind, 'x"""\n')
     body = json.dumps(document).encode()
-    with pytest.raises(spec.SpecError, match=f"^memory: {kind} name .* at {where}"):
+    with pytest.raises(SpecError, match=f"^memory: {kind} name .* at {where}"):
         spec.parse(body, "application/json", "memory")
 
 
@@ -263,9 +264,7 @@ def test_python_literals_of_json_data_round_trip_and_refuse_non_finite_numbers()
 
 def test_a_lone_surrogate_is_refused_when_fetched() -> None:
     body = json.dumps({**FROZEN, "info": {**FROZEN["info"], "description": "\ud800"}}).encode()
-    with pytest.raises(
-        spec.SpecError, match=r"^memory: cannot read: a string holds a lone surrogate"
-    ):
+    with pytest.raises(SpecError, match=r"^memory: cannot read: a string holds a lone surrogate"):
         spec.parse(body, "application/json", "memory")
 
 

@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from parallel_account_drift import Change, ExitStatus, Level
 from ruamel.yaml import YAML
 
-from codegen import drift, naming, workflow
-from codegen.drift import Change
-from codegen.workflow import WorkflowError
+from codegen import changelog, failure_report, naming, tee, versioning
+from codegen.versioning import VersionError
 from tests.support import (
     FROZEN_SPEC,
     ROOT,
@@ -52,13 +52,13 @@ ADD_BODY = ("components", "schemas", "AddBalanceRequest", "properties", "amount_
 
 # Read from the version file, never typed here: `make spec-update` runs these tests with
 # the version it is about to release.
-CURRENT_VERSION = workflow.read_version((ROOT / VERSION).read_text())
-_MAJOR = workflow.parse_version(CURRENT_VERSION)[0]
-MINOR_BUMP = workflow.bumped(CURRENT_VERSION, "minor")
-PATCH_BUMP = workflow.bumped(CURRENT_VERSION, "patch")
+CURRENT_VERSION = versioning.read_version((ROOT / VERSION).read_text())
+_MAJOR = versioning.parse_version(CURRENT_VERSION)[0]
+MINOR_BUMP = versioning.bumped(CURRENT_VERSION, "minor")
+PATCH_BUMP = versioning.bumped(CURRENT_VERSION, "patch")
 # Breaking: major, or minor while below 1.0 (test_version_rule checks the rule itself).
-BREAKING_KIND: workflow.Bump = "major" if _MAJOR >= 1 else "minor"
-BREAKING_BUMP = workflow.bumped(CURRENT_VERSION, BREAKING_KIND)
+BREAKING_KIND: versioning.Bump = "major" if _MAJOR >= 1 else "minor"
+BREAKING_BUMP = versioning.bumped(CURRENT_VERSION, BREAKING_KIND)
 
 
 def _amount_maximum() -> int:
@@ -221,13 +221,13 @@ def test_spec_check_unreachable_url_has_its_own_status_and_one_line(repo: Path) 
     result = make(repo, "spec-check", f"SPEC_URL={url}")
     direct = _module(repo, "check", url)
     assert result.returncode != 0 and "Error 3" in result.stderr
-    assert direct.returncode == workflow.EXIT_UNREACHABLE == 3
+    assert direct.returncode == ExitStatus.UNREACHABLE
     assert direct.stdout == ""
     [line] = direct.stderr.splitlines()
     assert url in line and "cannot reach host" in line
     with serve({"/openapi.json": answer(500, b"boom", "text/plain")}) as base:
         broken = _module(repo, "check", f"{base}/openapi.json")
-    assert broken.returncode == workflow.EXIT_UNUSABLE == 4  # reached, but no usable spec
+    assert broken.returncode == ExitStatus.UNUSABLE  # reached, but no usable spec
     assert "HTTP 500" in broken.stderr
     assert _state(repo) == before
 
@@ -290,11 +290,11 @@ def test_spec_update_adopts_an_added_endpoint(repo: Path, tmp_path: Path) -> Non
     assert "def sync_detailed" in module.read_text()
     assert json.loads((repo / "openapi.json").read_text()) == added
     assert f'__version__ = "{MINOR_BUMP}"' in (repo / VERSION).read_text()
-    changelog = (repo / "CHANGELOG.md").read_text()
+    changelog_text = (repo / "CHANGELOG.md").read_text()
     today = datetime.datetime.now(datetime.UTC).date().isoformat()
-    assert changelog.startswith("# Changelog\n")
-    assert f"## {MINOR_BUMP} - {today}" in changelog
-    assert "`/service/v1/balance/history`: path added (GET) (path-added)" in changelog
+    assert changelog_text.startswith("# Changelog\n")
+    assert f"## {MINOR_BUMP} - {today}" in changelog_text
+    assert "`/service/v1/balance/history`: path added (GET) (path-added)" in changelog_text
     assert "breaking: no" in result.stdout
     assert "| `path-added` | `/service/v1/balance/history` |" in report.read_text()
     assert f"Version {CURRENT_VERSION} -> {MINOR_BUMP} (minor bump)" in report.read_text()
@@ -496,7 +496,7 @@ def test_spec_update_unreachable_url_touches_nothing(repo: Path) -> None:
 # ---------------------------------------------------------------- versioning and changelog
 
 
-def _change(level: drift.Level) -> Change:
+def _change(level: Level) -> Change:
     return Change(id=f"{level}-rule", level=level, location="/x", message="m")
 
 
@@ -511,34 +511,34 @@ def _change(level: drift.Level) -> Change:
         ([], "0.4.2", None),
     ],
 )
-def test_version_rule(levels: list[drift.Level], version: str, expected: str | None) -> None:
-    kind = workflow.bump_kind([_change(level) for level in levels], version)
-    assert (workflow.bumped(version, kind) if kind else None) == expected
+def test_version_rule(levels: list[Level], version: str, expected: str | None) -> None:
+    kind = versioning.bump_kind([_change(level) for level in levels], version)
+    assert (versioning.bumped(version, kind) if kind else None) == expected
 
 
 def test_version_must_be_plain_semver() -> None:
-    with pytest.raises(WorkflowError, match=r"'1\.0\.0rc1' is not MAJOR\.MINOR\.PATCH"):
-        workflow.bump_kind([_change("breaking")], "1.0.0rc1")
+    with pytest.raises(VersionError, match=r"'1\.0\.0rc1' is not MAJOR\.MINOR\.PATCH"):
+        versioning.bump_kind([_change("breaking")], "1.0.0rc1")
     text = '"""Doc."""\n\n__version__ = "0.1.0"\n'
-    assert workflow.with_version(text, "0.2.0") == text.replace("0.1.0", "0.2.0")
-    with pytest.raises(WorkflowError, match="no `__version__"):
-        workflow.read_version("VERSION = '1'\n")
+    assert versioning.with_version(text, "0.2.0") == text.replace("0.1.0", "0.2.0")
+    with pytest.raises(VersionError, match="no `__version__"):
+        versioning.read_version("VERSION = '1'\n")
 
 
 def test_changelog_entry_lists_breaking_first_and_goes_on_top() -> None:
     changes = [_change("info"), _change("non-breaking"), _change("breaking")]
-    entry = workflow.changelog_entry("0.3.0", datetime.date(2026, 5, 1), changes, "ab" * 32)
+    entry = changelog.changelog_entry("0.3.0", datetime.date(2026, 5, 1), changes, "ab" * 32)
     assert entry.startswith("## 0.3.0 - 2026-05-01\n")
     headings = [line for line in entry.splitlines() if line.startswith("### ")]
     assert headings == ["### Breaking", "### Non-breaking", "### Documentation only"]
     assert "- `/x`: m (breaking-rule)" in entry
-    created = workflow.with_entry(None, entry)
-    assert created.startswith(workflow.CHANGELOG_HEADER) and created.endswith(entry)
+    created = changelog.with_entry(None, entry)
+    assert created.startswith(changelog.CHANGELOG_HEADER) and created.endswith(entry)
     old = "# Changelog\n\nIntro.\n\n## 0.2.0 - 2026-04-01\n\nOlder.\n"
-    assert workflow.with_entry(old, entry) == (
+    assert changelog.with_entry(old, entry) == (
         "# Changelog\n\nIntro.\n\n" + entry + "\n## 0.2.0 - 2026-04-01\n\nOlder.\n"
     )
-    assert workflow.with_entry("# Notes\n", entry) == "# Notes\n\n" + entry
+    assert changelog.with_entry("# Notes\n", entry) == "# Notes\n\n" + entry
 
 
 # ---------------------------------------------------------------- what failed
@@ -557,7 +557,7 @@ def test_failing_tests_reads_pytest_ids_first() -> None:
             "make: *** [Makefile:80: unit] Error 1",
         ]
     )
-    assert workflow.failing_tests(output) == [
+    assert failure_report.failing_tests(output) == [
         "tests/test_a.py::test_x",
         "tests/test_a.py::TestK::test_z[5000-a b]",
         "tests/test_b.py::test_f",
@@ -570,31 +570,31 @@ def test_failing_tests_falls_back_to_makes_error_lines() -> None:
         "ruff check overrides codegen tests\nE501 line too long\n"
         "make[1]: *** [Makefile:66: lint] Error 1\nmake: *** [Makefile:80: test] Error 2\n"
     )
-    assert workflow.failing_tests(output) == [
+    assert failure_report.failing_tests(output) == [
         "make[1]: *** [Makefile:66: lint] Error 1",
         "make: *** [Makefile:80: test] Error 2",
     ]
-    assert workflow.failing_tests("Killed\n") == []
+    assert failure_report.failing_tests("Killed\n") == []
 
 
 def test_failure_report_keeps_the_drift_report_and_says_what_failed() -> None:
     drift_report = "## OpenAPI drift report\n\nSome change.\n"
-    text = workflow.failure_report(
+    text = failure_report.failure_report(
         drift_report, "the minor bump 0.1.0 -> 0.2.0", "tests", ["t.py::a`b"], "~~~\nout\n"
     )
     assert text.startswith(drift_report.rstrip() + "\n\n## Adoption failed\n")
     assert "- `t.py::a'b`" in text  # a backtick would end the code span
     assert "~~~~\n~~~\nout\n~~~~" in text  # the fence outlasts the output's own
-    unnamed = workflow.failure_report(drift_report, "x", "tests", [], "")
+    unnamed = failure_report.failure_report(drift_report, "x", "tests", [], "")
     assert "none named in the output" in unnamed and "<details>" not in unnamed
-    generation = workflow.failure_report(drift_report, "x", "generation", [], "")
+    generation = failure_report.failure_report(drift_report, "x", "generation", [], "")
     assert "### Generation errors" in generation and "### Failing tests" not in generation
 
 
 def test_run_teed_passes_output_through_and_keeps_it(
     tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    status, output = workflow.run_teed("echo out; echo err >&2; pwd; exit 3", tmp_path)
+    status, output = tee.run_teed("echo out; echo err >&2; pwd; exit 3", tmp_path)
     assert status == 3
     assert sorted(output.splitlines()) == sorted(["out", "err", str(tmp_path)])
     shown = capfd.readouterr()

@@ -68,9 +68,8 @@ def test_what_the_fake_sets_cannot_be_given(option: str) -> None:
         FakeAccountAPI().client(**{option: None})
 
 
-def test_the_readme_testing_example_runs_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Testing your service against a fake Account API", 1)[1]
+def test_the_docs_testing_example_runs_without_waiting(monkeypatch: pytest.MonkeyPatch) -> None:
+    section = (ROOT / "docs" / "testing.md").read_text(encoding="utf-8")
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     slept: list[float] = []
     factory = FakeAccountAPI.client
@@ -80,7 +79,7 @@ def test_the_readme_testing_example_runs_without_waiting(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(FakeAccountAPI, "client", recording)
     namespace: dict[str, Any] = {}
-    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 (our own README)
+    exec(compile(code, "docs/testing.md", "exec"), namespace)  # noqa: S102 (our own docs)
     tests = [f for name, f in namespace.items() if name.startswith("test_")]
     assert len(tests) == 1
     tests[0]()

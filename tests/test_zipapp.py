@@ -129,7 +129,7 @@ def test_it_runs_with_nothing_installed(pyz: Path) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
-def test_its_drift_report_is_codegen_drifts(pyz: Path, tmp_path: Path, fmt: str) -> None:
+def test_its_drift_report_is_the_checkouts(pyz: Path, tmp_path: Path, fmt: str) -> None:
     # A breaking change: the frozen spec's first path removed.
     old = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
     new = json.loads(FROZEN_SPEC.read_text(encoding="utf-8"))
@@ -137,13 +137,13 @@ def test_its_drift_report_is_codegen_drifts(pyz: Path, tmp_path: Path, fmt: str)
     files = tmp_path / "old.json", tmp_path / "new.json"
     for path, doc in zip(files, (old, new), strict=True):
         path.write_text(json.dumps(doc), encoding="utf-8")
-    args = [str(files[0]), str(files[1]), "--format", fmt]
+    args = ["diff", str(files[0]), str(files[1]), "--format", fmt]
     packed = subprocess.run(
-        [*_isolated(pyz), "spec", "diff", *args],
+        [*_isolated(pyz), "spec", *args],
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )  # fmt: skip
     build = subprocess.run(
-        [sys.executable, "-m", "codegen.drift", *args],
+        [sys.executable, "-m", "parallel_account_drift", *args],
         capture_output=True, text=True, timeout=120, check=False, cwd=ROOT,
     )  # fmt: skip
     assert (packed.returncode, packed.stdout) == (build.returncode, build.stdout), packed.stderr
@@ -165,9 +165,8 @@ def test_node_drives_the_zipapp_fake_through_its_control_api(node: str, pyz: Pat
     assert "# fail 0" in done.stdout
 
 
-def test_readme_says_where_a_release_s_zipapp_is() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## For teams in other languages", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_say_where_a_release_s_zipapp_is() -> None:
+    section = (ROOT / "docs" / "other-languages.md").read_text(encoding="utf-8")
     name = zipapp.DEFAULT_OUTPUT.name
     assert f"/releases/download/vX.Y.Z/{name}" in section
     assert "requirements-zipapp.txt" in section

@@ -13,6 +13,6 @@ def refuse_unkeyed_charges(names: tuple[str, ...]) -> None:
     if names:
         raise ImportError(
             f"spec_facts: {names[0]} moves money (codegen/curated.toml) but its request no "
-            "longer carries an idempotency key, so a retry could charge twice; see README, "
+            "longer carries an idempotency key, so a retry could charge twice; see CONTRIBUTING.md, "
             "'How a spec change flows'"
         )

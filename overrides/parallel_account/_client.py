@@ -158,7 +158,8 @@ class _ClientBase:
         Args:
             timeout: as the constructor's; omitted: this client's.
             max_retries: as the constructor's; omitted: this client's.
-            default_headers: added over this client's (the same name replaces it).
+            default_headers: added over this client's (the same name replaces it);
+                omitted: this client's.
 
         Returns:
             A new client of the same class; closing it leaves the shared pool open (close
@@ -249,38 +250,67 @@ class _ClientBase:
         )
 
 
+# This docstring is the one description of the options and the token chain: api.md's
+# client section is generated from it (codegen/client_doc.py reads it as text) and README
+# links there, so every constructor argument stays under Args (tests/test_docs.py).
 class AccountClient(_ClientBase, SyncOperations):
     """Blocking client for Parallel's Account API.
 
     Args:
-        token: a str; a callable returning one (called before each request, so
-            short-lived tokens rotate; asked once more after a 401); a `TokenProvider`;
-            an `httpx.Auth`; or None for $PARALLEL_ACCOUNT_TOKEN, then the stored
-            `parallel-account login`.
-        base_url: default from the spec, overridden by $PARALLEL_SERVICE_API_URL;
-            plain http:// only to loopback hosts.
-        timeout: seconds per attempt (positive, at most a day), an httpx.Timeout, or
-            None for none.
+        token: where the bearer token comes from: a str; a callable returning one
+            (called before each request, so short-lived tokens rotate; asked once more
+            after a 401); a `TokenProvider` (`get_token()`, `refresh_token(rejected)`),
+            such as `parallel_account.signin.StoredSignIn(profile)`; an `httpx.Auth`;
+            or None (the default): the token chain below.
+        base_url: the API root; default: the spec's server (`https://api.parallel.ai/account`
+            today), or `$PARALLEL_SERVICE_API_URL` when set. Plain `http://` is refused
+            unless the host is loopback (127.0.0.0/8, ::1, localhost), so a token never
+            crosses a network in clear text.
+        timeout: seconds per attempt, positive and at most 86,400 (a day; default
+            30.0); an `httpx.Timeout` whose every part is such a number or None; or None
+            for none. It bounds each read as httpx does and each attempt as a whole
+            (headers and body).
         max_retries: retries after the first attempt, an int >= 0 (default 2, or
-            `policy.max_retries`).
-        http_client: an httpx.Client to use (proxies, transports, tests); `close()`
-            leaves it open. Its response headers are bounded by its own per-read
-            timeout only (the client this one makes reads them within the attempt's
-            deadline, `_reading.reading_until`).
-        sleep: how to wait between attempts (a no-op makes retries instant in tests).
-        policy: a RetryPolicy (backoff, jitter, Retry-After cap).
-        max_response_bytes: the largest answer read, after decompression (int >= 1).
-        default_headers: sent with every request, over `$PARALLEL_ACCOUNT_CUSTOM_HEADERS`
-            and under a call's `extra_headers` (`parallel_account._headers` has the rules).
+            `policy.max_retries` when a policy is given).
+        http_client: your own `httpx.Client` (proxies, transports, tests); `close()`
+            leaves it open. Used as given (its `trust_env`, proxies and mounts), except
+            that redirects are never followed; its response headers are bounded by its
+            own per-read timeout only (the client this one makes reads them within the
+            attempt's deadline, `_reading.reading_until`).
+        sleep: how to wait between attempts (default `time.sleep`; a no-op makes
+            retries instant in tests).
+        policy: a `RetryPolicy` (backoff, jitter, Retry-After cap); its `max_retries`
+            applies unless `max_retries` is given.
+        max_response_bytes: the largest answer body read, after decompression, an int
+            >= 1 (default 16 MiB); a larger one is an `APIConnectionError` (for a
+            charge: with its idempotency key, outcome unknown).
+        default_headers: a mapping of header names to values sent with every request,
+            over `$PARALLEL_ACCOUNT_CUSTOM_HEADERS` and under a call's `extra_headers`
+            (a later one replaces a header of the same name; names ignore case). The
+            client's own headers, `Authorization` (use `token`) and the idempotency key
+            are refused (`parallel_account._headers` has the rules).
+
+    Token chain (where the token comes from; the first source found wins):
+        1. `token=`: a token passed to the constructor is used alone; no other source
+           is read.
+        2. `$PARALLEL_ACCOUNT_TOKEN`: the token itself, from the environment.
+        3. `parallel-account login`: this package's stored sign-in of the profile
+           `$PARALLEL_ACCOUNT_PROFILE` (else `default`), refreshed as needed.
+        4. `parallel-cli login`: Parallel CLI's shared sign-in (PyPI
+           `parallel-web-tools`), refreshed as needed; only while
+           `$PARALLEL_ACCOUNT_PROFILE` is unset, so a chosen profile that was never
+           signed in fails instead of acting for whatever organisation that CLI has
+           selected.
+        None found: `AuthenticationError` when the client is made, before any request.
 
     Every result carries the server's request id as `._request_id` (None and bare
     values excepted); `with_raw_response` gives the answer itself.
 
     Raises:
         InvalidRequestError: an option or header is not allowed (named in the message).
-        AuthenticationError: no token given, none in the environment, no stored sign-in.
+        AuthenticationError: no token given and none found along the token chain.
         TokenStoreError: a stored sign-in exists but cannot be used (its file is
-            corrupt or readable by others).
+            corrupt or readable by others); `parallel_account.signin.TokenStoreError`.
     """
 
     _http: httpx.Client
@@ -441,16 +471,19 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
     """The same client with coroutine methods; the options are `AccountClient`'s.
 
     Args:
-        token: as for AccountClient (str, callable, TokenProvider, httpx.Auth or None).
+        token: as for AccountClient.
         base_url: as for AccountClient.
-        timeout: as for AccountClient (the deadline covers the headers, here for any
-            http_client too).
+        timeout: as for AccountClient (the deadline covers the headers here for your
+            own `http_client` too).
         max_retries: as for AccountClient.
-        http_client: an httpx.AsyncClient to use; `aclose()` leaves it open.
-        sleep: an async callable to wait between attempts (default asyncio.sleep).
+        http_client: your own `httpx.AsyncClient`; `aclose()` leaves it open.
+        sleep: an async callable to wait between attempts (default `asyncio.sleep`).
         policy: as for AccountClient.
         max_response_bytes: as for AccountClient.
         default_headers: as for AccountClient.
+
+    The token chain is `AccountClient`'s; a token provider that may block (a stored
+    sign-in refreshing) is asked from a worker thread.
 
     Raises:
         InvalidRequestError: an option or header is not allowed (named in the message).

@@ -18,8 +18,11 @@ schema, and a component used both ways is judged both ways, once per operation.
 Modules: `rules` (the registry), one module per area of checks (`_paths`,
 `_parameters`, `_bodies`, `_content`, `_responses`, `_schemas`, `_security`,
 `_document`, `_docs`), `_compare` (all areas together), `report` (report formats),
-`ignore` (ignore files), `jsondoc` (JSON helpers shared with codegen), `cli` (the
-command line: `python -m parallel_account_drift` and `parallel-account spec`).
+`ignore` (ignore files), `jsondoc` (JSON helpers shared with codegen), `spec_file`
+(reading and fetching specs), `errors` (the spec errors, shared with codegen),
+`exit_status` (the exit statuses of every `spec` command), `cli` (the command line:
+`python -m parallel_account_drift` and `parallel-account spec`, and the `check` flow
+the build's `make spec-check` uses too).
 
 Standard library only, and independent of the generated client: it works even when
 that client is stale or missing.
@@ -27,15 +30,11 @@ that client is stale or missing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Final
-
 from parallel_account_drift._compare import compare
-from parallel_account_drift._model import Change, Direction, SpecError, sort_changes
+from parallel_account_drift._model import Change, Direction, sort_changes
+from parallel_account_drift.errors import SpecError, SpecUnreachableError
+from parallel_account_drift.exit_status import ExitStatus
 from parallel_account_drift.report import (
-    EXIT_BREAKING,
-    EXIT_CHANGES,
-    EXIT_NO_CHANGES,
     FORMATS,
     Format,
     Ignored,
@@ -43,33 +42,24 @@ from parallel_account_drift.report import (
     render,
     report_dict,
     summarize,
+    summary_line,
 )
 from parallel_account_drift.rules import LEVELS, REGISTRY, Level, Rule
 from parallel_account_drift.spec_file import load
 
-EXIT_ERROR: Final = 3
-
-# Rule id -> (level, meaning): the registry in the shape codegen.drift has always had.
-RULES: Final[Mapping[str, tuple[Level, str]]] = {
-    rule.id: (rule.level, rule.meaning) for rule in REGISTRY.values()
-}
-
 __all__ = [
-    "EXIT_BREAKING",
-    "EXIT_CHANGES",
-    "EXIT_ERROR",
-    "EXIT_NO_CHANGES",
     "FORMATS",
     "LEVELS",
     "REGISTRY",
-    "RULES",
     "Change",
     "Direction",
+    "ExitStatus",
     "Format",
     "Ignored",
     "Level",
     "Rule",
     "SpecError",
+    "SpecUnreachableError",
     "compare",
     "exit_code",
     "load",
@@ -77,4 +67,5 @@ __all__ = [
     "report_dict",
     "sort_changes",
     "summarize",
+    "summary_line",
 ]

@@ -8,12 +8,13 @@ from parallel_account_drift._bodies import RequestBodyChecks
 from parallel_account_drift._content import ContentChecks
 from parallel_account_drift._docs import walk_docs
 from parallel_account_drift._document import DocumentChecks, effective_servers
-from parallel_account_drift._model import Change, Doc, Report, SpecError, unclassified
+from parallel_account_drift._model import Change, Doc, Report, unclassified
 from parallel_account_drift._parameters import ParameterChecks
 from parallel_account_drift._paths import PathChecks
 from parallel_account_drift._responses import ResponseChecks
 from parallel_account_drift._schemas import SchemaChecks
 from parallel_account_drift._security import SecurityChecks
+from parallel_account_drift.errors import SpecError
 from parallel_account_drift.jsondoc import Json
 
 _ROOT_KEYS: Final = frozenset(

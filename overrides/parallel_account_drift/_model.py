@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from parallel_account_drift import jsondoc
+from parallel_account_drift.errors import SpecError
 from parallel_account_drift.jsondoc import Json, changed, escape_token, obj, same
 from parallel_account_drift.rules import LEVELS, NON_BREAKING, Level, level_of, rule
 
@@ -49,10 +50,6 @@ class Change:
     level: Level
     location: str
     message: str
-
-
-class SpecError(ValueError):
-    """The input cannot be read or compared; the message is one line for a human."""
 
 
 def sort_changes(changes: Iterable[Change]) -> list[Change]:

@@ -13,7 +13,6 @@ from parallel_account_drift._model import (
     Checks,
     Direction,
     Seen,
-    SpecError,
     unclassified,
 )
 from parallel_account_drift._views import (
@@ -31,6 +30,7 @@ from parallel_account_drift._views import (
     upper_bound,
     widens,
 )
+from parallel_account_drift.errors import SpecError
 from parallel_account_drift.jsondoc import (
     Json,
     canonical_text,

@@ -4,11 +4,13 @@
     python -m parallel_account_drift check [URL] [--against FILE] [--format F] [--ignore FILE]
     python -m parallel_account_drift rules | schema
 
-Exit statuses are those of codegen.drift (`diff`) and codegen.workflow (`check`):
-  diff:  0 no changes, 1 non-breaking only, 2 breaking, 3 unreadable input or bad usage
-  check: 0 no changes, 1 non-breaking only, 2 breaking, 3 URL unreachable,
-         4 fetched or pinned document unusable, 64 bad usage
+Exit statuses: the table every `spec` command shares (parallel_account_drift.exit_status;
+each command's --help lists its own).
 Changes accepted by an --ignore file are listed as ignored and never count.
+
+`fetch_and_compare` and `report_check` are the one `check` flow: the build's `make
+spec-check` and `make spec-update` (codegen.workflow) use them too, with codegen.spec's
+stricter fetch (the full OpenAPI validator, the names generated code may take in).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from typing import Final, NoReturn
 
 from parallel_account_drift import spec_file
 from parallel_account_drift._compare import compare
-from parallel_account_drift._model import Change, SpecError
+from parallel_account_drift._model import Change
+from parallel_account_drift.errors import SpecError
+from parallel_account_drift.exit_status import ExitStatus, help_text
 from parallel_account_drift.ignore import (
     IgnoreFileError,
     IgnoreList,
@@ -28,6 +32,7 @@ from parallel_account_drift.ignore import (
     entry_text,
     load_ignore,
 )
+from parallel_account_drift.jsondoc import Json
 from parallel_account_drift.report import (
     FORMATS,
     Format,
@@ -35,26 +40,21 @@ from parallel_account_drift.report import (
     exit_code,
     render,
     report_schema_text,
-    summarize,
+    summary_line,
 )
 from parallel_account_drift.rules import LEVELS, REGISTRY
 
-EXIT_ERROR: Final = 3  # diff: unreadable input or bad usage
-EXIT_UNREACHABLE: Final = 3  # check
-EXIT_UNUSABLE: Final = 4  # check
-EXIT_USAGE: Final = 64  # check, rules, and the command group itself
-
 DIFF_DESCRIPTION: Final = "Classify the changes between two OpenAPI 3.x JSON documents."
-DIFF_EPILOG: Final = (
-    "Exit status: 0 no changes, 1 non-breaking changes only, 2 breaking changes, 3 error."
+_REPORTED: Final = (ExitStatus.OK, ExitStatus.CHANGES, ExitStatus.BREAKING)
+DIFF_EPILOG: Final = help_text((*_REPORTED, ExitStatus.UNUSABLE, ExitStatus.USAGE))
+CHECK_EPILOG: Final = help_text(
+    (*_REPORTED, ExitStatus.UNREACHABLE, ExitStatus.UNUSABLE, ExitStatus.USAGE)
 )
-CHECK_EPILOG: Final = (
-    "Exit status: 0 no changes, 1 non-breaking changes only, 2 breaking changes, "
-    "3 URL unreachable, 4 fetched or pinned document unusable, 64 bad usage."
-)
+LISTING_EPILOG: Final = help_text((ExitStatus.OK, ExitStatus.USAGE))  # rules, schema
 _IGNORE_HELP: Final = "accept known changes: lines of `RULE_ID LOCATION: MESSAGE  # reason`"
 
-PinnedSpec = Callable[[], str]
+PinnedSpec = Callable[[], str]  # the pinned spec's text, as the `parallel-account` CLI has it
+Fetch = Callable[[str], dict[str, Json]]
 
 
 def _parser_exiting_with(status: int) -> type[argparse.ArgumentParser]:
@@ -79,7 +79,7 @@ def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ignore", metavar="FILE", default=None, help=_IGNORE_HELP)
 
 
-def _fail(prog: str, exc: Exception, status: int) -> int:
+def _fail(prog: str, exc: Exception, status: ExitStatus) -> ExitStatus:
     print(f"{prog}: error: {exc}", file=sys.stderr)
     return status
 
@@ -111,61 +111,87 @@ def _returning_status(run: Callable[[], int]) -> int:
     try:
         return run()
     except SystemExit as exc:
-        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+        return exc.code if isinstance(exc.code, int) else ExitStatus.USAGE
 
 
 def diff_main(argv: Sequence[str] | None = None, prog: str = "parallel-account spec diff") -> int:
-    """`diff OLD NEW`: the report on stdout, the exit status of codegen.drift."""
+    """`diff OLD NEW`: the report on stdout; the exit status from ExitStatus."""
     return _returning_status(lambda: _diff_main(argv, prog))
 
 
 def _diff_main(argv: Sequence[str] | None, prog: str) -> int:
-    parser = _parser_exiting_with(EXIT_ERROR)(
+    parser = _parser_exiting_with(ExitStatus.USAGE)(
         prog=prog, description=DIFF_DESCRIPTION, epilog=DIFF_EPILOG
     )
     _add_diff_arguments(parser)
     args = parser.parse_args(argv)
     try:
         ignore = load_ignore(args.ignore) if args.ignore is not None else None
+    except IgnoreFileError as exc:
+        return _fail(prog, exc, ExitStatus.USAGE)
+    try:
         changes = compare(spec_file.load(args.old), spec_file.load(args.new))
-    except (SpecError, IgnoreFileError) as exc:
-        return _fail(prog, exc, EXIT_ERROR)
+    except SpecError as exc:
+        return _fail(prog, exc, exc.exit_status)
     return exit_code(_emit(prog, changes, args.format, ignore, str(args.new)))
+
+
+def fetch_and_compare(
+    url: str, pinned: Callable[[], dict[str, Json]], fetch: Fetch = spec_file.fetch
+) -> tuple[dict[str, Json], list[Change]]:
+    """The document at `url` (fetched first) and its changes from the pinned document.
+
+    Raises SpecUnreachableError when the URL cannot be reached, SpecError when the
+    fetched or the pinned document cannot be used; each error's `exit_status` says which.
+    """
+    new = fetch(url)
+    return new, compare(pinned(), new)
+
+
+def report_check(
+    prog: str,
+    changes: list[Change],
+    fmt: Format,
+    *,
+    url: str,
+    against: str,
+    ignore: IgnoreList | None = None,
+) -> ExitStatus:
+    """Print a check's report (stdout) and its summary line (stderr); return its status."""
+    kept = _emit(prog, changes, fmt, ignore, url)
+    # On stderr, so `--format json` output stays one JSON document.
+    print(f"{prog}: {against} vs {url}: {summary_line(kept)}", file=sys.stderr)
+    return exit_code(kept)
 
 
 def _check(prog: str, args: argparse.Namespace, pinned: PinnedSpec) -> int:
     try:
         ignore = load_ignore(args.ignore) if args.ignore is not None else None
     except IgnoreFileError as exc:
-        return _fail(prog, exc, EXIT_USAGE)
-    try:
-        new = spec_file.fetch(args.url)
-    except spec_file.SpecUnreachableError as exc:
-        return _fail(prog, exc, EXIT_UNREACHABLE)
-    except SpecError as exc:
-        return _fail(prog, exc, EXIT_UNUSABLE)
+        return _fail(prog, exc, ExitStatus.USAGE)
     against = str(args.against) if args.against is not None else "the pinned spec"
-    try:
+
+    def pinned_document() -> dict[str, Json]:
         if args.against is not None:
-            old = spec_file.load(args.against)
-        else:
-            old = spec_file.parse(pinned(), against)
-        changes = compare(old, new)
-    except (SpecError, OSError) as exc:
-        return _fail(prog, exc, EXIT_UNUSABLE)
-    kept = _emit(prog, changes, args.format, ignore, args.url)
-    counts = summarize(kept)
-    summary = ", ".join(f"{counts[level]} {level}" for level in LEVELS)
-    # On stderr, so `--format json` output stays one JSON document.
-    print(f"{prog}: {against} vs {args.url}: {summary}", file=sys.stderr)
-    return exit_code(kept)
+            return spec_file.load(args.against)
+        try:
+            text = pinned()
+        except OSError as exc:  # an installation without its openapi.json
+            raise SpecError(f"{against}: cannot read: {exc}") from None
+        return spec_file.parse(text, against)
+
+    try:
+        _, changes = fetch_and_compare(args.url, pinned_document)
+    except SpecError as exc:
+        return _fail(prog, exc, exc.exit_status)
+    return report_check(prog, changes, args.format, url=args.url, against=against, ignore=ignore)
 
 
 def _rules() -> int:
     width = max(len(rule_id) for rule_id in REGISTRY)
     for rule in sorted(REGISTRY.values(), key=lambda r: (r.area, LEVELS.index(r.level), r.id)):
         print(f"{rule.id:<{width}}  {rule.level:<12}  {rule.area:<14}  {rule.meaning}")
-    return 0
+    return ExitStatus.OK
 
 
 def _pinned_from_wheel() -> str:
@@ -219,29 +245,29 @@ def _main(argv: Sequence[str] | None, prog: str, pinned: PinnedSpec) -> int:
     if command == "check":
         return _check_main(args[1:], f"{prog} check", pinned)
     if command in ("rules", "schema"):
-        bare = _parser_exiting_with(EXIT_USAGE)(
-            prog=f"{prog} {command}", description=_COMMANDS[command]
+        bare = _parser_exiting_with(ExitStatus.USAGE)(
+            prog=f"{prog} {command}", description=_COMMANDS[command], epilog=LISTING_EPILOG
         )
         bare.parse_args(args[1:])
         if command == "schema":
             sys.stdout.write(report_schema_text())
-            return 0
+            return ExitStatus.OK
         return _rules()
     listing = "\n".join(f"  {name:<7} {text}" for name, text in _COMMANDS.items())
-    group = _parser_exiting_with(EXIT_USAGE)(
+    group = _parser_exiting_with(ExitStatus.USAGE)(
         prog=prog,
         usage=f"{prog} {{{','.join(_COMMANDS)}}} ...",
         description=f"OpenAPI drift reports.\n\ncommands:\n{listing}",
-        epilog=f"diff: {DIFF_EPILOG}\ncheck: {CHECK_EPILOG}",
+        epilog=f"diff: {DIFF_EPILOG}\ncheck: {CHECK_EPILOG}\nrules, schema: {LISTING_EPILOG}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     group.add_argument("command", choices=list(_COMMANDS), metavar="COMMAND")
     group.parse_args(args[:1])  # --help, or a usage error naming the choices
-    return EXIT_USAGE  # not reached: a known command returned above
+    return ExitStatus.USAGE  # not reached: a known command returned above
 
 
 def _check_main(argv: Sequence[str], prog: str, pinned: PinnedSpec) -> int:
-    check = _parser_exiting_with(EXIT_USAGE)(
+    check = _parser_exiting_with(ExitStatus.USAGE)(
         prog=prog,
         description="Fetch the live spec and compare it with the spec this package pins.",
         epilog=CHECK_EPILOG,

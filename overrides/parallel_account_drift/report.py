@@ -16,15 +16,12 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from parallel_account_drift._model import Change, sort_changes
+from parallel_account_drift.exit_status import ExitStatus
 from parallel_account_drift.jsondoc import Json
 from parallel_account_drift.rules import LEVELS, REGISTRY, Level
 
 Format = Literal["text", "json", "markdown", "githubactions", "junit"]
 FORMATS: Final[tuple[Format, ...]] = ("text", "json", "markdown", "githubactions", "junit")
-
-EXIT_NO_CHANGES: Final = 0
-EXIT_CHANGES: Final = 1
-EXIT_BREAKING: Final = 2
 
 
 @dataclass(frozen=True)
@@ -53,12 +50,18 @@ def summarize(changes: Iterable[Change]) -> dict[Level, int]:
     return counts
 
 
-def exit_code(changes: Sequence[Change]) -> int:
-    """0 no changes, 1 changes but none breaking, 2 at least one breaking (ignored ones
-    are not passed here, so they never count)."""
+def summary_line(changes: Iterable[Change]) -> str:
+    """`1 breaking, 0 non-breaking, 2 info`: the counts per level, for a human."""
+    counts = summarize(changes)
+    return ", ".join(f"{counts[level]} {level}" for level in LEVELS)
+
+
+def exit_code(changes: Sequence[Change]) -> ExitStatus:
+    """OK for no changes, CHANGES for changes but none breaking, BREAKING for at least
+    one breaking (ignored ones are not passed here, so they never count)."""
     if any(c.level == "breaking" for c in changes):
-        return EXIT_BREAKING
-    return EXIT_CHANGES if changes else EXIT_NO_CHANGES
+        return ExitStatus.BREAKING
+    return ExitStatus.CHANGES if changes else ExitStatus.OK
 
 
 def _change_dict(change: Change) -> dict[str, Json]:

@@ -17,7 +17,7 @@ from http.client import HTTPMessage
 from pathlib import Path
 from typing import IO, Final, NoReturn
 
-from parallel_account_drift._model import SpecError
+from parallel_account_drift.errors import SpecError, SpecUnreachableError
 from parallel_account_drift.jsondoc import Json
 
 # Where the Account API publishes its spec (the Makefile's SPEC_URL default, checked by a test).
@@ -28,10 +28,6 @@ MAX_SPEC_BYTES: Final = 20 * 1024 * 1024
 MAX_NESTING: Final = 128
 # A float holds about 308 digits; a longer number only serves to break arithmetic on it.
 MAX_NUMBER_DIGITS: Final = 300
-
-
-class SpecUnreachableError(SpecError):
-    """The URL could not be reached at all (as opposed to answering badly)."""
 
 
 def load(path: str | Path) -> dict[str, Json]:
@@ -213,10 +209,20 @@ def fetch(url: str) -> dict[str, Json]:
     """The OpenAPI 3.x document at an http(s):// or file:// URL: bounded in time and size.
 
     Raises SpecUnreachableError when the host cannot be reached, SpecError for any
-    unusable answer (HTTP error, HTML, not JSON, not OpenAPI 3.x), naming the URL.
+    unusable answer (HTTP error, HTML, empty, not JSON, not OpenAPI 3.x), naming the URL.
     """
     body, content_type = read_url(url)
+    return parse(fetched_text(body, content_type, url), url)
+
+
+def fetched_text(body: bytes, content_type: str, source: str) -> str:
+    """A fetched body as text, or SpecError naming `source` when it is an HTML page (a
+    login or error page answering in the spec's place) or empty. Shared with
+    `codegen.spec`, which checks what it fetches the same way."""
     text = body.decode("utf-8", errors="replace")
-    if "html" in content_type.lower() or text.lstrip()[:1] == "<":
-        raise SpecError(f"{url}: got an HTML page, not an OpenAPI JSON document")
-    return parse(text, url)
+    stripped = text.lstrip()
+    if "html" in content_type.lower() or stripped[:1] == "<":
+        raise SpecError(f"{source}: got an HTML page, not an OpenAPI JSON document")
+    if not stripped:
+        raise SpecError(f"{source}: empty response, not an OpenAPI JSON document")
+    return text

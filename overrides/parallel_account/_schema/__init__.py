@@ -3,7 +3,7 @@
 Used by the client's response check and request validation, the fake's control API and
 its answers for unmodelled operations, the conformance runner and the tests. It covers
 the OpenAPI 3.0/3.1 and JSON Schema 2020-12 subset that FastAPI and common APIs emit;
-README ("The schema engine") says what it does not cover. Standard library only, so the
+CONTRIBUTING.md ("The schema engine") says what it does not cover. Standard library only, so the
 zipapp stays free of jsonschema.
 
 - `Resolver(document)` / `Resolver.from_components(SCHEMAS)`: `$ref` lookup, one rule for

@@ -11,8 +11,8 @@
 Modules: `_parser` (arguments, exit statuses), `_commands` (one function per
 command), `_money` (dollars and cents), `_output` (JSON documents and terminal
 text), `_main` (errors to one line and an exit status), `_conformance` (the
-conformance pack's commands). `parallel-account --help` and the README's "Command
-line" section describe the behaviour.
+conformance pack's commands). `parallel-account --help` and docs/cli.md describe
+the behaviour.
 """
 
 from parallel_account.cli._main import exit_status, main

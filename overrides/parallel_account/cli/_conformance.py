@@ -28,7 +28,7 @@ $PARALLEL_SERVICE_API_URL and $PARALLEL_ACCOUNT_TOKEN set and one JSON object on
 stdin ({{"operation": ..., "arguments": {{...}}, "timeout_seconds": ...}}); the
 adapter prints {{"result": ...}} or {{"error": {{"kind": ..., "status_code": ...,
 "idempotency_key": ..., "outcome_unknown": ...}}}} on stdout. One line per
-scenario, then a summary. The README's "For teams in other languages" section
+scenario, then a summary. docs/other-languages.md ("The adapter contract")
 describes the contract: stdout holds one JSON document and nothing else (logs go
 to stderr), exit status 0 whenever the adapter printed its answer.
 

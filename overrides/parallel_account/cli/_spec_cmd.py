@@ -1,9 +1,9 @@
 """`parallel-account spec diff|check|rules`: the drift report (parallel_account_drift).
 
-Its own argument parser and exit statuses, those of codegen.drift and codegen.workflow
-(see parallel_account_drift.cli): 2 means "breaking change found" there, so a usage
-error is 3 (`diff`) or 64 (`check`), not the CLI's usual 2. Imported only when a
-`spec` command runs; the checker needs neither a token nor the generated client.
+Its own argument parser and exit statuses, those of every `spec` command
+(parallel_account_drift.exit_status): 2 means "breaking change found" there, so a usage
+error is 64, not the CLI's usual 2. Imported only when a `spec` command runs; the
+checker needs neither a token nor the generated client.
 """
 
 from __future__ import annotations

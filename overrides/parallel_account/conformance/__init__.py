@@ -33,7 +33,7 @@ fake's state (ledger, charges per key, request counts and times, balance, apps,
 keys), prints one line per scenario (what was expected, what was seen) and a
 summary, and exits 0 only if every scenario passed. An adapter run is killed
 after `--adapter-timeout` seconds (default 60), or as soon as its stdout passes
-1 MiB. README's "The adapter contract" states all of it for other teams.
+1 MiB. docs/other-languages.md ("The adapter contract") states all of it for other teams.
 
 Scenario files (`scenarios/*.json`, shipped in the wheel; their schema is
 `parallel_account/schemas/scenario.schema.json`) never type a bound of the spec:

@@ -1,6 +1,6 @@
 """What one adapter run gave back, read under the adapter contract, and shown in reports.
 
-The contract (README, "The adapter contract"): stdout holds exactly one JSON
+The contract (docs/other-languages.md, "The adapter contract"): stdout holds exactly one JSON
 document, an object, in UTF-8; whitespace around and inside it is fine
 (pretty-printed or not), anything else is refused and shown; at most
 MAX_OUTPUT_BYTES and MAX_DEPTH levels deep. Exit status 0 means "I printed my
