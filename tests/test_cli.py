@@ -28,11 +28,16 @@ import httpx
 import pytest
 
 from parallel_account import AccountClient, AuthenticationError, InvalidRequestError, NotFoundError
-from parallel_account._errors import APIConnectionError, APITimeoutError, InternalServerError
+from parallel_account._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    Cancelled,
+    InternalServerError,
+    Interrupted,
+)
 from parallel_account._logging import logger
-from parallel_account._token_store import SignInRecord
 from parallel_account.cli import exit_status, main
-from parallel_account.cli._commands import Cancelled, Interrupted, Terminated
+from parallel_account.cli._commands import Terminated
 from parallel_account.cli._money import (
     CentsRange,
     format_cents,
@@ -43,6 +48,7 @@ from parallel_account.cli._money import (
 from parallel_account.cli._output import Output, error_document, safe, table
 from parallel_account.cli._parser import UsageError, parse_args, wants_json
 from parallel_account.signin import NotSignedInError, SignInExpiredError, TokenStore
+from parallel_account.signin._store import SignInRecord
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts
 from tests.fake_platform import DEVICE_CODE, REVOKE, FakePlatform

@@ -22,9 +22,9 @@ import httpx
 import pytest
 
 import parallel_account as pa
-from parallel_account._device_flow import Platform
 from parallel_account._retry import RetryPolicy
 from parallel_account._schema import Resolver, sample
+from parallel_account.signin._platform import Platform
 from parallel_account.testing import FakeAccountAPI
 from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, OperationFacts
 from tests.support import LOWEST, SHORTEST

@@ -3,6 +3,10 @@
 A small check of our own rather than a tool's: it reads every hand-written module under
 overrides/ and codegen/ with `ast` and counts every import, also the ones inside a function
 (a lazy import still ties two modules together). A circle is reported as the modules in it.
+
+No circle is not yet an order: the sign-in layers (`parallel_account.signin`'s docstring)
+import only downward, which `LAYERS` states and `test_the_sign_in_layers_import_only_downward`
+checks.
 """
 
 from __future__ import annotations
@@ -22,16 +26,6 @@ PACKAGES = {ROOT / "overrides": ("parallel_account", "parallel_account_drift"), 
 KNOWN: list[frozenset[str]] = [
     frozenset(
         {
-            "parallel_account._auth",
-            "parallel_account._device_flow",
-            "parallel_account._refresh",
-            "parallel_account._shared_signin",
-            "parallel_account._token_store",
-            "parallel_account.signin",
-        }
-    ),
-    frozenset(
-        {
             "parallel_account.testing._api",
             "parallel_account.testing._clients",
             "parallel_account.testing._control",
@@ -40,6 +34,50 @@ KNOWN: list[frozenset[str]] = [
     ),
     frozenset({"parallel_account.cli._conformance", "parallel_account.cli._parser"}),
 ]
+
+
+# The sign-in layers, lowest first: a module imports none of a later group. The user
+# interface comes after bearer auth, so no layer can import it; `_login` and the package's
+# face put it all together. `_env` and `_errors` sit below everything.
+SIGNIN = "parallel_account.signin"
+LAYERS: list[tuple[str, frozenset[str]]] = [
+    ("foundation", frozenset({"parallel_account._env", "parallel_account._errors"})),
+    (
+        "platform",
+        frozenset(
+            f"{SIGNIN}.{name}" for name in ("_answers", "_machine_facts", "_platform", "_polling")
+        ),
+    ),
+    (
+        "store",
+        frozenset(
+            f"{SIGNIN}.{name}" for name in ("_private_file", "_store", "_shared_file", "_status")
+        ),
+    ),
+    (
+        "token sources",
+        frozenset(
+            f"{SIGNIN}.{name}" for name in ("_refresh", "_stored_sign_in", "_shared_sign_in")
+        ),
+    ),
+    ("bearer auth", frozenset({"parallel_account._auth"})),
+    ("user interface", frozenset(f"{SIGNIN}.{name}" for name in ("_prompt", "_browser"))),
+    ("sign-in face", frozenset({SIGNIN, f"{SIGNIN}._login"})),
+]
+
+
+def upward_imports(
+    graph: dict[str, set[str]], layers: list[tuple[str, frozenset[str]]]
+) -> list[str]:
+    """Every import of a module in one layer from a module in a later (higher) layer."""
+    rank = {module: i for i, (_, members) in enumerate(layers) for module in members}
+    names = [name for name, _ in layers]
+    return [
+        f"{module} ({names[rank[module]]}) imports {target} ({names[rank[target]]})"
+        for module in sorted(rank)
+        for target in sorted(graph.get(module, ()))
+        if target in rank and rank[target] > rank[module]
+    ]
 
 
 def modules() -> dict[str, Path]:
@@ -148,3 +186,22 @@ def test_no_import_circle() -> None:
     found = circles(import_graph(modules()))
     new = [sorted(circle) for circle in found if circle not in KNOWN]
     assert not new, f"modules that import each other (directly or through others): {new}"
+
+
+def test_the_layer_check_finds_an_upward_import() -> None:
+    layers = [("low", frozenset({"a"})), ("middle", frozenset({"b"})), ("high", frozenset({"c"}))]
+    assert upward_imports({"a": set(), "b": {"a"}, "c": {"a", "b"}}, layers) == []
+    assert upward_imports({"a": {"c"}, "b": {"a"}, "c": set()}, layers) == [
+        "a (low) imports c (high)"
+    ]
+
+
+def test_the_sign_in_layers_import_only_downward() -> None:
+    found = modules()
+    layered = {module for _, members in LAYERS for module in members}
+    # Every sign-in module has its layer: a new one must be placed, not slip past the check.
+    assert {name for name in found if name.startswith(SIGNIN)} <= layered
+    assert layered <= set(found), f"layers name modules that do not exist: {layered - set(found)}"
+    graph = import_graph(found)
+    assert not graph["parallel_account._env"], "_env is the bottom: it imports nothing of ours"
+    assert upward_imports(graph, LAYERS) == []

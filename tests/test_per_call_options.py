@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 import parallel_account as pa
-from parallel_account._headers import CLIENT_OWNED, ENV_VAR
+from parallel_account._env import CUSTOM_HEADERS_ENV
+from parallel_account._headers import CLIENT_OWNED
 from parallel_account_api.operations import NOT_GIVEN, NotGiven
 from parallel_account_api.spec_facts import OPERATIONS
 from tests.spec_answers import FACES, SpecAnswers, call_sample, run
@@ -30,7 +31,7 @@ KEY_FIELDS = sorted({f for op in OPERATIONS.values() if (f := op.idempotency_key
 
 @pytest.fixture(autouse=True)
 def _no_env_headers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(ENV_VAR, raising=False)
+    monkeypatch.delenv(CUSTOM_HEADERS_ENV, raising=False)
 
 
 @pytest.mark.parametrize("face", FACES)
@@ -76,7 +77,9 @@ def test_per_call_timeout_none_sends_without_a_timeout(face: str) -> None:
 
 @pytest.mark.parametrize("face", FACES)
 def test_header_precedence(face: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENV_VAR, "X-A: env\n\nX-B: env\r\nX-C: env\n  X-Env-Only :  spaced  \n")
+    monkeypatch.setenv(
+        CUSTOM_HEADERS_ENV, "X-A: env\n\nX-B: env\r\nX-C: env\n  X-Env-Only :  spaced  \n"
+    )
     answers = SpecAnswers()
     run(
         face,
@@ -155,8 +158,8 @@ def test_owned_headers_are_refused_from_every_source_before_any_request(
         _client(default_headers={header: SECRET})
     with pytest.raises(pa.InvalidRequestError, match=r"^default_headers: .* cannot be set"):
         _client().with_options(default_headers={header: SECRET})
-    monkeypatch.setenv(ENV_VAR, f"{header}: {SECRET}")
-    with pytest.raises(pa.InvalidRequestError, match=rf"^\${ENV_VAR}: .* cannot be set"):
+    monkeypatch.setenv(CUSTOM_HEADERS_ENV, f"{header}: {SECRET}")
+    with pytest.raises(pa.InvalidRequestError, match=rf"^\${CUSTOM_HEADERS_ENV}: .* cannot be set"):
         _client()
 
 
@@ -195,9 +198,9 @@ def test_bad_header_mappings_are_refused(headers: Any, expected: str) -> None:
 def test_an_env_line_without_a_colon_names_the_variable_and_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setenv(ENV_VAR, "X-A: 1\nX-B 2\n")
+    monkeypatch.setenv(CUSTOM_HEADERS_ENV, "X-A: 1\nX-B 2\n")
     with pytest.raises(
-        pa.InvalidRequestError, match=rf"^\${ENV_VAR} line 2: expected 'Name: value'"
+        pa.InvalidRequestError, match=rf"^\${CUSTOM_HEADERS_ENV} line 2: expected 'Name: value'"
     ):
         _client()
 

@@ -27,23 +27,21 @@ import pytest
 
 from parallel_account import AccountClient
 from parallel_account._auth import BearerAuth, resolve_auth
-from parallel_account._errors import AuthenticationError, ParallelAccountError
-from parallel_account._shared_signin import (
-    LOCK_NAME,
-    ParallelCliSignIn,
-    UnsupportedSignInFileError,
-    auth_file,
-    parallel_cli_sign_in,
-    parallel_cli_status,
-)
-from parallel_account._token_store import (
+from parallel_account._errors import (
+    AuthenticationError,
     CorruptTokenFileError,
     InsecureTokenFileError,
-    SignInRecord,
-    TokenStore,
+    NotSignedInError,
+    ParallelAccountError,
+    SignInExpiredError,
     TokenStoreError,
+    UnsupportedSignInFileError,
 )
-from parallel_account.signin import NotSignedInError, SignInExpiredError, StoredSignIn
+from parallel_account.signin import StoredSignIn
+from parallel_account.signin._shared_file import LOCK_NAME, auth_file
+from parallel_account.signin._shared_sign_in import ParallelCliSignIn, parallel_cli_sign_in
+from parallel_account.signin._status import parallel_cli_status
+from parallel_account.signin._store import SignInRecord, TokenStore
 from parallel_account.testing import FakeAccountAPI
 from tests.fake_platform import NOW, REGISTER, TOKEN, FakeClock, FakePlatform
 from tests.support import CLI

@@ -17,7 +17,6 @@ from typing import Any
 import httpx
 import pytest
 
-from parallel_account import _device_flow
 from parallel_account._auth import BearerAuth, resolve_auth, stored_sign_in
 from parallel_account._errors import (
     APIStatusError,
@@ -25,22 +24,27 @@ from parallel_account._errors import (
     InvalidRequestError,
     ParallelAccountError,
 )
-from parallel_account._token_store import SignInRecord, TokenStore
 from parallel_account.signin import (
     DEFAULT_SCOPE,
     AccessDeniedError,
     CorruptTokenFileError,
     DeviceCode,
     DeviceCodeExpiredError,
+    DeviceFlowError,
     InsecureTokenFileError,
     NotSignedInError,
     SignInExpiredError,
     StoredSignIn,
+    _answers,
+    _machine_facts,
+    _platform,
+    _polling,
     login,
     logout,
     print_instructions,
     status,
 )
+from parallel_account.signin._store import SignInRecord, TokenStore
 from tests.fake_platform import DEVICE_CODE, NOW, REGISTER, REVOKE, TOKEN, FakeClock, FakePlatform
 
 ALL_SCOPES = (
@@ -101,7 +105,7 @@ def test_login_happy_path(fake: FakePlatform, clock: FakeClock, shown: list[Devi
     assert register.content_type.startswith("application/json")
     assert register.body == {
         "client_name": "parallel-account-client",
-        "platform": _device_flow.platform_facts(),
+        "platform": _machine_facts.platform_facts(),
     }
     assert device.content_type == "application/x-www-form-urlencoded"
     assert device.params == {"client_id": "client-1", "scope": ALL_SCOPES}
@@ -260,7 +264,7 @@ def test_the_default_sleep_wakes_in_short_steps(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(time, "monotonic", lambda: now[0])
     monkeypatch.setattr(time, "sleep", fake_sleep)
-    _device_flow.interruptible_sleep(6.1)
+    _polling.interruptible_sleep(6.1)
     assert max(naps) <= 0.2 and sum(naps) == pytest.approx(6.1)
 
 
@@ -585,7 +589,7 @@ def test_an_unusable_stored_sign_in_fails_loudly_not_as_no_credentials(fake: Fak
 
 def test_the_poll_error_codes_are_kept(fake: FakePlatform, clock: FakeClock) -> None:
     fake.poll_script.append("unsupported_grant_type")
-    with pytest.raises(_device_flow.DeviceFlowError, match="unsupported_grant_type") as caught:
+    with pytest.raises(DeviceFlowError, match="unsupported_grant_type") as caught:
         login(platform_url=fake.url, show=lambda code: None, sleep=clock.sleep, clock=clock)
     assert caught.value.error == "unsupported_grant_type"
     assert deque(fake.poll_script) == deque()
@@ -599,8 +603,8 @@ def test_no_secret_in_reprs_or_log_records(
     clock.now += 3600  # due for a refresh
     provider = StoredSignIn(clock=clock)
     assert provider.get_token() == "at-4"
-    grant = _device_flow.TokenGrant.from_body({"access_token": "at-x", "refresh_token": "rt-x"})
-    with _device_flow.Platform(fake.url) as platform:
+    grant = _answers.TokenGrant.from_body({"access_token": "at-x", "refresh_token": "rt-x"})
+    with _platform.Platform(fake.url) as platform:
         shown_objects = [shown[0], grant, platform, provider, TokenStore(), TokenStore().load()]
     text = caplog.text + " ".join(repr(o) + str(o) for o in shown_objects)
     for secret in ("at-3", "rt-3", "at-4", "rt-4", "at-x", "rt-x", shown[0].device_code):
@@ -625,9 +629,9 @@ def test_a_passing_server_fault_while_polling_does_not_end_the_sign_in(
 @pytest.mark.parametrize(
     ("lifetimes", "access_at"),
     [
-        pytest.param({"expires_in": 1e20}, int(NOW) + 6 + _device_flow.MAX_LIFETIME, id="1e20"),
-        pytest.param({"expires_in": 10**30}, int(NOW) + 6 + _device_flow.MAX_LIFETIME, id="10**30"),
-        pytest.param({"expires_in": "1e300"}, int(NOW) + 6 + _device_flow.MAX_LIFETIME, id="str"),
+        pytest.param({"expires_in": 1e20}, int(NOW) + 6 + _answers.MAX_LIFETIME, id="1e20"),
+        pytest.param({"expires_in": 10**30}, int(NOW) + 6 + _answers.MAX_LIFETIME, id="10**30"),
+        pytest.param({"expires_in": "1e300"}, int(NOW) + 6 + _answers.MAX_LIFETIME, id="str"),
         pytest.param({"expires_in": -5}, int(NOW) + 6, id="negative"),
         pytest.param(
             {"refresh_token_expires_in": 1e300, "authorization_expires_in": 1e19},
@@ -648,7 +652,7 @@ def test_absurd_lifetimes_are_clamped(
     stored = TokenStore().load()
     assert stored is not None and stored.access_token_expires_at == access_at
     for at in (stored.refresh_token_expires_at, stored.authorization_expires_at):
-        assert at is None or at <= int(NOW) + 6 + _device_flow.MAX_LIFETIME
+        assert at is None or at <= int(NOW) + 6 + _answers.MAX_LIFETIME
     assert "expires" in result.describe() and status(clock=clock).signed_in
 
 
@@ -677,7 +681,7 @@ def test_unusable_token_answers_are_clear_errors_and_write_nothing(
 ) -> None:
     fake.token_overrides = overrides
     fake.raw_token_answer = raw
-    with pytest.raises(_device_flow.DeviceFlowError, match=match):
+    with pytest.raises(DeviceFlowError, match=match):
         _login(fake, clock, shown)
     assert not TokenStore().path.exists()
 
@@ -686,7 +690,7 @@ def test_a_huge_platform_answer_is_not_read_whole(
     fake: FakePlatform, clock: FakeClock, shown: list[DeviceCode]
 ) -> None:
     fake.raw_token_answer = b'{"access_token": "at", "pad": "' + b"x" * (3 * 1024 * 1024) + b'"}'
-    with pytest.raises(_device_flow.DeviceFlowError, match="larger than"):
+    with pytest.raises(DeviceFlowError, match="larger than"):
         _login(fake, clock, shown)
 
 
@@ -699,8 +703,8 @@ def test_absurd_device_code_lifetimes_are_clamped(
     with pytest.raises(AccessDeniedError):
         _login(fake, clock, shown)
     print_instructions(shown[0], file=out)
-    assert shown[0].expires_in == _device_flow.MAX_DEVICE_CODE_LIFETIME
-    assert shown[0].interval == _device_flow.MAX_INTERVAL
+    assert shown[0].expires_in == _answers.MAX_DEVICE_CODE_LIFETIME
+    assert shown[0].interval == _answers.MAX_INTERVAL
     assert "expires in 1440 min" in out.getvalue()
 
 

@@ -22,10 +22,7 @@ from typing import Any
 
 import pytest
 
-from parallel_account import _device_flow
-from parallel_account._device_flow import FALLBACK_CLIENT_ID, DeviceFlowError, Platform
-from parallel_account._errors import APIConnectionError, BadRequestError
-from parallel_account._token_store import SignInRecord, TokenStore
+from parallel_account._errors import APIConnectionError, BadRequestError, DeviceFlowError
 from parallel_account.signin import (
     DeviceCode,
     SignInExpiredError,
@@ -34,6 +31,9 @@ from parallel_account.signin import (
     login,
     no_display_reason,
 )
+from parallel_account.signin._machine_facts import platform_facts
+from parallel_account.signin._platform import FALLBACK_CLIENT_ID, Platform
+from parallel_account.signin._store import SignInRecord, TokenStore
 from tests.fake_platform import (
     DEVICE_CODE,
     NOW,
@@ -92,7 +92,7 @@ def test_a_fact_that_cannot_be_read_is_left_out(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(platform, "processor", broken)
     monkeypatch.setattr(platform, "release", lambda: "")
-    facts = _device_flow.platform_facts()
+    facts = platform_facts()
     assert "processor" not in facts and "release" not in facts and facts["os_name"] == os.name
 
 

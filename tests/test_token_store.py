@@ -13,16 +13,13 @@ from pathlib import Path
 import filelock
 import pytest
 
-from parallel_account._errors import InvalidRequestError
-from parallel_account._token_store import (
+from parallel_account._errors import (
     CorruptTokenFileError,
     InsecureTokenFileError,
-    SignInRecord,
-    TokenStore,
+    InvalidRequestError,
     TokenStoreError,
-    config_dir,
-    resolve_profile,
 )
+from parallel_account.signin._store import SignInRecord, TokenStore, config_dir, resolve_profile
 
 # The token store reads no spec: run once, not again on the superset spec.
 pytestmark = pytest.mark.spec_independent
@@ -202,7 +199,7 @@ _BLOCKED_WRITER = textwrap.dedent(
     """
     import os, sys, time
     from pathlib import Path
-    from parallel_account._token_store import SignInRecord, TokenStore
+    from parallel_account.signin._store import SignInRecord, TokenStore
 
     def block(*args, **kwargs):
         print("blocked", flush=True)

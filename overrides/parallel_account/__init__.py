@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from parallel_account._charges import refuse_unkeyed_charges
+from parallel_account._exports import load_export
 from parallel_account._version import __version__
 from parallel_account_api.charges import UNKEYED_CHARGES
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from parallel_account._auth import TokenProvider
     from parallel_account._client import AccountClient, AsyncAccountClient
     from parallel_account._errors import (
+        AccessDeniedError,
         APIConnectionError,
         APIError,
         APIResponseValidationError,
@@ -33,14 +35,27 @@ if TYPE_CHECKING:
         APITimeoutError,
         AuthenticationError,
         BadRequestError,
+        Cancelled,
         ConflictError,
+        CorruptTokenFileError,
+        DeviceCodeExpiredError,
+        DeviceFlowError,
+        InsecureTokenFileError,
         InternalServerError,
+        Interrupted,
+        InvalidClientError,
         InvalidRequestError,
         NotFoundError,
+        NotSignedInError,
+        OperationGone,
+        OutputLost,
         ParallelAccountError,
         PermissionDeniedError,
         RateLimitError,
+        SignInExpiredError,
+        TokenStoreError,
         UnprocessableEntityError,
+        UnsupportedSignInFileError,
     )
     from parallel_account._idempotency import idempotency_key_for
     from parallel_account._retry import RetryPolicy
@@ -88,9 +103,11 @@ _MODELS = _ExportedModels()
 
 
 def _home(name: str) -> str | None:
-    if name.endswith("Error") and name in __all__:  # the exception classes
-        return "parallel_account._errors"
-    return _HOMES.get(name)
+    if name in _HOMES:
+        return _HOMES[name]
+    # Every other export (but the models and __version__) is an exception class, and
+    # every exception class lives in `_errors`.
+    return "parallel_account._errors" if name in __all__ else None
 
 
 def __getattr__(name: str) -> Any:
@@ -102,12 +119,7 @@ def __getattr__(name: str) -> Any:
                 f"model {name}; see parallel_account_api.models for the ones it has"
             )
         return found
-    home = _home(name)
-    if home is None:
-        raise AttributeError(f"module 'parallel_account' has no attribute {name!r}")
-    value = getattr(import_module(home), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
+    return load_export(globals(), _home(name), name)
 
 
 def __dir__() -> list[str]:
@@ -122,26 +134,40 @@ __all__ = [
     "APIResponseValidationError",
     "APIStatusError",
     "APITimeoutError",
+    "AccessDeniedError",
     "AccountClient",
     "AppItem",
     "AsyncAccountClient",
     "AuthenticationError",
     "BadRequestError",
     "BalanceResponse",
+    "Cancelled",
     "ConflictError",
+    "CorruptTokenFileError",
     "CreateAppResponseModel",
     "CreateKeyResponse",
+    "DeviceCodeExpiredError",
+    "DeviceFlowError",
+    "InsecureTokenFileError",
     "InternalServerError",
+    "Interrupted",
+    "InvalidClientError",
     "InvalidRequestError",
     "NotFoundError",
     "NotGiven",
+    "NotSignedInError",
+    "OperationGone",
+    "OutputLost",
     "ParallelAccountError",
     "PermissionDeniedError",
     "RateLimitError",
     "RawResponse",
     "RetryPolicy",
+    "SignInExpiredError",
     "TokenProvider",
+    "TokenStoreError",
     "UnprocessableEntityError",
+    "UnsupportedSignInFileError",
     "__version__",
     "idempotency_key_for",
     "spec",

@@ -8,7 +8,7 @@ through the platform.
 The default chain, when no token is passed (first found wins):
 $PARALLEL_ACCOUNT_TOKEN; this package's stored sign-in of the profile
 ($PARALLEL_ACCOUNT_PROFILE, else `default`); Parallel's own CLI's sign-in
-(`parallel-cli login`, see `_shared_signin`). The last one only when no
+(`parallel-cli login`, see `signin._shared_sign_in`). The last one only when no
 profile was chosen through $PARALLEL_ACCOUNT_PROFILE: a chosen profile that is
 not signed in must fail, not quietly act for whatever organisation that CLI
 has selected. `BearerAuth` is an `httpx.Auth`, so the same object
@@ -24,12 +24,10 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
+from parallel_account._env import PROFILE_ENV, TOKEN_ENV
 from parallel_account._errors import AuthenticationError, InvalidRequestError
 
 T = TypeVar("T")
-TOKEN_ENV = "PARALLEL_ACCOUNT_TOKEN"  # noqa: S105 (a variable name, not a secret)
-# Which stored sign-in a client without a token uses (read by `_token_store`).
-PROFILE_ENV = "PARALLEL_ACCOUNT_PROFILE"
 
 
 @runtime_checkable
@@ -164,7 +162,8 @@ def stored_sign_in(profile: str | None = None) -> TokenProvider | None:
     # Imported here: only a client without an explicit token needs the store.
     # Loading now makes a corrupt or world-readable file fail at client creation,
     # with its own message, instead of passing as "no credentials".
-    from parallel_account.signin import StoredSignIn, TokenStore
+    from parallel_account.signin._store import TokenStore
+    from parallel_account.signin._stored_sign_in import StoredSignIn
 
     if TokenStore(profile).load() is None:
         return None
@@ -182,7 +181,7 @@ def shared_sign_in() -> TokenProvider | None:
     """
     if os.environ.get(PROFILE_ENV):
         return None
-    from parallel_account._shared_signin import parallel_cli_sign_in
+    from parallel_account.signin._shared_sign_in import parallel_cli_sign_in
 
     return parallel_cli_sign_in()
 

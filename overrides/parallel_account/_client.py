@@ -22,8 +22,9 @@ import httpx
 
 from parallel_account._attempts import Sleep, attempts
 from parallel_account._auth import TokenProvider, resolve_auth
+from parallel_account._env import CUSTOM_HEADERS_ENV
 from parallel_account._errors import InvalidRequestError
-from parallel_account._headers import CLIENT_OWNED, ENV_VAR, checked, from_env, layered
+from parallel_account._headers import CLIENT_OWNED, checked, from_env, layered
 from parallel_account._logging import configure_from_env
 from parallel_account._raw import RawHTTPResponse
 from parallel_account._reading import (
@@ -125,7 +126,8 @@ class _ClientBase:
         configure_from_env()
         # Checked before anything else is set up: a bad header fails here, not at a call.
         self._headers = layered(
-            from_env(os.environ.get(ENV_VAR)), checked("default_headers", default_headers)
+            from_env(os.environ.get(CUSTOM_HEADERS_ENV)),
+            checked("default_headers", default_headers),
         )
         if (
             isinstance(max_response_bytes, bool)

@@ -1,24 +1,45 @@
-"""The exception hierarchy, and the one mapping from HTTP answers and failures to it.
+"""Every public exception of the package, and the one mapping from HTTP answers and failures.
 
     ParallelAccountError
     ├── InvalidRequestError (also ValueError)  bad input caught before sending
-    └── APIError
-        ├── APIResponseValidationError         a 2xx answer unreadable or not as the spec says
-        ├── APIConnectionError                 no HTTP answer
-        │   └── APITimeoutError
-        └── APIStatusError                     an HTTP answer that is not a success
-            ├── BadRequestError 400, AuthenticationError 401, PermissionDeniedError 403,
-            ├── NotFoundError 404, ConflictError 409, UnprocessableEntityError 422,
-            └── RateLimitError 429, InternalServerError >= 500
+    ├── APIError
+    │   ├── APIResponseValidationError         a 2xx answer unreadable or not as the spec says
+    │   ├── APIConnectionError                 no HTTP answer
+    │   │   └── APITimeoutError                no HTTP answer in time
+    │   └── APIStatusError                     an HTTP answer that is not a success
+    │       ├── BadRequestError                400
+    │       ├── AuthenticationError            401, or no credentials at all
+    │       │   ├── NotSignedInError           no stored sign-in for the profile
+    │       │   └── SignInExpiredError         a stored sign-in that needs a new login
+    │       ├── PermissionDeniedError          403
+    │       ├── NotFoundError                  404
+    │       ├── ConflictError                  409
+    │       ├── UnprocessableEntityError       422
+    │       ├── RateLimitError                 429
+    │       └── InternalServerError            500 or above
+    ├── DeviceFlowError                        the sign-in platform refused a device-flow step
+    │   ├── AccessDeniedError                  the user declined the sign-in
+    │   ├── DeviceCodeExpiredError             nobody approved the code in time
+    │   └── InvalidClientError                 the platform does not know our client id
+    ├── TokenStoreError                        a sign-in file cannot be used as it is
+    │   ├── InsecureTokenFileError             the file or its directory is open to others
+    │   ├── CorruptTokenFileError              not a sign-in file this package can read
+    │   └── UnsupportedSignInFileError         Parallel CLI's file in a layout not read here
+    ├── OperationGone                          a CLI command's operation left the spec
+    ├── Cancelled                              the CLI's confirmation was answered no
+    ├── Interrupted                            the CLI was stopped during a top-up
+    └── OutputLost                             the CLI could not write what the server did
 
 Every error raised while adding balance carries `.idempotency_key`; `.outcome_unknown`
 is True when the request may have been carried out (calling again with the same
-key is then the safe way to find out).
+key is then the safe way to find out). Each class here is exported from
+`parallel_account` (a test walks the subclasses and checks both, and this tree).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -174,6 +195,101 @@ class RateLimitError(APIStatusError):
 
 class InternalServerError(APIStatusError):
     """500 or above; the arguments are `APIStatusError`'s."""
+
+
+class NotSignedInError(AuthenticationError):
+    """No stored sign-in for the profile (never signed in, or signed out meanwhile).
+
+    The `message` says to run `parallel-account login`.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, response=None)
+
+
+class SignInExpiredError(AuthenticationError):
+    """The stored sign-in can no longer be refreshed; the `message` says to log in again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, response=None)
+
+
+class DeviceFlowError(ParallelAccountError):
+    """The platform refused a device-flow step.
+
+    Args:
+        message: what went wrong (never a token or device code).
+        error: the OAuth error code the platform sent, if any (`.error`).
+    """
+
+    def __init__(self, message: str, *, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class AccessDeniedError(DeviceFlowError):
+    """The user declined the sign-in in the browser."""
+
+
+class DeviceCodeExpiredError(DeviceFlowError):
+    """The user code expired before anyone approved it."""
+
+
+class InvalidClientError(DeviceFlowError):
+    """The platform does not know our client_id (any more): register again."""
+
+
+class TokenStoreError(ParallelAccountError):
+    """The stored sign-in cannot be used as it is.
+
+    Args:
+        message: what is wrong and what to do (never a token).
+        path: the file concerned (`.path`).
+    """
+
+    def __init__(self, message: str, *, path: Path) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+class InsecureTokenFileError(TokenStoreError):
+    """The sign-in file (or its directory) is open to group or others."""
+
+
+class CorruptTokenFileError(TokenStoreError):
+    """The sign-in file is not a sign-in this package wrote (truncated, edited, other format)."""
+
+
+class UnsupportedSignInFileError(TokenStoreError):
+    """Parallel CLI's sign-in file has a layout version this package cannot read."""
+
+
+class OperationGone(ParallelAccountError):
+    """A curated command's operation is not in the spec this version was generated from."""
+
+
+class Cancelled(ParallelAccountError):
+    """The person at the terminal said no; nothing was sent."""
+
+
+class Interrupted(ParallelAccountError):
+    """Ctrl-C or SIGTERM while a top-up was under way: its outcome is unknown.
+
+    Args:
+        message: what was stopped, and how to find out what happened.
+        idempotency_key: the top-up's key (`.idempotency_key`): calling again with it is safe.
+        terminated: True for SIGTERM, False for Ctrl-C (`.terminated`, for the exit status).
+    """
+
+    def __init__(self, message: str, *, idempotency_key: str, terminated: bool = False) -> None:
+        super().__init__(message)
+        self.idempotency_key = idempotency_key
+        self.outcome_unknown = True
+        self.terminated = terminated
+
+
+class OutputLost(ParallelAccountError):
+    """Something done on the server could not be written to stdout (closed, broken, full)."""
 
 
 E = TypeVar("E", bound=ParallelAccountError)

@@ -30,10 +30,10 @@ from collections.abc import Mapping
 
 import httpx
 
+from parallel_account._env import CUSTOM_HEADERS_ENV
 from parallel_account._errors import InvalidRequestError
 from parallel_account_api.spec_facts import OPERATIONS
 
-ENV_VAR = "PARALLEL_ACCOUNT_CUSTOM_HEADERS"
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _FOLD = str.maketrans("_", "-")
 
@@ -136,11 +136,11 @@ def from_env(text: str | None) -> list[tuple[str, str]]:
         if not line.strip():
             continue
         name, colon, value = line.partition(":")
-        where = f"${ENV_VAR} line {number}"
+        where = f"${CUSTOM_HEADERS_ENV} line {number}"
         if not colon:
             raise InvalidRequestError(f"{where}: expected 'Name: value' (no colon found)")
         headers[name.strip()] = value.strip()
-    return checked(f"${ENV_VAR}", headers)
+    return checked(f"${CUSTOM_HEADERS_ENV}", headers)
 
 
 def layered(*layers: list[tuple[str, str]]) -> httpx.Headers:

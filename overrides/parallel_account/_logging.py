@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import os
 
+from parallel_account._env import LOG_ENV
+
 logger = logging.getLogger("parallel_account")
 # A library must not print on its own: without this, Python's last-resort handler
 # would write every retry WARNING to stderr of an application that set up no logging.
 logger.addHandler(logging.NullHandler())
-LOG_ENV = "PARALLEL_ACCOUNT_LOG"
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
 
 

@@ -6,15 +6,14 @@ import ipaddress
 import os
 from urllib.parse import urlsplit
 
+from parallel_account._env import API_URL_ENV, PLATFORM_URL_ENV
 from parallel_account._errors import InvalidRequestError
 from parallel_account_api.spec_facts import SERVER_URL
 
 if not SERVER_URL:  # the default comes from the spec's `servers`; without it there is none
     raise ImportError("spec_facts: the pinned spec names no server URL")
 DEFAULT_API_URL: str = SERVER_URL
-API_URL_ENV = "PARALLEL_SERVICE_API_URL"
 DEFAULT_PLATFORM_URL = "https://platform.parallel.ai"
-PLATFORM_URL_ENV = "PARALLEL_PLATFORM_URL"
 
 
 def is_loopback(host: str) -> bool:

@@ -28,15 +28,17 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from parallel_account._auth import (
-    TOKEN_ENV,
-    BearerAuth,
-    TokenProvider,
-    resolve_auth,
-    stored_sign_in,
-)
+from parallel_account._auth import BearerAuth, TokenProvider, resolve_auth, stored_sign_in
 from parallel_account._client import AccountClient
-from parallel_account._errors import AuthenticationError, ParallelAccountError
+from parallel_account._env import PROFILE_ENV, TOKEN_ENV
+from parallel_account._errors import (
+    AuthenticationError,
+    Cancelled,
+    Interrupted,
+    NotSignedInError,
+    OutputLost,
+    ParallelAccountError,
+)
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._validation import check_field
 from parallel_account.cli import _conformance
@@ -55,40 +57,21 @@ from parallel_account.cli._output import (
 from parallel_account.cli._parser import EXIT_NOT_SIGNED_IN, EXIT_OK, PROG, UsageError
 
 if TYPE_CHECKING:
-    from parallel_account._device_flow import Progress
-    from parallel_account.signin import NotSignedInError, SignInStatus
+    from parallel_account.signin import SignInStatus
+    from parallel_account.signin._polling import Progress
 
 Command = Callable[[argparse.Namespace, Output], int]
-
-
-class Cancelled(ParallelAccountError):
-    """The person at the terminal said no; nothing was sent."""
 
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised where the program was (see `main`), so it takes Ctrl-C's path."""
 
 
-class Interrupted(ParallelAccountError):
-    """Ctrl-C or SIGTERM while a top-up was under way: its outcome is unknown."""
-
-    def __init__(self, message: str, *, idempotency_key: str, terminated: bool = False) -> None:
-        super().__init__(message)
-        self.idempotency_key = idempotency_key
-        self.outcome_unknown = True
-        self.terminated = terminated
-
-
-class OutputLost(ParallelAccountError):
-    """Something done on the server could not be written to stdout (closed, broken, full)."""
-
-
 # --- credentials and the client -------------------------------------------------------------
 
 
 def _not_signed_in(profile: str | None) -> NotSignedInError:
-    from parallel_account._token_store import resolve_profile
-    from parallel_account.signin import NotSignedInError
+    from parallel_account.signin._store import resolve_profile
 
     login_hint = f"run `{PROG} login" + (
         f" --profile {profile}`" if profile else "` (or `parallel-cli login`)"
@@ -188,8 +171,7 @@ def login(args: argparse.Namespace, out: Output) -> int:
 
 def _note_shared_sign_in_stays(args: argparse.Namespace, out: Output) -> None:
     """After a logout with nothing of ours to end: say if Parallel's CLI's sign-in stays in use."""
-    from parallel_account._auth import PROFILE_ENV
-    from parallel_account._shared_signin import parallel_cli_status
+    from parallel_account.signin._status import parallel_cli_status
 
     if args.profile is not None or os.environ.get(PROFILE_ENV):
         return
@@ -220,9 +202,8 @@ def logout(args: argparse.Namespace, out: Output) -> int:
 
 def _shown_sign_in(profile: str | None) -> tuple[SignInStatus, str | None]:
     """The sign-in `status` shows, and the token source commands use (None: none)."""
-    from parallel_account._auth import PROFILE_ENV
-    from parallel_account._shared_signin import parallel_cli_status
     from parallel_account.signin import status as sign_in_status
+    from parallel_account.signin._status import parallel_cli_status
 
     current = sign_in_status(profile)
     env_token = profile is None and os.environ.get(TOKEN_ENV) is not None
@@ -237,7 +218,7 @@ def _shown_sign_in(profile: str | None) -> tuple[SignInStatus, str | None]:
 
 def _source_line(source: str | None, current: SignInStatus) -> str | None:
     """`status`'s first line: where the token that commands send comes from."""
-    from parallel_account._shared_signin import SOURCE as SHARED_SOURCE
+    from parallel_account.signin._status import SHARED_SOURCE
 
     if source == "environment":
         return f"Token source: ${TOKEN_ENV}"

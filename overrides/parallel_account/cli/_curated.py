@@ -7,12 +7,8 @@ command working, and says plainly what is missing instead of failing to start.
 
 from __future__ import annotations
 
-from parallel_account._errors import ParallelAccountError
+from parallel_account._errors import OperationGone
 from parallel_account_api.spec_facts import OPERATIONS, OperationFacts
-
-
-class OperationGone(ParallelAccountError):
-    """A curated command's operation is not in the spec this version was generated from."""
 
 
 def curated_operation(name: str, command: str) -> OperationFacts:

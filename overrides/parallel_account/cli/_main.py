@@ -12,11 +12,15 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
-from parallel_account._auth import PROFILE_ENV, TOKEN_ENV
-from parallel_account._errors import AuthenticationError, InvalidRequestError, ParallelAccountError
+from parallel_account._env import API_URL_ENV, PLATFORM_URL_ENV, PROFILE_ENV, TOKEN_ENV
+from parallel_account._errors import (
+    AuthenticationError,
+    Interrupted,
+    InvalidRequestError,
+    ParallelAccountError,
+)
 from parallel_account._logging import logger
-from parallel_account._urls import API_URL_ENV, PLATFORM_URL_ENV
-from parallel_account.cli._commands import COMMANDS, Interrupted, Terminated
+from parallel_account.cli._commands import COMMANDS, Terminated
 from parallel_account.cli._output import Output, abandon_stdout, one_line, safe_lines
 from parallel_account.cli._parser import (
     EXIT_API_ERROR,

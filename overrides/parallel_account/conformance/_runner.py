@@ -31,8 +31,7 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from parallel_account._auth import TOKEN_ENV
-from parallel_account._urls import API_URL_ENV
+from parallel_account._env import API_URL_ENV, TOKEN_ENV
 from parallel_account.conformance._adapter_output import (
     MAX_OUTPUT_BYTES,
     STDERR_KEEP_BYTES,

@@ -1,8 +1,8 @@
 """Refreshing a stored sign-in under its cross-process lock: one algorithm for every sign-in file.
 
 `LockedRefresh` is the `TokenProvider` half shared by this package's own sign-in
-(`signin.StoredSignIn`) and Parallel CLI's (`_shared_signin.ParallelCliSignIn`);
-each says only how its file is read, checked and written.
+(`StoredSignIn`) and Parallel CLI's (`ParallelCliSignIn`); each says only how its
+file is read, checked and written.
 
 Under the lock, in this order:
 
@@ -23,40 +23,21 @@ Under the lock, in this order:
 from __future__ import annotations
 
 import logging
-from typing import Generic, Protocol, TypeVar
+from pathlib import Path
+from typing import Generic, TypeVar
 
 import httpx
 
-from parallel_account._device_flow import (
-    MAX_LIFETIME,
-    MAX_TOKEN_CHARS,
-    Clock,
-    Platform,
-    SignInExpiredError,
-    TokenGrant,
-)
-from parallel_account._token_store import MAX_FILE_BYTES, PrivateFile, TokenStoreError
+from parallel_account._errors import SignInExpiredError, TokenStoreError
+from parallel_account.signin._answers import MAX_LIFETIME, MAX_TOKEN_CHARS, TokenGrant
+from parallel_account.signin._platform import Platform
+from parallel_account.signin._polling import Clock
+from parallel_account.signin._private_file import MAX_FILE_BYTES, PrivateFile
+from parallel_account.signin._store import StoredTokens
+
+REFRESH_MARGIN = 30.0  # refresh this long before expiry, as Parallel's own CLI does
 
 _log = logging.getLogger("parallel_account")
-
-
-class StoredTokens(Protocol):
-    """What a stored sign-in holds, whichever file it came from."""
-
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def access_token(self) -> str: ...
-    @property
-    def refresh_token(self) -> str | None: ...
-    @property
-    def org_id(self) -> str | None: ...
-    @property
-    def access_token_expires_at(self) -> int | None: ...
-    @property
-    def refresh_token_expires_at(self) -> int | None: ...
-    @property
-    def authorization_expires_at(self) -> int | None: ...
 
 
 S = TypeVar("S", bound=StoredTokens)
@@ -85,16 +66,37 @@ def largest_grant(current: StoredTokens) -> TokenGrant:
 class LockedRefresh(Generic[S]):
     """`get_token` and `refresh_token` of a TokenProvider over one sign-in file.
 
-    Subclasses set `_file`, `_http`, `_clock`, `_refresh_margin`, `_lock_timeout`
-    and say how their file is read (`_load`), what a login needs (`_expired`), where
-    the platform is (`_platform_url`) and how the refreshed file looks (`_serialise`).
+    Subclasses say how their file is read (`_load`), what a login needs (`_expired`),
+    where the platform is (`_platform_url`) and how the refreshed file looks
+    (`_serialise`).
+
+    Args:
+        file: the sign-in file (its lock serialises refreshes across processes).
+        http: an httpx.Client for the platform (tests); not closed.
+        clock: the wall clock, epoch seconds.
+        refresh_margin: refresh this many seconds before the access token expires.
+        lock_timeout: seconds to wait for another process refreshing the same file.
     """
 
-    _file: PrivateFile
-    _http: httpx.Client | None
-    _clock: Clock
-    _refresh_margin: float
-    _lock_timeout: float
+    def __init__(
+        self,
+        file: PrivateFile,
+        *,
+        http: httpx.Client | None,
+        clock: Clock,
+        refresh_margin: float,
+        lock_timeout: float,
+    ) -> None:
+        self._file = file
+        self._http = http
+        self._clock = clock
+        self._refresh_margin = refresh_margin
+        self._lock_timeout = lock_timeout
+
+    @property
+    def path(self) -> Path:
+        """The sign-in file this provider reads."""
+        return self._file.path
 
     # ---- what each store says --------------------------------------------------------
 
