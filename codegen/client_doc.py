@@ -56,7 +56,7 @@ class ClientDoc:
     with_options: tuple[Entry, ...]
 
 
-def _cell(text: str) -> str:
+def cell(text: str) -> str:
     """Docstring text as one Markdown table cell: one line, `|` escaped."""
     return " ".join(text.split()).replace("|", "\\|")
 
@@ -91,7 +91,7 @@ def entries(body: list[str]) -> tuple[Entry, ...]:
             if not found or not line[0].isspace():
                 raise ClientDocError(f"a line belongs to no entry: {line!r}")
             found[-1][1].append(line)
-    return tuple(Entry(name, _cell(" ".join(text))) for name, text in found)
+    return tuple(Entry(name, cell(" ".join(text))) for name, text in found)
 
 
 def token_chain(body: list[str]) -> tuple[tuple[str, ...], str]:
@@ -110,7 +110,7 @@ def token_chain(body: list[str]) -> tuple[tuple[str, ...], str]:
             none_found.append(line)
     if not items or not none_found:
         raise ClientDocError("the token chain needs numbered sources and a line for none found")
-    return tuple(_cell(" ".join(item)) for item in items), _cell(" ".join(none_found))
+    return tuple(cell(" ".join(item)) for item in items), cell(" ".join(none_found))
 
 
 def _signature(name: str, function: ast.FunctionDef) -> str:
@@ -143,7 +143,8 @@ def _method(cls: ast.ClassDef, name: str) -> ast.FunctionDef:
     raise ClientDocError(f"{cls.name} has no method {name}")
 
 
-def _docstring(node: ast.ClassDef | ast.FunctionDef) -> str:
+def docstring_of(node: ast.ClassDef | ast.FunctionDef) -> str:
+    """The cleaned docstring of a class or function (ClientDocError when it has none)."""
     text = ast.get_docstring(node, clean=True)
     if not text:
         raise ClientDocError(f"{node.name} has no docstring")
@@ -157,13 +158,13 @@ def read(source: Path = SOURCE) -> ClientDoc:
         sync, async_, base = classes[SYNC], classes[ASYNC], classes["_ClientBase"]
     except KeyError as exc:
         raise ClientDocError(f"{source}: no class {exc}") from None
-    doc = sections(_docstring(sync))
-    async_doc = sections(_docstring(async_))
+    doc = sections(docstring_of(sync))
+    async_doc = sections(docstring_of(async_))
     with_options = _method(base, "with_options")
     chain, none_found = token_chain(doc.get(TOKEN_CHAIN, []))
     summary = "\n".join(doc[""]).strip().split("\n\n", 1)[0]
     return ClientDoc(
-        summary=_cell(summary),
+        summary=cell(summary),
         signature=_signature(SYNC, _method(sync, "__init__")),
         options=entries(doc.get("Args", [])),
         token_chain=chain,
@@ -174,5 +175,5 @@ def read(source: Path = SOURCE) -> ClientDoc:
             e for e in entries(async_doc.get("Args", [])) if not _SAME.match(e.text)
         ),
         with_options_signature=_signature("with_options", with_options),
-        with_options=entries(sections(_docstring(with_options)).get("Args", [])),
+        with_options=entries(sections(docstring_of(with_options)).get("Args", [])),
     )

@@ -4,7 +4,8 @@ Every generated method (its signature, arguments with the spec's bounds, return 
 and that model's fields, errors and retry rule) comes from `codegen.surface`, so the
 reference cannot disagree with `operations.py`. The clients' options, `with_options`
 and the token chain come from their docstrings (`codegen.client_doc`, the one
-description); the rest of the hand-written part (`call`, closing, errors, helpers) is
+description), the errors from `_errors.py` (`codegen.errors_doc`: its tree and each
+class's docstring); the rest of the hand-written part (`call`, closing, helpers) is
 curated in the template, codegen/templates/api.md.jinja; tests/test_reference.py checks
 it against the code (every public attribute and parameter of the clients is named there).
 """
@@ -17,7 +18,7 @@ from typing import Any
 import jinja2
 from openapi_python_client.strings import ClassName
 
-from codegen import client_doc, facts, surface
+from codegen import client_doc, errors_doc, facts, surface
 from codegen.untrusted import escape
 
 TEMPLATE = "api.md.jinja"
@@ -133,4 +134,5 @@ def render(
         descriptions={op.name: escape(op.description, "markdown") for op in found},
         spec_sha256=sha,
         client=client_doc.read(),
+        errors=errors_doc.read(),
     )

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import parallel_account
-from codegen import generate
+from codegen import client_doc, errors_doc, generate
 from parallel_account import AccountClient, AsyncAccountClient
 from parallel_account_api.spec_facts import OPERATIONS, SCHEMAS, FieldFacts
 from tests.support import ROOT, add_history_endpoint, make, scratch_repo
@@ -66,6 +66,32 @@ def test_the_context_managers_and_closing_are_in_api_md() -> None:
 def test_every_export_of_the_package_is_in_api_md() -> None:
     missing = [name for name in parallel_account.__all__ if f"`{name}" not in TEXT]
     assert not missing, f"parallel_account.__all__ names not in api.md: {missing}"
+
+
+def test_the_errors_section_has_every_exception_with_what_it_carries() -> None:
+    # read from _errors.py's docstrings: a row per class, in the tree, with each attribute
+    # a class documents (Attributes: or Args:) named in its row
+    section = TEXT.split("\n## Errors\n", 1)[1].split("\n## ", 1)[0]
+    classes = [
+        cls
+        for cls in vars(parallel_account._errors).values()
+        if isinstance(cls, type) and issubclass(cls, parallel_account.ParallelAccountError)
+    ]
+    for cls in classes:
+        row = re.search(rf"^\| `{cls.__name__}` \|(.*)$", section, re.M)
+        assert row is not None, f"api.md's errors table has no row for {cls.__name__}"
+        assert re.search(rf"^(.*[─ ])?{cls.__name__}\b", section, re.M), f"{cls.__name__}: no tree"
+        for name in client_doc.sections(inspect.getdoc(cls) or "").get("Attributes", []):
+            attribute = name.split(":", 1)[0].strip()
+            if attribute and not name[:1].isspace():
+                assert f"`{attribute}`" in row.group(1), (cls.__name__, attribute)
+
+
+def test_errors_doc_refuses_a_module_without_its_tree(tmp_path: Path) -> None:
+    source = tmp_path / "_errors.py"
+    source.write_text('"""Errors."""\n\nclass ParallelAccountError(Exception):\n    """Base."""\n')
+    with pytest.raises(client_doc.ClientDocError, match="no tree"):
+        errors_doc.read(source)
 
 
 def _rules(field: FieldFacts) -> list[str]:

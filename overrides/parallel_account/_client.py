@@ -332,7 +332,7 @@ class AccountClient(_ClientBase, SyncOperations):
         InvalidRequestError: an option or header is not allowed (named in the message).
         AuthenticationError: no token given and none found along the token chain.
         TokenStoreError: a stored sign-in exists but cannot be used (its file is
-            corrupt or readable by others); `parallel_account.signin.TokenStoreError`.
+            corrupt or readable by others); `TokenStoreError`.
     """
 
     _http: httpx.Client

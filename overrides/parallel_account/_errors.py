@@ -134,7 +134,8 @@ class APIStatusError(APIError):
         status_code: the status when there is no response (`.status_code`, else the
             response's).
 
-    `.request_id` is the server's `x-request-id` (or `request-id`) header, if sent.
+    Attributes:
+        request_id: the server's `x-request-id` (or `request-id`) header, if sent.
     """
 
     def __init__(
@@ -181,6 +182,9 @@ class UnprocessableEntityError(APIStatusError):
         message: what went wrong, with the server's reasons.
         response: the answer.
         body: the answer's body; its `detail` list becomes `.detail` (else []).
+
+    Attributes:
+        detail: the server's validation errors (a list; empty when it sent none).
     """
 
     def __init__(self, message: str, *, response: httpx.Response | None, body: Any = None) -> None:
