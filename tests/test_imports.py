@@ -30,15 +30,6 @@ KNOWN: list[frozenset[str]] = [
             "parallel_account.signin",
         }
     ),
-    frozenset(
-        {
-            "parallel_account.testing._api",
-            "parallel_account.testing._clients",
-            "parallel_account.testing._control",
-            "parallel_account.testing._transport",
-        }
-    ),
-    frozenset({"parallel_account.cli._conformance", "parallel_account.cli._parser"}),
 ]
 
 

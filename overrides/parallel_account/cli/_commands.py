@@ -486,7 +486,7 @@ def mock_server(args: argparse.Namespace, out: Output) -> int:
         return testing.serve(
             host=args.host,
             port=args.port,
-            token=testing.DEFAULT_TOKEN if args.token is None else args.token,
+            token=args.token,
             json_line=args.json,
             log_format=args.log_format,
             out=out.stdout,

@@ -23,10 +23,12 @@ import contextlib
 import functools
 import math
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from parallel_account._errors import InvalidRequestError
-from parallel_account._fake_token import DEFAULT_TOKEN
+from parallel_account._mock_server_options import add_options as add_mock_server_options
+from parallel_account._mock_server_options import shown
 from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._version import __version__
 
@@ -61,6 +63,7 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 MAX_TIMEOUT = 86400.0  # a day: anything longer is a typo, and huge values overflow the OS's timers
+MAX_ADAPTER_SECONDS = 3600.0  # `conformance run --adapter-timeout`: one adapter run
 MAX_RETRIES = 100
 MAX_ARGUMENT_CHARS = 10_000  # no id, name, key or --body of this API comes near
 
@@ -116,6 +119,32 @@ examples:
   parallel-account api create_key --param app_id=APP_ID --param api_key_name=ci
 """
 
+RUN_DESCRIPTION = f"""\
+Run the conformance scenarios against a client, through an adapter command.
+
+For each scenario: a fresh fake Account API on 127.0.0.1, the scenario's set-up
+through its control API, then COMMAND through the shell with
+$PARALLEL_SERVICE_API_URL and $PARALLEL_ACCOUNT_TOKEN set and one JSON object on
+stdin ({{"operation": ..., "arguments": {{...}}, "timeout_seconds": ...}}); the
+adapter prints {{"result": ...}} or {{"error": {{"kind": ..., "status_code": ...,
+"idempotency_key": ..., "outcome_unknown": ...}}}} on stdout. One line per
+scenario, then a summary. The README's "For teams in other languages" section
+describes the contract: stdout holds one JSON document and nothing else (logs go
+to stderr), exit status 0 whenever the adapter printed its answer.
+
+Each failure says what was expected and what was seen. -v adds, under each
+failure, what the adapter was sent, its stdout, its exit status and the first
+error lines of its stderr; the --json document and the --junit report always
+carry them. --timeout, --max-retries, --base-url and --profile do not apply
+(the adapter's client makes the requests) and are refused.
+
+exit status: {EXIT_OK} every scenario passed, {EXIT_API_ERROR} one or more failed, 2 usage error
+
+example:
+  {PROG} conformance run --adapter "node my-adapter.mjs" --only top_up_answer_lost_charged_once
+  {PROG} conformance run --adapter "node my-adapter.mjs" --junit conformance.xml
+"""
+
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "json": False,
     "base_url": None,
@@ -135,36 +164,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _shown(text: str) -> str:
-    """An argument for a message: short ones as typed, long ones by their length."""
-    return repr(text) if len(text) <= 40 else f"a value of {len(text)} characters"
+def _seconds_up_to(maximum: float) -> Callable[[str], float]:
+    """An argparse type: a number of seconds above 0 and at most `maximum`."""
 
+    def seconds(text: str) -> float:
+        value = math.nan
+        if len(text) <= 40:
+            with contextlib.suppress(ValueError):
+                value = float(text)
+        if not (math.isfinite(value) and 0 < value <= maximum):
+            raise argparse.ArgumentTypeError(
+                f"{shown(text)} is not a number of seconds above 0 and at most {maximum:g}"
+            )
+        return value
 
-def _seconds(text: str) -> float:
-    value = math.nan
-    if len(text) <= 40:
-        with contextlib.suppress(ValueError):
-            value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a positive number of seconds")
-    if value > MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"{_shown(text)} is over the maximum of {MAX_TIMEOUT:g} seconds (1 day)"
-        )
-    return value
+    return seconds
 
 
 def _retries(text: str) -> int:
     if not text.isascii() or not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number >= 0")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number >= 0")
     if len(text) > 6 or int(text) > MAX_RETRIES:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is over the maximum of {MAX_RETRIES}")
-    return int(text)
-
-
-def _port(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 5 or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a port number (0 to 65535)")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is over the maximum of {MAX_RETRIES}")
     return int(text)
 
 
@@ -189,7 +210,11 @@ def _global_options() -> Parser:
         help="stored sign-in to use (or $PARALLEL_ACCOUNT_PROFILE)",
     )
     group.add_argument(
-        "--timeout", type=_seconds, metavar="SECONDS", default=s, help="per request (default 30)"
+        "--timeout",
+        type=_seconds_up_to(MAX_TIMEOUT),
+        metavar="SECONDS",
+        default=s,
+        help="per request (default 30)",
     )
     group.add_argument(
         "--max-retries",
@@ -265,27 +290,8 @@ def build_parser() -> Parser:
     spec.add_argument("spec_args", nargs=argparse.REMAINDER, metavar="...")
 
     mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
-    mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
-    mock.add_argument(
-        "--token",
-        metavar="T",
-        default=None,
-        help=f"bearer token it accepts (default: {DEFAULT_TOKEN})",
-    )
-    mock.add_argument("--host", default="127.0.0.1", help="a loopback address (default: 127.0.0.1)")
-    mock.add_argument(
-        "--allow-remote", action="store_true", help="allow a --host that is not loopback"
-    )
-    mock.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default=None,
-        help="one line per request on stderr (method, path, operation, status, idempotency "
-        "key, fault), as text or as one JSON object a line",
-    )
-    from parallel_account.cli import _conformance  # its commands live beside their code
-
-    _conformance.add_commands(commands, _add)
+    add_mock_server_options(mock)  # as `python -m parallel_account.testing` takes them
+    _add_conformance_commands(commands)
     return parser
 
 
@@ -352,6 +358,31 @@ def _add_app_commands(commands: Actions[Parser]) -> None:
     delete = _add(key_actions, "delete", "delete an API key")
     delete.add_argument("app_id", metavar="APP_ID")
     delete.add_argument("key_id", metavar="KEY_ID")
+
+
+def _add_conformance_commands(commands: Actions[Parser]) -> None:
+    pack = _add(commands, "conformance", "run the language-neutral conformance scenarios")
+    actions = pack.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add(actions, "list", "list the scenarios, one line each on what it checks")
+    run = _add(actions, "run", "run the scenarios against an adapter command", RUN_DESCRIPTION)
+    run.add_argument(
+        "--adapter", required=True, metavar="COMMAND", help="shell command of your adapter"
+    )
+    run.add_argument(
+        "--only", action="append", metavar="NAME", help="run this scenario only (repeat)"
+    )
+    run.add_argument(
+        "--adapter-timeout",
+        type=_seconds_up_to(MAX_ADAPTER_SECONDS),
+        default=None,
+        metavar="SECONDS",
+        help=f"kill an adapter run after this long (default 60, at most {MAX_ADAPTER_SECONDS:g})",
+    )
+    run.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write a JUnit XML report (one test case per scenario) to FILE",
+    )
 
 
 def _argument_names(parser: argparse.ArgumentParser) -> dict[str, str]:
