@@ -205,8 +205,9 @@ def _entry_points(
         served.append(kwargs)
         return 0
 
-    monkeypatch.setattr(parallel_account.testing, "serve", serve)  # the CLI's way to it
-    monkeypatch.setattr(parallel_account.testing._main, "serve", serve)  # the module's
+    # Under both names an entry point could call it by: neither ever really serves here.
+    monkeypatch.setattr(parallel_account.testing, "serve", serve)
+    monkeypatch.setattr(parallel_account.testing._main, "serve", serve)
     entry_points: dict[str, Callable[[], int]] = {
         "cli": lambda: parallel_account.cli.main(["mock-server", *argv]),
         "module": lambda: parallel_account.testing.main(list(argv)),

@@ -41,18 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status, 0 after Ctrl-C or SIGTERM.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
-    refusal = remote_refusal(args.host, args.allow_remote)
-    if refusal:
-        parser.error(refusal)
     try:
-        return serve(
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            json_line=args.json,
-            log_format=args.log_format,
-        )
+        return serve_options(parser.parse_args(argv))
     except CannotServe as exc:
         parser.error(str(exc))
 
@@ -67,6 +57,32 @@ def build_parser() -> argparse.ArgumentParser:
     add_options(parser)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
     return parser
+
+
+def serve_options(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Serve as a parsed command line asks (`build_parser`'s options), for either entry point.
+
+    Args:
+        args: the parsed options: host, port, allow_remote, token, log_format, json.
+        out: where the start line goes (None: sys.stdout).
+
+    Returns:
+        0, once interrupted.
+
+    Raises:
+        CannotServe: the host is refused (`remote_refusal`) or cannot be listened on.
+    """
+    refusal = remote_refusal(args.host, args.allow_remote)
+    if refusal:
+        raise CannotServe(refusal)
+    return serve(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        json_line=args.json,
+        log_format=args.log_format,
+        out=out,
+    )
 
 
 def serve(
