@@ -60,18 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def serve_options(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Serve as a parsed command line asks (`build_parser`'s options), for either entry point.
-
-    Args:
-        args: the parsed options: host, port, allow_remote, token, log_format, json.
-        out: where the start line goes (None: sys.stdout).
-
-    Returns:
-        0, once interrupted.
-
-    Raises:
-        CannotServe: the host is refused (`remote_refusal`) or cannot be listened on.
-    """
+    """`serve` as a parsed command line asks, for either entry point: `args` has
+    `build_parser`'s options (host, port, allow_remote, token, log_format, json); `out` is
+    serve's. Raises CannotServe also for a host `remote_refusal` refuses."""
     refusal = remote_refusal(args.host, args.allow_remote)
     if refusal:
         raise CannotServe(refusal)
