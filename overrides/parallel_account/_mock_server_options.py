@@ -2,10 +2,10 @@
 
 `python -m parallel_account.testing` (`testing/_main.py`) and `parallel-account
 mock-server` (`cli/_parser.py`) both build their parser with `add_options` and check
-what it parsed with `remote_refusal`, so they accept and refuse the same command lines
-with the same messages. Outside `parallel_account.testing`, as `_fake_token` is: the
-CLI builds its parser for every command, and importing the fake would slow them all.
-`shown` quotes an argument in a refusal, here and for the CLI's other options.
+what it parsed with `_arguments.check_parsed` and `remote_refusal`, so they accept and
+refuse the same command lines with the same messages. Outside `parallel_account.testing`,
+as `_fake_token` is: the CLI builds its parser for every command, and importing the fake
+would slow them all.
 """
 
 from __future__ import annotations
@@ -13,16 +13,12 @@ from __future__ import annotations
 import argparse
 from typing import Literal
 
+from parallel_account._arguments import shown
 from parallel_account._fake_token import DEFAULT_TOKEN
 from parallel_account._urls import is_loopback
 
 LogFormat = Literal["text", "json"]
 LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
-
-
-def shown(text: str) -> str:
-    """An argument for a message: short ones as typed, long ones by their length."""
-    return repr(text) if len(text) <= 40 else f"a value of {len(text)} characters"
 
 
 def port(text: str) -> int:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
+from parallel_account._arguments import check_text
 from parallel_account._auth import PROFILE_ENV, TOKEN_ENV
 from parallel_account._errors import AuthenticationError, InvalidRequestError, ParallelAccountError
 from parallel_account._logging import logger
@@ -26,7 +27,6 @@ from parallel_account.cli._parser import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     UsageError,
-    check_text,
     parse_args,
     wants_json,
 )

@@ -9,9 +9,8 @@ argparse's own error() prints and exits; here it raises UsageError instead, so
 --json mode can still answer with a JSON document (exit status 2 either way).
 
 Every text on the command line is checked once parsed, whichever command takes
-it: at most MAX_ARGUMENT_CHARS characters and valid Unicode (a lone surrogate,
-as bytes that are not UTF-8 arrive through surrogateescape, is refused). The
-error names the option or argument (`--scope`, `KEY_ID`) and nothing is sent.
+it (`_arguments.check_parsed`: bounded, valid Unicode); the error names the option
+or argument (`--scope`, `KEY_ID`) and nothing is sent.
 Numbers are bounded before they are read: `--timeout` at most MAX_TIMEOUT
 seconds, `--max-retries` at most MAX_RETRIES.
 """
@@ -26,9 +25,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from parallel_account._errors import InvalidRequestError
+from parallel_account._arguments import check_parsed, shown
 from parallel_account._mock_server_options import add_options as add_mock_server_options
-from parallel_account._mock_server_options import shown
 from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._version import __version__
 
@@ -65,7 +63,6 @@ EXIT_TERMINATED = 143  # 128 + SIGTERM
 MAX_TIMEOUT = 86400.0  # a day: anything longer is a typo, and huge values overflow the OS's timers
 MAX_ADAPTER_SECONDS = 3600.0  # `conformance run --adapter-timeout`: one adapter run
 MAX_RETRIES = 100
-MAX_ARGUMENT_CHARS = 10_000  # no id, name, key or --body of this API comes near
 
 EPILOG = f"""\
 exit status:
@@ -385,46 +382,6 @@ def _add_conformance_commands(commands: Actions[Parser]) -> None:
     )
 
 
-def _argument_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Each destination's name as the user typed it: `--scope`, `KEY_ID`."""
-    names: dict[str, str] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                for dest, name in _argument_names(sub).items():
-                    names.setdefault(dest, name)
-        elif action.option_strings:
-            names.setdefault(action.dest, max(action.option_strings, key=len))
-        else:
-            metavar = action.metavar if isinstance(action.metavar, str) else None
-            names.setdefault(action.dest, metavar or action.dest.upper())
-    return names
-
-
-def check_text(name: str, text: str) -> str:
-    """Refuse text too long, or not valid Unicode, naming where it came from."""
-    if len(text) > MAX_ARGUMENT_CHARS:
-        raise InvalidRequestError(
-            f"{name}: {len(text)} characters is too long; at most {MAX_ARGUMENT_CHARS} are accepted"
-        )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidRequestError(
-            f"{name}: not valid Unicode text (bytes that are not UTF-8, or a lone surrogate); "
-            "give it as UTF-8 text"
-        ) from None
-    return text
-
-
-def check_arguments(args: argparse.Namespace, names: dict[str, str]) -> None:
-    """Every text value of the parsed command line within bounds (see the module docstring)."""
-    for dest, value in vars(args).items():
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str):
-                check_text(names.get(dest, dest), text)
-
-
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Parse `argv`; fill in global defaults nobody gave. Raises UsageError, InvalidRequestError."""
     parser = build_parser()
@@ -432,7 +389,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name, default in GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)
-    check_arguments(args, _argument_names(parser))
+    check_parsed(parser, args)
     return args
 
 

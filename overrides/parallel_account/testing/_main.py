@@ -16,6 +16,8 @@ from types import FrameType
 from typing import TextIO
 from urllib.parse import urlsplit
 
+from parallel_account._arguments import check_parsed
+from parallel_account._errors import InvalidRequestError
 from parallel_account._fake_token import DEFAULT_TOKEN
 from parallel_account._mock_server_options import LogFormat, add_options, remote_refusal
 from parallel_account.testing._api import FakeAccountAPI
@@ -41,9 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status, 0 after Ctrl-C or SIGTERM.
     """
     parser = build_parser()
+    args = parser.parse_args(argv)
     try:
-        return serve_options(parser.parse_args(argv))
-    except CannotServe as exc:
+        check_parsed(parser, args)  # as `parallel-account` checks every command line
+        return serve_options(args)
+    except (InvalidRequestError, CannotServe) as exc:
         parser.error(str(exc))
 
 
