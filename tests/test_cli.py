@@ -45,7 +45,7 @@ from parallel_account.cli._money import (
     parse_dollars,
     top_up_range,
 )
-from parallel_account.cli._output import Output, error_document, safe, table
+from parallel_account.cli._output import Output, json_error, safe, table
 from parallel_account.cli._parser import UsageError, parse_args, wants_json
 from parallel_account.signin import NotSignedInError, SignInExpiredError, TokenStore
 from parallel_account.signin._store import SignInRecord
@@ -222,10 +222,10 @@ def test_table_aligns_columns_and_escapes_control_characters() -> None:
     assert safe("tab\there\nnewline") == "tab\\there\\nnewline"
 
 
-def test_error_document_shape() -> None:
+def test_json_error_shape() -> None:
     exc = InternalServerError("boom", response=None, status_code=503)
     exc.idempotency_key, exc.outcome_unknown = "key-12345678", True
-    assert error_document(exc, "boom\n  twice") == {
+    assert json_error(exc, "boom\n  twice") == {
         "error": {
             "type": "InternalServerError",
             "message": "boom twice",

@@ -21,8 +21,14 @@ import parallel_account
 import parallel_account.signin
 import parallel_account.testing
 from parallel_account import AccountClient, AsyncAccountClient
+from parallel_account.testing import FakeAccountAPI
+from parallel_account.testing._core import FakeCore
 
 MODULES = (parallel_account, parallel_account.testing, parallel_account.signin)
+# Exported classes whose public face a base of ours that is not exported partly defines
+# (its methods, its constructor): checked as one class. TokenStore's base, PrivateFile, is
+# another such base, not listed yet: two of its methods are not documented (issue 20).
+FACE_BASES: dict[type, tuple[type, ...]] = {FakeAccountAPI: (FakeCore,)}
 CLIENTS = (AccountClient, AsyncAccountClient)
 TWIN = re.compile(r"Awaitable form of `AccountClient\.(\w+)`")
 
@@ -43,11 +49,18 @@ def _own(cls: type) -> bool:
     return cls.__module__.startswith("parallel_account.") or cls.__module__ == "parallel_account"
 
 
+def _face(cls: type) -> tuple[type, ...]:
+    """The class and the bases that define its public face with it (`FACE_BASES`)."""
+    return (cls, *FACE_BASES.get(cls, ()))
+
+
 def _members(cls: type) -> Iterator[tuple[str, Any]]:
-    """Public methods and properties the class itself defines (not inherited from httpx)."""
-    for name, value in vars(cls).items():
-        if name.startswith("_"):
+    """Public methods and properties the class (or a base in `FACE_BASES`) defines, not httpx."""
+    seen: set[str] = set()
+    for name, value in (item for part in _face(cls) for item in vars(part).items()):
+        if name.startswith("_") or name in seen:
             continue
+        seen.add(name)
         if isinstance(value, staticmethod | classmethod):
             value = value.__func__
         if inspect.isfunction(value) or isinstance(value, property):
@@ -68,9 +81,10 @@ def _problems_of_class(label: str, cls: type) -> list[str]:
     if not doc.strip() or doc.startswith(f"{cls.__name__}("):
         return [f"{label}: no docstring"]
     problems = []
-    init = vars(cls).get("__init__")
+    owner = next((part for part in _face(cls) if "__init__" in vars(part)), cls)
+    init = vars(owner).get("__init__")
     # The class's own constructor (written, or made by dataclass/attrs), not one inherited.
-    if init is not None and getattr(init, "__qualname__", "").startswith(f"{cls.__qualname__}."):
+    if init is not None and getattr(init, "__qualname__", "").startswith(f"{owner.__qualname__}."):
         missing = _unnamed(doc + (init.__doc__ or ""), _parameters(init))
         if missing:
             problems.append(f"{label}(): constructor parameters not named {missing}")

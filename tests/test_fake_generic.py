@@ -36,7 +36,7 @@ from parallel_account import _request, spec
 from parallel_account._schema import MAX_REF_REPEATS, Resolver, SchemaRefError, sample
 from parallel_account._validation import field_schema, spec_resolver
 from parallel_account.testing import FakeAccountAPI, _sample, _spec
-from parallel_account.testing._outcome import Outcome, json_answer
+from parallel_account.testing._answer import Answer, json_answer
 from parallel_account.testing._sample import spec_answer
 from parallel_account.testing._spec import Body, Params
 from parallel_account.testing._state import Account
@@ -122,7 +122,7 @@ def patch_operation(monkeypatch: pytest.MonkeyPatch, op: OperationFacts) -> None
 def record_params(monkeypatch: pytest.MonkeyPatch, op: OperationFacts) -> None:
     """Make `op` answer 200 with the repr of every parameter it was given."""
 
-    def recorder(self: Account, params: Params, data: Body) -> Outcome:
+    def recorder(self: Account, params: Params, data: Body) -> Answer:
         return json_answer(200, {name: repr(value) for name, value in params.items()})
 
     monkeypatch.setattr(Account, f"op_{op.name}", recorder, raising=False)
@@ -424,14 +424,14 @@ def test_sample_of_every_live_component_validates(name: str) -> None:
 
 @pytest.mark.parametrize("op", OPERATIONS.values(), ids=list(OPERATIONS))
 def test_spec_answer_of_every_live_operation(op: OperationFacts) -> None:
-    outcome = spec_answer(op)
+    answer = spec_answer(op)
     status, schema = documented_success(op)
-    assert outcome.status == status
+    assert answer.status == status
     if schema is None:
-        assert outcome.body == b""
+        assert answer.body == b""
         return
-    assert ("content-type", "application/json") in outcome.headers
-    assert_valid(json.loads(outcome.body), schema)
+    assert ("content-type", "application/json") in answer.headers
+    assert_valid(json.loads(answer.body), schema)
 
 
 PROBE_PATH = "/service/v1/probe"
@@ -487,8 +487,8 @@ def test_spec_answer_takes_the_lowest_2xx_and_its_example_or_schema(
     body: bytes,
 ) -> None:
     monkeypatch.setattr(_sample, "_document", lambda: _responses(responses))
-    outcome = spec_answer(PROBE)
-    assert (outcome.status, outcome.headers, outcome.body) == (status, headers, body)
+    answer = spec_answer(PROBE)
+    assert (answer.status, answer.headers, answer.body) == (status, headers, body)
 
 
 # --- 3. through the fake: an operation without an op_ method ---------------------------------

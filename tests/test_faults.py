@@ -151,7 +151,7 @@ def _faults(fake: FakeAccountAPI, face: Face, operation: str) -> None:
     )
 
 
-Outcome = Any  # what a call returned, or the pa.APIError it raised
+CallResult = Any  # what a call returned, or the pa.APIError it raised
 
 
 def invoke(method: str, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
@@ -166,7 +166,7 @@ async def run_calls(
     calls: Sequence[Callable[[Any], Any]],
     *,
     timeout: httpx.Timeout | None = None,
-) -> list[Outcome]:
+) -> list[CallResult]:
     """Run each `call(client)` on one client of `face`; the results or errors, in order.
 
     Sync: one after another. Async: IN_FLIGHT at a time (asyncio.gather), each in a task.
@@ -179,7 +179,7 @@ async def run_calls(
         "max_retries": MAX_RETRIES,
         "policy": policy,
     }
-    outcomes: list[Outcome] = []
+    outcomes: list[CallResult] = []
     if face is SYNC:
         with (
             httpx.Client(event_hooks={"response": [trace.answer]}) as http,
@@ -198,7 +198,7 @@ async def run_calls(
         pa.AsyncAccountClient(TOKEN, http_client=ahttp, sleep=trace.asleep, **options) as aclient,
     ):
 
-        async def one(call: Callable[[Any], Any]) -> Outcome:
+        async def one(call: Callable[[Any], Any]) -> CallResult:
             with trace.call():
                 try:
                     return await call(aclient)
@@ -212,7 +212,7 @@ async def run_calls(
 
 
 def _report(
-    title: str, fake: FakeAccountAPI, trace: Trace, outcomes: Sequence[Outcome], extra: str = ""
+    title: str, fake: FakeAccountAPI, trace: Trace, outcomes: Sequence[CallResult], extra: str = ""
 ) -> None:
     raised = Counter(type(o).__name__ for o in outcomes if isinstance(o, pa.APIError))
     print(

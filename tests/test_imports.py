@@ -22,20 +22,6 @@ pytestmark = pytest.mark.spec_independent
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = {ROOT / "overrides": ("parallel_account", "parallel_account_drift"), ROOT: ("codegen",)}
 
-# Circles known today; each entry goes when its circle does (issue 20). A circle not here fails.
-KNOWN: list[frozenset[str]] = [
-    frozenset(
-        {
-            "parallel_account.testing._api",
-            "parallel_account.testing._clients",
-            "parallel_account.testing._control",
-            "parallel_account.testing._transport",
-        }
-    ),
-    frozenset({"parallel_account.cli._conformance", "parallel_account.cli._parser"}),
-]
-
-
 # The sign-in layers, lowest first: a module imports none of a later group. The user
 # interface comes after bearer auth, so no layer can import it; `_login` and the package's
 # face put it all together. `_env` and `_errors` sit below everything.
@@ -183,9 +169,8 @@ def test_the_graph_sees_relative_and_lazy_imports(tmp_path: Path) -> None:
 
 
 def test_no_import_circle() -> None:
-    found = circles(import_graph(modules()))
-    new = [sorted(circle) for circle in found if circle not in KNOWN]
-    assert not new, f"modules that import each other (directly or through others): {new}"
+    found = [sorted(circle) for circle in circles(import_graph(modules()))]
+    assert not found, f"modules that import each other (directly or through others): {found}"
 
 
 def test_the_layer_check_finds_an_upward_import() -> None:

@@ -10,7 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -165,3 +165,90 @@ def test_spec_check_against_the_mock_finds_no_drift() -> None:
         )
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["changes"] == []
+
+
+# --- the two entry points take the same options ------------------------------------------------
+
+ACCEPTED = [
+    (),
+    ("--port", "0"),
+    ("--port", "65535"),
+    ("--host", "::1", "--token", "t", "--log-format", "json"),
+    ("--host", "[::1]", "--log-format", "text"),
+    ("--host", "192.0.2.1", "--allow-remote"),
+]
+REFUSED = [
+    ("--port", "-1"),  # int() took it; the bind then failed with OverflowError, not a message
+    ("--port", "65536"),
+    ("--port", "1e3"),
+    ("--port", "x" * 50),
+    ("--host", "192.0.2.1"),  # not loopback, and no --allow-remote
+    ("--log-format", "xml"),
+    ("--token",),
+    ("--token", "t" * 10_001),  # too long for any command line of this package
+    ("--host", "127.0.0.\udcff"),  # not UTF-8: a lone surrogate
+    ("--bogus",),
+]
+
+
+def _shown(argv: tuple[str, ...]) -> str:
+    return " ".join(argv)[:40]
+
+
+def _entry_points(
+    argv: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> dict[str, tuple[dict[str, Any] | None, str]]:
+    """What `parallel-account mock-server ARGV` and `python -m parallel_account.testing ARGV`
+    each would serve (serve()'s arguments, None if it was not called) and their error line."""
+    import parallel_account.cli
+    import parallel_account.testing
+    import parallel_account.testing._main
+
+    served: list[dict[str, Any]] = []
+
+    def serve(**kwargs: Any) -> int:
+        kwargs.pop("out", None)  # where the start line goes: the CLI's own stdout
+        served.append(kwargs)
+        return 0
+
+    # Under both names an entry point could call it by: neither ever really serves here.
+    monkeypatch.setattr(parallel_account.testing, "serve", serve)
+    monkeypatch.setattr(parallel_account.testing._main, "serve", serve)
+    entry_points: dict[str, Callable[[], int]] = {
+        "cli": lambda: parallel_account.cli.main(["mock-server", *argv]),
+        "module": lambda: parallel_account.testing.main(list(argv)),
+    }
+    found: dict[str, tuple[dict[str, Any] | None, str]] = {}
+    for name, run in entry_points.items():
+        served.clear()
+        status: int | str | None
+        try:
+            status = run()
+        except SystemExit as exc:  # argparse's own error(), in the module
+            status = exc.code
+        lines = capsys.readouterr().err.strip().splitlines()
+        # Each says it its own way: `parallel-account: error: M (see ...)` after usage lines
+        # or not; what is compared is M.
+        error = lines[-1].partition(": error: ")[2] if lines else ""
+        error = error.split(" (see `")[0]
+        found[name] = (served[0] if served else None, error)
+        assert status == (0 if served else 2), (name, status, lines)
+    return found
+
+
+@pytest.mark.parametrize("argv", ACCEPTED, ids=_shown)
+def test_both_entry_points_serve_the_same_options_alike(
+    argv: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = _entry_points(argv, monkeypatch, capsys)
+    assert found["cli"][0] is not None, found
+    assert found["cli"] == found["module"]
+
+
+@pytest.mark.parametrize("argv", REFUSED, ids=_shown)
+def test_both_entry_points_refuse_the_same_options_with_the_same_message(
+    argv: tuple[str, ...], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    found = _entry_points(argv, monkeypatch, capsys)
+    assert found["cli"][0] is None and found["cli"][1], found
+    assert found["cli"] == found["module"]

@@ -46,7 +46,8 @@ class Sleep(NamedTuple):
 
 
 Step = Send | Sleep
-Outcome = httpx.Response | httpx.RequestError | None
+#: What a driver sends back for a `Send`: the response, or the transport error.
+SendResult = httpx.Response | httpx.RequestError | None
 
 
 def attempts(
@@ -54,7 +55,7 @@ def attempts(
     request: httpx.Request,
     policy: RetryPolicy,
     monotonic: Callable[[], float] = time.monotonic,
-) -> Generator[Step, Outcome, RawHTTPResponse[T]]:
+) -> Generator[Step, SendResult, RawHTTPResponse[T]]:
     """Send `request` (the same one, body and idempotency key included) until done.
 
     A driver answers each Send with the response or the httpx.RequestError, and

@@ -213,15 +213,15 @@ _SCHEMA_CHECKS: dict[int, tuple[FieldFacts, Check]] = {}
 _RESOLVER: list[Resolver] = []
 
 
-def _json_form(value: object) -> Any:
+def json_form(value: object) -> Any:
     """What the value is as JSON: generated models by their `to_dict`, containers inside."""
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return to_dict()
     if isinstance(value, list | tuple):
-        return [_json_form(item) for item in value]
+        return [json_form(item) for item in value]
     if isinstance(value, dict):
-        return {key: _json_form(item) for key, item in value.items()}
+        return {key: json_form(item) for key, item in value.items()}
     return value
 
 
@@ -243,7 +243,7 @@ def check_schema(name: str, value: object, facts: FieldFacts) -> None:
     if facts.schema is None:
         return
     try:
-        problem = schema_check(facts)(_json_form(value))
+        problem = schema_check(facts)(json_form(value))
     except RecursionError:
         problem = ": nested too deeply"
     if problem is not None:

@@ -29,6 +29,7 @@ from parallel_account._errors import InvalidRequestError
 from parallel_account._idempotency import new_idempotency_key
 from parallel_account._json import UnreadableJSON, loads
 from parallel_account._terminal import terminal_safe
+from parallel_account._validation import json_form
 from parallel_account.cli._output import Output, dumps
 from parallel_account.cli._parser import PROG, UsageError
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts, OperationFacts
@@ -180,14 +181,6 @@ def _charge_question(operation: OperationFacts, given: dict[str, object]) -> str
     return f"{operation.name} {call} charges the organisation's default payment method. Go ahead?"
 
 
-def _plain(result: Any) -> Any:
-    """A result as JSON-ready data: models by their own `to_dict`."""
-    if isinstance(result, list):
-        return [_plain(item) for item in result]
-    to_dict = getattr(result, "to_dict", None)
-    return to_dict() if callable(to_dict) else result
-
-
 def run(
     args: argparse.Namespace,
     out: Output,
@@ -222,7 +215,7 @@ def run(
     with client_factory(args) as client:  # credentials checked before anyone is asked
         if operation.moves_money:
             ask(args, out, _charge_question(operation, given))
-        result = _plain(client.call(operation.name, given))
+        result = json_form(client.call(operation.name, given))
     document = {"operation": operation.name, "result": result}
     out.result(document, dumps(result).rstrip("\n") if not args.json else "")
     return 0

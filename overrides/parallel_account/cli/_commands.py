@@ -458,21 +458,11 @@ def api(args: argparse.Namespace, out: Output) -> int:
 
 
 def mock_server(args: argparse.Namespace, out: Output) -> int:
-    from parallel_account import testing  # only this command needs the fake
+    from parallel_account.testing import _main  # only this command needs the fake
 
-    refusal = testing.remote_refusal(args.host, args.allow_remote)
-    if refusal:
-        raise UsageError(refusal)
     try:
-        return testing.serve(
-            host=args.host,
-            port=args.port,
-            token=testing.DEFAULT_TOKEN if args.token is None else args.token,
-            json_line=args.json,
-            log_format=args.log_format,
-            out=out.stdout,
-        )
-    except testing.CannotServe as exc:
+        return _main.serve_options(args, out.stdout)  # as `python -m parallel_account.testing`
+    except _main.CannotServe as exc:
         raise UsageError(str(exc)) from None
 
 

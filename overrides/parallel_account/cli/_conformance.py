@@ -1,49 +1,22 @@
 """`parallel-account conformance list | run`: the conformance pack from the command line.
 
 The pack and its adapter protocol are described in `parallel_account.conformance`;
-this module only adds the commands. Everything it needs is imported when a
-conformance command runs, so other commands start no slower.
+this module only runs the commands (their options are in `_parser`, with every other
+command's). Everything it needs is imported when a conformance command runs, so other
+commands start no slower.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 from typing import TYPE_CHECKING, Any, TextIO
 
 from parallel_account.cli._output import Output, safe, safe_lines
-from parallel_account.cli._parser import EXIT_API_ERROR, EXIT_OK, PROG, UsageError
+from parallel_account.cli._parser import EXIT_API_ERROR, EXIT_OK, UsageError
 
 if TYPE_CHECKING:
-    from parallel_account.cli._parser import Actions, Parser
     from parallel_account.conformance import Result
-
-RUN_DESCRIPTION = f"""\
-Run the conformance scenarios against a client, through an adapter command.
-
-For each scenario: a fresh fake Account API on 127.0.0.1, the scenario's set-up
-through its control API, then COMMAND through the shell with
-$PARALLEL_SERVICE_API_URL and $PARALLEL_ACCOUNT_TOKEN set and one JSON object on
-stdin ({{"operation": ..., "arguments": {{...}}, "timeout_seconds": ...}}); the
-adapter prints {{"result": ...}} or {{"error": {{"kind": ..., "status_code": ...,
-"idempotency_key": ..., "outcome_unknown": ...}}}} on stdout. One line per
-scenario, then a summary. docs/other-languages.md ("The adapter contract")
-describes the contract: stdout holds one JSON document and nothing else (logs go
-to stderr), exit status 0 whenever the adapter printed its answer.
-
-Each failure says what was expected and what was seen. -v adds, under each
-failure, what the adapter was sent, its stdout, its exit status and the first
-error lines of its stderr; the --json document and the --junit report always
-carry them. --timeout, --max-retries, --base-url and --profile do not apply
-(the adapter's client makes the requests) and are refused.
-
-exit status: {EXIT_OK} every scenario passed, {EXIT_API_ERROR} one or more failed, 2 usage error
-
-example:
-  {PROG} conformance run --adapter "node my-adapter.mjs" --only top_up_answer_lost_charged_once
-  {PROG} conformance run --adapter "node my-adapter.mjs" --junit conformance.xml
-"""
 
 # Global options that mean nothing here: the adapter's own client makes every request.
 _NOT_FOR_RUN = {
@@ -52,47 +25,6 @@ _NOT_FOR_RUN = {
     "timeout": "--timeout",
     "max_retries": "--max-retries",
 }
-
-
-_MAX_ADAPTER_SECONDS = 3600
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text) if len(text) <= 20 else math.nan
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and 0 < value <= _MAX_ADAPTER_SECONDS):
-        raise argparse.ArgumentTypeError(
-            f"{text[:40]!r} is not a number of seconds above 0 and at most {_MAX_ADAPTER_SECONDS}"
-        )
-    return value
-
-
-def add_commands(commands: Actions[Parser], add: Any) -> None:
-    """`conformance list` and `conformance run`; `add` is `_parser._add` (global options)."""
-    pack = add(commands, "conformance", "run the language-neutral conformance scenarios")
-    actions = pack.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add(actions, "list", "list the scenarios, one line each on what it checks")
-    run = add(actions, "run", "run the scenarios against an adapter command", RUN_DESCRIPTION)
-    run.add_argument(
-        "--adapter", required=True, metavar="COMMAND", help="shell command of your adapter"
-    )
-    run.add_argument(
-        "--only", action="append", metavar="NAME", help="run this scenario only (repeat)"
-    )
-    run.add_argument(
-        "--adapter-timeout",
-        type=_seconds,
-        default=None,
-        metavar="SECONDS",
-        help="kill an adapter run after this long (default 60, at most 3600)",
-    )
-    run.add_argument(
-        "--junit",
-        metavar="FILE",
-        help="also write a JUnit XML report (one test case per scenario) to FILE",
-    )
 
 
 def list_scenarios(args: argparse.Namespace, out: Output) -> int:

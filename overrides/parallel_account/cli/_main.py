@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from types import FrameType
 from typing import NoReturn
 
+from parallel_account._arguments import check_text
 from parallel_account._env import API_URL_ENV, PLATFORM_URL_ENV, PROFILE_ENV, TOKEN_ENV
 from parallel_account._errors import (
     AuthenticationError,
@@ -30,7 +31,6 @@ from parallel_account.cli._parser import (
     EXIT_TERMINATED,
     EXIT_USAGE,
     UsageError,
-    check_text,
     parse_args,
     wants_json,
 )

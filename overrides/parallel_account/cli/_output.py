@@ -108,7 +108,7 @@ def dumps(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=True) + "\n"
 
 
-def error_document(exc: BaseException, message: str, *, kind: str | None = None) -> dict[str, Any]:
+def json_error(exc: BaseException, message: str, *, kind: str | None = None) -> dict[str, Any]:
     """`{"error": {...}}` for --json mode; the same fields for every kind of failure."""
     status = exc if isinstance(exc, APIStatusError) else None
     return {
@@ -192,7 +192,7 @@ class Output:
         self._write(self.stderr, f"parallel-account: error: {one_line(message)}\n")
         if self.json_mode and not self.stdout_closed:
             try:
-                document = error_document(exc, message, kind=kind)
+                document = json_error(exc, message, kind=kind)
                 if self.error_event is not None:
                     self.event({"event": self.error_event, **document})
                 else:

@@ -9,9 +9,8 @@ argparse's own error() prints and exits; here it raises UsageError instead, so
 --json mode can still answer with a JSON document (exit status 2 either way).
 
 Every text on the command line is checked once parsed, whichever command takes
-it: at most MAX_ARGUMENT_CHARS characters and valid Unicode (a lone surrogate,
-as bytes that are not UTF-8 arrive through surrogateescape, is refused). The
-error names the option or argument (`--scope`, `KEY_ID`) and nothing is sent.
+it (`_arguments.check_parsed`: bounded, valid Unicode); the error names the option
+or argument (`--scope`, `KEY_ID`) and nothing is sent.
 Numbers are bounded before they are read: `--timeout` at most MAX_TIMEOUT
 seconds, `--max-retries` at most MAX_RETRIES.
 """
@@ -23,10 +22,11 @@ import contextlib
 import functools
 import math
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
-from parallel_account._errors import InvalidRequestError
-from parallel_account._fake_token import DEFAULT_TOKEN
+from parallel_account._arguments import check_parsed, shown
+from parallel_account._mock_server_options import add_options as add_mock_server_options
 from parallel_account._scopes import DEFAULT_SCOPE
 from parallel_account._version import __version__
 
@@ -61,8 +61,8 @@ EXIT_INTERRUPTED = 130  # 128 + SIGINT
 EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 MAX_TIMEOUT = 86400.0  # a day: anything longer is a typo, and huge values overflow the OS's timers
+MAX_ADAPTER_SECONDS = 3600.0  # `conformance run --adapter-timeout`: one adapter run
 MAX_RETRIES = 100
-MAX_ARGUMENT_CHARS = 10_000  # no id, name, key or --body of this API comes near
 
 EPILOG = f"""\
 exit status:
@@ -116,6 +116,32 @@ examples:
   parallel-account api create_key --param app_id=APP_ID --param api_key_name=ci
 """
 
+RUN_DESCRIPTION = f"""\
+Run the conformance scenarios against a client, through an adapter command.
+
+For each scenario: a fresh fake Account API on 127.0.0.1, the scenario's set-up
+through its control API, then COMMAND through the shell with
+$PARALLEL_SERVICE_API_URL and $PARALLEL_ACCOUNT_TOKEN set and one JSON object on
+stdin ({{"operation": ..., "arguments": {{...}}, "timeout_seconds": ...}}); the
+adapter prints {{"result": ...}} or {{"error": {{"kind": ..., "status_code": ...,
+"idempotency_key": ..., "outcome_unknown": ...}}}} on stdout. One line per
+scenario, then a summary. docs/other-languages.md ("The adapter contract")
+describes the contract: stdout holds one JSON document and nothing else (logs go
+to stderr), exit status 0 whenever the adapter printed its answer.
+
+Each failure says what was expected and what was seen. -v adds, under each
+failure, what the adapter was sent, its stdout, its exit status and the first
+error lines of its stderr; the --json document and the --junit report always
+carry them. --timeout, --max-retries, --base-url and --profile do not apply
+(the adapter's client makes the requests) and are refused.
+
+exit status: {EXIT_OK} every scenario passed, {EXIT_API_ERROR} one or more failed, 2 usage error
+
+example:
+  {PROG} conformance run --adapter "node my-adapter.mjs" --only top_up_answer_lost_charged_once
+  {PROG} conformance run --adapter "node my-adapter.mjs" --junit conformance.xml
+"""
+
 GLOBAL_DEFAULTS: dict[str, Any] = {
     "json": False,
     "base_url": None,
@@ -135,36 +161,28 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
-def _shown(text: str) -> str:
-    """An argument for a message: short ones as typed, long ones by their length."""
-    return repr(text) if len(text) <= 40 else f"a value of {len(text)} characters"
+def _seconds_up_to(maximum: float) -> Callable[[str], float]:
+    """An argparse type: a number of seconds above 0 and at most `maximum`."""
 
+    def seconds(text: str) -> float:
+        value = math.nan
+        if len(text) <= 40:
+            with contextlib.suppress(ValueError):
+                value = float(text)
+        if not (math.isfinite(value) and 0 < value <= maximum):
+            raise argparse.ArgumentTypeError(
+                f"{shown(text)} is not a number of seconds above 0 and at most {maximum:g}"
+            )
+        return value
 
-def _seconds(text: str) -> float:
-    value = math.nan
-    if len(text) <= 40:
-        with contextlib.suppress(ValueError):
-            value = float(text)
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a positive number of seconds")
-    if value > MAX_TIMEOUT:
-        raise argparse.ArgumentTypeError(
-            f"{_shown(text)} is over the maximum of {MAX_TIMEOUT:g} seconds (1 day)"
-        )
-    return value
+    return seconds
 
 
 def _retries(text: str) -> int:
     if not text.isascii() or not text.isdigit():
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a whole number >= 0")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is not a whole number >= 0")
     if len(text) > 6 or int(text) > MAX_RETRIES:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is over the maximum of {MAX_RETRIES}")
-    return int(text)
-
-
-def _port(text: str) -> int:
-    if not text.isascii() or not text.isdigit() or len(text) > 5 or int(text) > 65535:
-        raise argparse.ArgumentTypeError(f"{_shown(text)} is not a port number (0 to 65535)")
+        raise argparse.ArgumentTypeError(f"{shown(text)} is over the maximum of {MAX_RETRIES}")
     return int(text)
 
 
@@ -189,7 +207,11 @@ def _global_options() -> Parser:
         help="stored sign-in to use (or $PARALLEL_ACCOUNT_PROFILE)",
     )
     group.add_argument(
-        "--timeout", type=_seconds, metavar="SECONDS", default=s, help="per request (default 30)"
+        "--timeout",
+        type=_seconds_up_to(MAX_TIMEOUT),
+        metavar="SECONDS",
+        default=s,
+        help="per request (default 30)",
     )
     group.add_argument(
         "--max-retries",
@@ -265,27 +287,8 @@ def build_parser() -> Parser:
     spec.add_argument("spec_args", nargs=argparse.REMAINDER, metavar="...")
 
     mock = _add(commands, "mock-server", "serve a fake Account API on 127.0.0.1 (for tests)")
-    mock.add_argument("--port", type=_port, default=0, help="port (default: any free one)")
-    mock.add_argument(
-        "--token",
-        metavar="T",
-        default=None,
-        help=f"bearer token it accepts (default: {DEFAULT_TOKEN})",
-    )
-    mock.add_argument("--host", default="127.0.0.1", help="a loopback address (default: 127.0.0.1)")
-    mock.add_argument(
-        "--allow-remote", action="store_true", help="allow a --host that is not loopback"
-    )
-    mock.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default=None,
-        help="one line per request on stderr (method, path, operation, status, idempotency "
-        "key, fault), as text or as one JSON object a line",
-    )
-    from parallel_account.cli import _conformance  # its commands live beside their code
-
-    _conformance.add_commands(commands, _add)
+    add_mock_server_options(mock)  # as `python -m parallel_account.testing` takes them
+    _add_conformance_commands(commands)
     return parser
 
 
@@ -354,44 +357,29 @@ def _add_app_commands(commands: Actions[Parser]) -> None:
     delete.add_argument("key_id", metavar="KEY_ID")
 
 
-def _argument_names(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """Each destination's name as the user typed it: `--scope`, `KEY_ID`."""
-    names: dict[str, str] = {}
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            for sub in action.choices.values():
-                for dest, name in _argument_names(sub).items():
-                    names.setdefault(dest, name)
-        elif action.option_strings:
-            names.setdefault(action.dest, max(action.option_strings, key=len))
-        else:
-            metavar = action.metavar if isinstance(action.metavar, str) else None
-            names.setdefault(action.dest, metavar or action.dest.upper())
-    return names
-
-
-def check_text(name: str, text: str) -> str:
-    """Refuse text too long, or not valid Unicode, naming where it came from."""
-    if len(text) > MAX_ARGUMENT_CHARS:
-        raise InvalidRequestError(
-            f"{name}: {len(text)} characters is too long; at most {MAX_ARGUMENT_CHARS} are accepted"
-        )
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidRequestError(
-            f"{name}: not valid Unicode text (bytes that are not UTF-8, or a lone surrogate); "
-            "give it as UTF-8 text"
-        ) from None
-    return text
-
-
-def check_arguments(args: argparse.Namespace, names: dict[str, str]) -> None:
-    """Every text value of the parsed command line within bounds (see the module docstring)."""
-    for dest, value in vars(args).items():
-        for text in value if isinstance(value, list) else [value]:
-            if isinstance(text, str):
-                check_text(names.get(dest, dest), text)
+def _add_conformance_commands(commands: Actions[Parser]) -> None:
+    pack = _add(commands, "conformance", "run the language-neutral conformance scenarios")
+    actions = pack.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _add(actions, "list", "list the scenarios, one line each on what it checks")
+    run = _add(actions, "run", "run the scenarios against an adapter command", RUN_DESCRIPTION)
+    run.add_argument(
+        "--adapter", required=True, metavar="COMMAND", help="shell command of your adapter"
+    )
+    run.add_argument(
+        "--only", action="append", metavar="NAME", help="run this scenario only (repeat)"
+    )
+    run.add_argument(
+        "--adapter-timeout",
+        type=_seconds_up_to(MAX_ADAPTER_SECONDS),
+        default=None,
+        metavar="SECONDS",
+        help=f"kill an adapter run after this long (default 60, at most {MAX_ADAPTER_SECONDS:g})",
+    )
+    run.add_argument(
+        "--junit",
+        metavar="FILE",
+        help="also write a JUnit XML report (one test case per scenario) to FILE",
+    )
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -401,7 +389,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     for name, default in GLOBAL_DEFAULTS.items():
         if not hasattr(args, name):
             setattr(args, name, default)
-    check_arguments(args, _argument_names(parser))
+    check_parsed(parser, args)
     return args
 
 

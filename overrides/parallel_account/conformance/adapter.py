@@ -31,6 +31,7 @@ from parallel_account._errors import (
     RateLimitError,
     UnprocessableEntityError,
 )
+from parallel_account._validation import json_form
 from parallel_account_api.spec_facts import OPERATIONS
 
 # Most specific first: a timeout is a connection error too.
@@ -58,20 +59,13 @@ def error_document(error: ParallelAccountError) -> dict[str, Any]:
     }
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    to_dict = getattr(value, "to_dict", None)
-    return to_dict() if callable(to_dict) else value
-
-
 def answer(request: dict[str, Any]) -> dict[str, Any]:
     """The protocol's answer to one request."""
     name = request.get("operation")
     timeout = request.get("timeout_seconds", 30.0)
     try:
         with AccountClient(timeout=timeout) as client:
-            result = _plain(client.call(str(name), request.get("arguments") or {}))
+            result = json_form(client.call(str(name), request.get("arguments") or {}))
     except ParallelAccountError as exc:
         return {"error": error_document(exc)}
     operation = OPERATIONS[str(name)]

@@ -64,23 +64,26 @@ which arrive as text, are parsed as FastAPI parses them), and an invoice-billed 
 (`will_invoice=True`) gets 400 from add_balance (the real status is not
 published). The token and raw API keys never appear in a repr or a log line.
 
-Modules, one concern each: `_api` (`FakeAccountAPI`: its public methods, lock
-and request pipeline), `_state` (balance, ledger, apps and keys, and the
-idempotency rules), `_spec` (routing and validation from the spec facts),
-`_sample` (answers built from the spec's response schemas, for operations
-`_state` does not model), `_faults` (fault injection), `_outcome` (what the fake
-decided for one request), `_requests` (the record of each request, and its log line),
-`_transport` (the httpx transport), `_server` (HTTP on loopback), `_control` (the control
-API over HTTP, its requests checked by the package's schema engine), `_clients` (this
-package's clients on the fake),
-`_main` (the command line).
+Modules, one concern each, each importing only those before it: `_answer` (what
+the fake decided for one request), `_spec` (routing and validation from the spec
+facts), `_state` (balance, ledger, apps and keys, and the idempotency rules),
+`_sample` (answers built from the spec's response schemas, for operations `_state`
+does not model), `_faults` (fault injection), `_requests` (the record of each
+request, and its log line), `_core` (`FakeCore`: the state behind one lock and the
+methods tests call on it), `_control` (those methods over HTTP, its requests checked
+by the package's schema engine), `_transport` (the httpx transport), `_server` (HTTP
+on loopback), `_clients` (this package's clients on the fake), `_api`
+(`FakeAccountAPI`: `FakeCore` with the ways in and a request's way through),
+`_main` (the command line, its options in `parallel_account._mock_server_options`,
+shared with `parallel-account mock-server`).
 """
 
 from parallel_account._fake_token import DEFAULT_TOKEN
+from parallel_account._mock_server_options import remote_refusal
 from parallel_account.testing._api import FakeAccountAPI
 from parallel_account.testing._clients import NO_BACKOFF
 from parallel_account.testing._faults import FAULT_KINDS, FaultKind
-from parallel_account.testing._main import CannotServe, main, remote_refusal, serve
+from parallel_account.testing._main import CannotServe, main, serve
 from parallel_account.testing._state import App, Balance, Charge, Key
 from parallel_account.testing._transport import FakeTransport
 

@@ -1,5 +1,5 @@
-"""The control API: the fake's Python face (`FakeAccountAPI`'s methods) over HTTP, for tests in
-any language.
+"""The control API: the fake's Python face (`FakeAccountAPI`'s methods, which `FakeCore`
+defines) over HTTP, for tests in any language.
 
 Every endpoint lives under the reserved prefix `/__fake/`, at the server's root
 (outside the Account API's base path, so it can never collide with an
@@ -57,11 +57,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from parallel_account._schema import Check, compile_check
 from parallel_account._urls import is_loopback
-from parallel_account.testing._outcome import JSON, Outcome, json_answer, json_body
+from parallel_account.testing._answer import JSON, Answer, json_answer, json_body
 from parallel_account.testing._spec import BASE_PATH
 
 if TYPE_CHECKING:
-    from parallel_account.testing._api import FakeAccountAPI
+    from parallel_account.testing._core import FakeCore
 
 PREFIX: Final = "/__fake"
 #: Where the live API serves its spec (and `spec check` looks by default).
@@ -69,8 +69,8 @@ SPEC_PATH: Final = f"{BASE_PATH}/service/openapi.json"
 #: Where the fake served it first; kept.
 SHORT_SPEC_PATH: Final = f"{BASE_PATH}/openapi.json"
 
-#: A handler answers JSON data (sent with 200), or a whole `Outcome`.
-Handler = Callable[["FakeAccountAPI", dict[str, Any]], JSON]
+#: A handler answers JSON data (sent with 200), or a whole `Answer`.
+Handler = Callable[["FakeCore", dict[str, Any]], JSON]
 _OK: Final = {"ok": True}
 
 
@@ -93,14 +93,14 @@ def facts_bytes() -> bytes:
 
 
 def answer(
-    fake: FakeAccountAPI,
+    fake: FakeCore,
     method: str,
     path: str,
     query: str,
     headers: Mapping[str, str],
     body: bytes,
     own_hosts: frozenset[str] | None,
-) -> Outcome | None:
+) -> Answer | None:
     """The answer to a control request or to the spec's URL; None for anything else.
 
     `headers` are lower-case; `own_hosts`: the host names a Host header may give
@@ -128,8 +128,8 @@ def answer(
         )
     try:
         result = handler(fake, _arguments(method, path, query, body))
-        return result if isinstance(result, Outcome) else json_answer(200, result)
-    except SchemaError as exc:
+        return result if isinstance(result, Answer) else json_answer(200, result)
+    except BadControlRequest as exc:
         return json_answer(400, _error(exc.field, exc.message))
     except ValueError as exc:  # the method refused it: its message starts with the field's name
         field, colon, message = str(exc).partition(": ")
@@ -139,7 +139,7 @@ def answer(
 
 def _from_a_web_page(
     headers: Mapping[str, str], body: bytes, own_hosts: frozenset[str] | None
-) -> Outcome | None:
+) -> Answer | None:
     """403 or 415 for a request a browser could have sent on a web page's behalf, else None."""
     host = headers.get("host")
     if host is not None and own_hosts is not None:
@@ -177,7 +177,7 @@ def _error(field: str | None, message: str) -> dict[str, Any]:
     return {"error": {"field": field, "message": message}}
 
 
-class SchemaError(Exception):
+class BadControlRequest(Exception):
     """A control request that breaks its schema: `field` (dotted path, or None) and why."""
 
     def __init__(self, field: str | None, message: str) -> None:
@@ -190,7 +190,7 @@ _CHECKS: dict[tuple[str, str], Check] = {}
 
 
 def check(value: Any, schema: dict[str, Any], method: str = "", path: str = "") -> None:
-    """SchemaError for the first way `value` breaks `schema` (the package's schema engine)."""
+    """Raise BadControlRequest at the first way `value` breaks `schema` (the schema engine)."""
     compiled = _CHECKS.get((method, path)) if method else None
     if compiled is None:
         compiled = compile_check(schema)
@@ -201,11 +201,11 @@ def check(value: Any, schema: dict[str, Any], method: str = "", path: str = "") 
         where, _, message = problem.partition(": ")
         # The engine's `.kinds[0]` is the control API's `kinds.0`.
         field = re.sub(r"\[(\d+)\]", r".\1", where).lstrip(".")
-        raise SchemaError(field or None, message)
+        raise BadControlRequest(field or None, message)
 
 
 def _finite(constant: str) -> float:
-    raise SchemaError(None, f"{constant} is not a JSON number; send a finite number")
+    raise BadControlRequest(None, f"{constant} is not a JSON number; send a finite number")
 
 
 def integers(value: Any, schema: dict[str, Any]) -> Any:
@@ -241,25 +241,25 @@ def _arguments(method: str, path: str, query: str, body: bytes) -> dict[str, Any
     else:
         try:
             given = json.loads(body, parse_constant=_finite)
-        except SchemaError:
+        except BadControlRequest:
             raise
         except (ValueError, RecursionError):
-            raise SchemaError(None, "the body is not JSON; send a JSON object") from None
+            raise BadControlRequest(None, "the body is not JSON; send a JSON object") from None
     if schema is None:
         if given:
-            raise SchemaError(None, f"{method} {path} takes no parameters")
+            raise BadControlRequest(None, f"{method} {path} takes no parameters")
         return {}
     if not isinstance(given, dict):
-        raise SchemaError(None, "the body must be a JSON object")
+        raise BadControlRequest(None, "the body must be a JSON object")
     check(given, schema, method, path)
     converted: dict[str, Any] = integers(given, schema)
     return converted
 
 
-# --- the handlers: each one calls FakeAccountAPI's public methods -------------------------------
+# --- the handlers: each one calls FakeAccountAPI's public methods (FakeCore's) ---------------
 
 
-def _index(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _index(fake: FakeCore, args: dict[str, Any]) -> JSON:
     return {
         "prefix": PREFIX + "/",
         "api_base_path": BASE_PATH,
@@ -268,32 +268,32 @@ def _index(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
     }
 
 
-def _health(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _health(fake: FakeCore, args: dict[str, Any]) -> JSON:
     from parallel_account._spec import SPEC_SHA256
     from parallel_account._version import __version__
 
     return {"ok": True, "pid": os.getpid(), "version": __version__, "spec_sha256": SPEC_SHA256}
 
 
-def _facts(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _facts(fake: FakeCore, args: dict[str, Any]) -> JSON:
     return json_body(200, facts_bytes())  # byte for byte as shipped
 
 
-def _reset(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _reset(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.reset()
     return _OK
 
 
-def _balance(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _balance(fake: FakeCore, args: dict[str, Any]) -> JSON:
     return asdict(fake.balance)
 
 
-def _set_balance(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _set_balance(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.set_balance(**args)
     return asdict(fake.balance)
 
 
-def _ledger(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _ledger(fake: FakeCore, args: dict[str, Any]) -> JSON:
     entries = [
         {name: value for name, value in asdict(charge).items() if name != "answer"}
         for charge in fake.ledger.values()
@@ -301,16 +301,16 @@ def _ledger(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
     return {"entries": entries, "charges": sum(entry["charges"] for entry in entries)}
 
 
-def _charges(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _charges(fake: FakeCore, args: dict[str, Any]) -> JSON:
     key = args["idempotency_key"]
     return {"idempotency_key": key, "charges": fake.charges_for(key)}
 
 
-def _apps(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _apps(fake: FakeCore, args: dict[str, Any]) -> JSON:
     return {"apps": [asdict(app) for app in fake.apps.values()]}
 
 
-def _keys(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _keys(fake: FakeCore, args: dict[str, Any]) -> JSON:
     shown = [
         {name: value for name, value in asdict(key).items() if name != "raw_api_key"}
         for key in fake.keys.values()
@@ -318,11 +318,11 @@ def _keys(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
     return {"keys": shown}
 
 
-def _requests(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _requests(fake: FakeCore, args: dict[str, Any]) -> JSON:
     return {"counts": fake.requests, "times": fake.request_times, "log": fake.request_log}
 
 
-def _faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _faults(fake: FakeCore, args: dict[str, Any]) -> JSON:
     return {
         "queued": fake.queued_faults,
         "random": fake.random_fault_settings,
@@ -330,32 +330,32 @@ def _faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
     }
 
 
-def _fail_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _fail_next(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.fail_next(args.pop("n", 1), **args)
     return _OK
 
 
-def _drop_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _drop_next(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.drop_next(args.pop("n", 1), **args)
     return _OK
 
 
-def _delay_next(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _delay_next(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.delay_next(args.pop("seconds"), args.pop("n", 1), **args)
     return _OK
 
 
-def _random_faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _random_faults(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.random_faults(args.pop("seed"), args.pop("rate"), **args)
     return _OK
 
 
-def _clear_faults(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _clear_faults(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.clear_faults()
     return _OK
 
 
-def _token(fake: FakeAccountAPI, args: dict[str, Any]) -> JSON:
+def _token(fake: FakeCore, args: dict[str, Any]) -> JSON:
     fake.token = args["token"]
     return _OK
 

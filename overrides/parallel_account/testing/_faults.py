@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal, get_args
 
-from parallel_account.testing._outcome import Outcome, detail, number
+from parallel_account.testing._answer import Answer, detail, number
 from parallel_account.testing._spec import known_operation
 
 FaultKind = Literal["status", "drop_before_commit", "drop_after_commit", "delay"]
@@ -39,18 +39,18 @@ class Fault:
             raise ValueError(f"n: {self.remaining!r}; expected at least 1")
         known_operation(self.operation)
 
-    def instead(self) -> Outcome | None:
+    def instead(self) -> Answer | None:
         """The answer in place of carrying the request out, or None to carry it out."""
         if self.kind == "status":
             return detail(self.status, f"injected fault: HTTP {self.status}", self.headers)
         if self.kind == "drop_before_commit":
-            return Outcome(drop=True)
+            return Answer(drop=True)
         return None
 
-    def after_commit(self, outcome: Outcome) -> None:
+    def after_commit(self, answer: Answer) -> None:
         """Mark the carried-out request's answer as lost or late."""
-        outcome.drop = self.kind == "drop_after_commit"
-        outcome.delay = self.delay if self.kind == "delay" else 0.0
+        answer.drop = self.kind == "drop_after_commit"
+        answer.delay = self.delay if self.kind == "delay" else 0.0
 
     def described(self) -> dict[str, Any]:
         """This queued fault as JSON: kind, requests left, operation and what it sends."""

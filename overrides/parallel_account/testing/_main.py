@@ -13,22 +13,17 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from types import FrameType
-from typing import Literal, TextIO
+from typing import TextIO
 from urllib.parse import urlsplit
 
+from parallel_account._arguments import check_parsed
+from parallel_account._errors import InvalidRequestError
 from parallel_account._fake_token import DEFAULT_TOKEN
-from parallel_account._urls import is_loopback
+from parallel_account._mock_server_options import LogFormat, add_options, remote_refusal
 from parallel_account.testing._api import FakeAccountAPI
 from parallel_account.testing._control import PREFIX, SPEC_PATH
 from parallel_account.testing._requests import REQUEST_LOGGER, JsonLines, TextLines
 
-LogFormat = Literal["text", "json"]
-LOG_FORMATS: tuple[LogFormat, ...] = ("text", "json")
-TOKEN_HELP = f"bearer token it accepts (default: {DEFAULT_TOKEN})"
-LOG_FORMAT_HELP = (
-    "log one line per request on stderr (method, path, operation, status, idempotency key, "
-    "fault): text, or json (one object a line)"
-)
 JSON_HELP = "print the start line as one JSON object: base_url, control_url, spec_url, token, pid"
 
 
@@ -47,36 +42,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         The exit status, 0 after Ctrl-C or SIGTERM.
     """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        check_parsed(parser, args)  # as `parallel-account` checks every command line
+        return serve_options(args)
+    except (InvalidRequestError, CannotServe) as exc:
+        parser.error(str(exc))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser: the mock server's options (shared with `parallel-account
+    mock-server`), and --json."""
     parser = argparse.ArgumentParser(
         prog="python -m parallel_account.testing",
         description="Serve a fake Parallel Account API on loopback for tests.",
     )
-    parser.add_argument("--port", type=int, default=0, help="port (default: any free one)")
-    parser.add_argument(
-        "--host", default="127.0.0.1", help="a loopback address (default: 127.0.0.1)"
-    )
-    parser.add_argument(
-        "--allow-remote",
-        action="store_true",
-        help="allow a --host that is not loopback (anyone who reaches it controls the fake)",
-    )
-    parser.add_argument("--token", default=DEFAULT_TOKEN, help=TOKEN_HELP)
+    add_options(parser)
     parser.add_argument("--json", action="store_true", help=JSON_HELP)
-    parser.add_argument("--log-format", choices=LOG_FORMATS, default=None, help=LOG_FORMAT_HELP)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def serve_options(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """`serve` as a parsed command line asks, for either entry point: `args` has
+    `build_parser`'s options (host, port, allow_remote, token, log_format, json); `out` is
+    serve's. Raises CannotServe also for a host `remote_refusal` refuses."""
     refusal = remote_refusal(args.host, args.allow_remote)
     if refusal:
-        parser.error(refusal)
-    try:
-        return serve(
-            host=args.host,
-            port=args.port,
-            token=args.token,
-            json_line=args.json,
-            log_format=args.log_format,
-        )
-    except CannotServe as exc:
-        parser.error(str(exc))
+        raise CannotServe(refusal)
+    return serve(
+        host=args.host,
+        port=args.port,
+        token=args.token,
+        json_line=args.json,
+        log_format=args.log_format,
+        out=out,
+    )
 
 
 def serve(
@@ -170,30 +171,6 @@ def _request_lines(log_format: LogFormat | None) -> Iterator[None]:
     finally:
         REQUEST_LOGGER.removeHandler(handler)
         REQUEST_LOGGER.level, REQUEST_LOGGER.propagate = saved
-
-
-def remote_refusal(host: str, allow_remote: bool) -> str | None:
-    """Why serving on `host` is refused, or None if it is allowed.
-
-    The control API (/__fake/) takes no token, so whoever reaches the port can drive
-    the fake: only loopback unless told otherwise.
-
-    Args:
-        host: the address to listen on (an IPv6 address may be in brackets).
-        allow_remote: True when the caller accepts a non-loopback address.
-
-    Returns:
-        The refusal message naming `--host`, or None.
-
-    Raises:
-        Nothing.
-    """
-    if allow_remote or is_loopback(host.strip("[]")):
-        return None
-    return (
-        f"--host {host}: not a loopback address; the fake and its control API would be "
-        "reachable from other machines (add --allow-remote if that is meant)"
-    )
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:

@@ -3,7 +3,7 @@
 `spec_answer(op)` finds the operation in the pinned spec by method and path,
 takes its lowest documented 2xx response and builds the body from it: the media
 type's `example` or first `examples` entry if there is one, else `sample()` of
-its schema. `documented(op, outcome)` gives a modelled operation's success that
+its schema. `documented(op, answer)` gives a modelled operation's success that
 same status. The values come from the package's schema engine
 (`parallel_account._schema.sample`), `$ref`s resolved by its resolver.
 """
@@ -18,7 +18,7 @@ from functools import cache
 from typing import Final
 
 from parallel_account._schema import MAX_REF_REPEATS, Resolver, compile_check, sample
-from parallel_account.testing._outcome import JSON, Outcome, detail, json_body
+from parallel_account.testing._answer import JSON, Answer, detail, json_body
 from parallel_account_api.spec_facts import OperationFacts
 
 _BODILESS: Final = frozenset({204, 205, 304})
@@ -33,7 +33,7 @@ def _document() -> dict[str, JSON]:
     return spec()
 
 
-def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> Outcome:
+def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> Answer:
     """The operation's lowest documented 2xx answer, its body made from the spec.
 
     A top-level field of the answer named as a value the request `given` (its path
@@ -49,7 +49,7 @@ def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> 
     content = response.get("content") or {}
     media_type = _media_type(content)
     if media_type is None or status in _BODILESS:
-        return Outcome(status, b"", [])
+        return Answer(status, b"", [])
     value = _media_sample(document, content[media_type] or {})
     if given and isinstance(value, dict):
         echoed = {
@@ -68,15 +68,15 @@ def spec_answer(op: OperationFacts, given: Mapping[str, JSON] | None = None) -> 
     return _typed(status, body, media_type)
 
 
-def documented(op: OperationFacts, outcome: Outcome) -> Outcome:
+def documented(op: OperationFacts, answer: Answer) -> Answer:
     """A modelled operation's success (status `SUCCESS`) with the lowest 2xx status the spec
     documents for it, and no body if that status has none."""
     document = _document()
     operation = _operation(document, op) or {}
     status, _ = _success(document, operation.get("responses") or {})
     if status in _BODILESS:
-        return replace(outcome, status=status, body=b"", headers=[])
-    return replace(outcome, status=status)
+        return replace(answer, status=status, body=b"", headers=[])
+    return replace(answer, status=status)
 
 
 def _operation(document: Mapping[str, JSON], op: OperationFacts) -> dict[str, JSON] | None:
@@ -86,8 +86,8 @@ def _operation(document: Mapping[str, JSON], op: OperationFacts) -> dict[str, JS
     return operation if isinstance(operation, dict) else None
 
 
-def _typed(status: int, body: bytes, media_type: str) -> Outcome:
-    return Outcome(status, body, [("content-type", media_type)])
+def _typed(status: int, body: bytes, media_type: str) -> Answer:
+    return Answer(status, body, [("content-type", media_type)])
 
 
 def _success(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from typing import Any
 
-from parallel_account.testing._outcome import Outcome, Respond, detail
+from parallel_account.testing._answer import Answer, Respond, detail
 from parallel_account.testing._spec import BASE_PATH, MAX_BODY_BYTES, too_large
 
 # One logger for the whole fake, named "parallel_account.testing" as before it was a package.
@@ -87,16 +87,16 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         headers = {name.lower(): value for name, value in self.headers.items()}
         try:
-            outcome = self.server.respond(self.command, self.path, headers, body)
+            answer = self.server.respond(self.command, self.path, headers, body)
         except Exception:  # a bug in the fake: answered as the real server's would be, and logged
             _log.exception("fake account API: %s failed", self.command)
-            outcome = detail(500, "Internal Server Error")
-        if outcome.drop:
+            answer = detail(500, "Internal Server Error")
+        if answer.drop:
             self.close_connection = True  # the socket closes with nothing written
             return
-        if outcome.delay:
-            time.sleep(outcome.delay)
-        self._write(outcome)
+        if answer.delay:
+            time.sleep(answer.delay)
+        self._write(answer)
 
     def _read_body(self) -> bytes | None:
         """The request's body, or None once a refusal is written (the connection then closes)."""
@@ -126,12 +126,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 return
             length -= len(chunk)
 
-    def _refuse(self, outcome: Outcome) -> None:
+    def _refuse(self, answer: Answer) -> None:
         method, path = getattr(self, "command", None) or "", getattr(self, "path", "")
-        self.server.refused(method, path, outcome.status)
+        self.server.refused(method, path, answer.status)
         self.close_connection = True
-        outcome.headers.append(("connection", "close"))
-        self._write(outcome)
+        answer.headers.append(("connection", "close"))
+        self._write(answer)
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """The stdlib's answer to a request it cannot parse (bad request line, headers too
@@ -144,15 +144,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.request_version = self.protocol_version
         self._refuse(detail(code, message or phrase))
 
-    def _write(self, outcome: Outcome) -> None:
+    def _write(self, answer: Answer) -> None:
         try:
-            self.send_response(outcome.status)
-            for name, value in outcome.headers:
+            self.send_response(answer.status)
+            for name, value in answer.headers:
                 self.send_header(name, value)
-            self.send_header("content-length", str(len(outcome.body)))
+            self.send_header("content-length", str(len(answer.body)))
             self.end_headers()
             if self.command != "HEAD":  # an answer to HEAD has headers only
-                self.wfile.write(outcome.body)
+                self.wfile.write(answer.body)
         except OSError:  # the client gave up (e.g. timed out during a delay)
             self.close_connection = True
 

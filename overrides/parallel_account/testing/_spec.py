@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from parallel_account._schema import FORMATS
 from parallel_account._validation import schema_check
-from parallel_account.testing._outcome import JSON, Outcome, detail, number
+from parallel_account.testing._answer import JSON, Answer, detail, number
 from parallel_account_api.spec_facts import OPERATIONS, SERVER_URL, FieldFacts, OperationFacts
 
 # The real base URL has a path (/account); the fake keeps it so a client that
@@ -52,7 +52,7 @@ def routes(operations: Iterable[OperationFacts]) -> list[tuple[re.Pattern[str], 
 _ROUTES: Final = routes(OPERATIONS.values())
 
 
-def route(method: str, path: str) -> tuple[OperationFacts, dict[str, str]] | Outcome:
+def route(method: str, path: str) -> tuple[OperationFacts, dict[str, str]] | Answer:
     """The operation and its (unquoted) path parameters, or the 404/405 answer.
 
     As FastAPI routes: methods are case-sensitive, HEAD and OPTIONS are not implied by
@@ -77,7 +77,7 @@ def route(method: str, path: str) -> tuple[OperationFacts, dict[str, str]] | Out
 MAX_BODY_BYTES: Final = 1 << 20
 
 
-def too_large() -> Outcome:
+def too_large() -> Answer:
     """The answer to a body over `MAX_BODY_BYTES`: 413, as the proxy in front of the API gives."""
     return detail(413, f"Request body too large: at most {MAX_BODY_BYTES} bytes")
 
@@ -308,6 +308,6 @@ class UnparseableBody(Exception):
     """A body `json` cannot turn into values: FastAPI answers 400, not 422 (`unparseable`)."""
 
 
-def unparseable() -> Outcome:
+def unparseable() -> Answer:
     """FastAPI's answer when reading the body fails other than as a JSON syntax error."""
     return detail(400, "There was an error parsing the body")

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 
-from parallel_account.testing._outcome import Outcome, detail, success, success_body
+from parallel_account.testing._answer import Answer, detail, success, success_body
 from parallel_account.testing._spec import Body, Params, ParamValue
 
 # --- What the fake holds, as tests see it -------------------------------------------------
@@ -99,7 +99,7 @@ class Charge:
 
 # --- The operations -----------------------------------------------------------------------
 
-Operation = Callable[[Params, Body], Outcome]
+Operation = Callable[[Params, Body], Answer]
 
 
 class Account:
@@ -123,10 +123,10 @@ class Account:
         op: Operation | None = getattr(self, f"op_{name}", None)
         return op
 
-    def op_get_balance(self, params: Params, data: Body) -> Outcome:
+    def op_get_balance(self, params: Params, data: Body) -> Answer:
         return success(asdict(self.balance))
 
-    def op_add_balance(self, params: Params, data: Body) -> Outcome:
+    def op_add_balance(self, params: Params, data: Body) -> Answer:
         key: str = data["idempotency_key"]
         amount: int = data["amount_cents"]
         if self.balance.will_invoice:
@@ -144,26 +144,26 @@ class Account:
             )
         b = self.balance
         self.balance = replace(b, credit_balance_cents=b.credit_balance_cents + amount)
-        outcome = success(asdict(self.balance))
-        self.ledger[key] = Charge(key, amount, charges=1, answer=outcome.body)
-        return outcome
+        answer = success(asdict(self.balance))
+        self.ledger[key] = Charge(key, amount, charges=1, answer=answer.body)
+        return answer
 
-    def op_list_apps(self, params: Params, data: Body) -> Outcome:
+    def op_list_apps(self, params: Params, data: Body) -> Answer:
         return success({"apps": [asdict(app) for app in self.apps.values()]})
 
-    def op_create_app(self, params: Params, data: Body) -> Outcome:
+    def op_create_app(self, params: Params, data: Body) -> Answer:
         app = App(str(uuid.uuid4()), data["app_name"], self.balance.org_id, self.org_name)
         self.apps[app.app_id] = app
         return success({"app_id": app.app_id})
 
-    def op_delete_app(self, params: Params, data: Body) -> Outcome:
+    def op_delete_app(self, params: Params, data: Body) -> Answer:
         app_id = _canonical_uuid(params["app_id"])
         if self.apps.pop(app_id, None) is None:
             return detail(404, "App not found")
         self.keys = {k: v for k, v in self.keys.items() if v.app_id != app_id}
         return success(None)
 
-    def op_create_key(self, params: Params, data: Body) -> Outcome:
+    def op_create_key(self, params: Params, data: Body) -> Answer:
         app = self.apps.get(_canonical_uuid(params["app_id"]))
         if app is None:
             return detail(404, "App not found")
@@ -187,7 +187,7 @@ class Account:
             },
         )
 
-    def op_delete_key(self, params: Params, data: Body) -> Outcome:
+    def op_delete_key(self, params: Params, data: Body) -> Answer:
         app_id = _canonical_uuid(params["app_id"])
         if app_id not in self.apps:
             return detail(404, "App not found")

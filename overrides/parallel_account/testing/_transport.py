@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import httpx
 
-if TYPE_CHECKING:
-    from parallel_account.testing._api import FakeAccountAPI
+from parallel_account.testing._answer import Answering
 
 
 class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
@@ -17,7 +14,7 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         fake: the FakeAccountAPI that answers.
     """
 
-    def __init__(self, fake: FakeAccountAPI) -> None:
+    def __init__(self, fake: Answering) -> None:
         self.fake = fake
 
     def __repr__(self) -> str:
@@ -35,8 +32,8 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
 
     def _respond(self, request: httpx.Request) -> httpx.Response:
         raw_path = request.url.raw_path.decode("ascii")
-        outcome = self.fake._handle(request.method, raw_path, request.headers, request.content)
-        if outcome.drop:
+        answer = self.fake._handle(request.method, raw_path, request.headers, request.content)
+        if answer.drop:
             # What httpx raises when a real server closes the connection without answering.
             raise httpx.RemoteProtocolError(
                 "Server disconnected without sending a response.", request=request
@@ -44,10 +41,8 @@ class FakeTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
         # No time passes here: a delay matters only if it outlasts the read timeout.
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         read_timeout = timeouts.get("read")
-        if outcome.delay and read_timeout is not None and outcome.delay > read_timeout:
+        if answer.delay and read_timeout is not None and answer.delay > read_timeout:
             raise httpx.ReadTimeout("The read operation timed out", request=request)
         # An answer to HEAD has the headers only, as from the served fake.
-        body = b"" if request.method == "HEAD" else outcome.body
-        return httpx.Response(
-            outcome.status, headers=outcome.headers, content=body, request=request
-        )
+        body = b"" if request.method == "HEAD" else answer.body
+        return httpx.Response(answer.status, headers=answer.headers, content=body, request=request)

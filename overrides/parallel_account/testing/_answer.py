@@ -1,4 +1,4 @@
-"""What the fake decides for one request: an `Outcome` that each way in carries out its own way.
+"""What the fake decides for one request: an `Answer` that each way in carries out its own way.
 
 The API (`_api`) decides; the httpx transport (`_transport`) and the loopback
 server (`_server`) deliver, drop or delay the answer.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Protocol, TypeAlias
 
 JSON: TypeAlias = Any
 
@@ -17,8 +17,9 @@ Header = tuple[str, str]
 
 
 @dataclass
-class Outcome:
-    """What the fake decided; the transport and the server each carry it out their own way."""
+class Answer:
+    """What the fake decided for one request: the status, body and headers to send, or to close
+    the connection without sending them (`drop`), or to send them late (`delay`, seconds)."""
 
     status: int = 200
     body: bytes = b"null"
@@ -28,15 +29,24 @@ class Outcome:
 
 
 #: The fake's one entry point for both ways in: method, raw path, lower-case headers, body.
-Respond: TypeAlias = Callable[[str, str, Mapping[str, str], bytes], Outcome]
+Respond: TypeAlias = Callable[[str, str, Mapping[str, str], bytes], Answer]
 
 
-def json_body(status: int, body: bytes, headers: Sequence[Header] = ()) -> Outcome:
+class Answering(Protocol):
+    """What the ways in serve (a `FakeAccountAPI`), named without importing the module that
+    imports them: its `_handle` is the `Respond` entry point."""
+
+    def _handle(
+        self, method: str, raw_path: str, headers: Mapping[str, str], body: bytes
+    ) -> Answer: ...
+
+
+def json_body(status: int, body: bytes, headers: Sequence[Header] = ()) -> Answer:
     """An answer whose JSON body is already encoded (the ledger replays stored answers)."""
-    return Outcome(status, body, [("content-type", "application/json"), *headers])
+    return Answer(status, body, [("content-type", "application/json"), *headers])
 
 
-def json_answer(status: int, payload: JSON, headers: Sequence[Header] = ()) -> Outcome:
+def json_answer(status: int, payload: JSON, headers: Sequence[Header] = ()) -> Answer:
     return json_body(status, json.dumps(payload, separators=(",", ":")).encode(), headers)
 
 
@@ -45,17 +55,17 @@ def json_answer(status: int, payload: JSON, headers: Sequence[Header] = ()) -> O
 SUCCESS: Final = 0
 
 
-def success(payload: JSON) -> Outcome:
+def success(payload: JSON) -> Answer:
     """The operation succeeded, answering `payload`; its status is the spec's."""
     return json_answer(SUCCESS, payload)
 
 
-def success_body(body: bytes) -> Outcome:
+def success_body(body: bytes) -> Answer:
     """The operation succeeded, answering this encoded JSON; its status is the spec's."""
     return json_body(SUCCESS, body)
 
 
-def detail(status: int, message: str, headers: Sequence[Header] = ()) -> Outcome:
+def detail(status: int, message: str, headers: Sequence[Header] = ()) -> Answer:
     """FastAPI's shape for an error: `{"detail": message}`."""
     return json_answer(status, {"detail": message}, headers)
 
