@@ -92,3 +92,25 @@ def test_token_store_error_is_exported() -> None:
     from parallel_account import TokenStoreError
 
     assert issubclass(TokenStoreError, ParallelAccountError)
+
+
+PUBLIC_MODULES = (
+    "parallel_account",
+    "parallel_account.signin",
+    "parallel_account.testing",
+    "parallel_account.conformance",
+    "parallel_account.cli",
+)
+
+
+@pytest.mark.parametrize("module_name", PUBLIC_MODULES)
+def test_every_exception_a_public_module_exports_is_in_the_tree(module_name: str) -> None:
+    # not only the family: an exception class exported anywhere public (the fake's
+    # CannotServe, the pack's ScenarioError) is one of ours and belongs in `_errors`
+    module = importlib.import_module(module_name)
+    exported = [getattr(module, name) for name in getattr(module, "__all__", ())]
+    for cls in exported:
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            assert issubclass(cls, ParallelAccountError), f"{module_name}.{cls.__name__}"
+            assert cls.__module__ == _errors.__name__, f"{module_name}.{cls.__name__}"
+            assert cls.__name__ in parallel_account.__all__, cls.__name__

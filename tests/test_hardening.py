@@ -16,6 +16,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -199,6 +200,29 @@ def test_deep_or_huge_error_bodies_map_to_the_status_error() -> None:
 
 
 # --- errors travel ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "facts"),
+    [
+        (
+            pa.TokenStoreError("unusable", path=Path("/x/sign-in.json")),
+            {"path": Path("/x/sign-in.json")},
+        ),
+        (pa.AccessDeniedError("declined", error="access_denied"), {"error": "access_denied"}),
+        (
+            pa.Interrupted("stopped", idempotency_key="k-1", terminated=True),
+            {"idempotency_key": "k-1", "terminated": True, "outcome_unknown": True},
+        ),
+    ],
+    ids=["token-store-path", "device-flow-error", "interrupted"],
+)
+def test_the_sign_in_and_cli_errors_pickle_with_what_they_carry(
+    error: pa.ParallelAccountError, facts: dict[str, Any]
+) -> None:
+    back = pickle.loads(pickle.dumps(error))  # noqa: S301 (our own bytes, made just above)
+    assert type(back) is type(error) and str(back) == str(error)
+    assert {name: getattr(back, name, None) for name in facts} == facts
 
 
 def test_errors_pickle_with_their_facts_and_without_the_token() -> None:
@@ -578,11 +602,14 @@ def test_api_command_refuses_deep_json_with_a_usage_error(
 def test_a_model_the_spec_dropped_fails_only_where_it_is_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from parallel_account_api import models
+    from parallel_account_api import models, results
 
-    # What a spec without the model generates: no module for it, nothing loaded.
+    # What a spec without the model generates: no module for it, nothing loaded, and no
+    # method returning it.
     monkeypatch.delitem(models._MODULES, "AppItem")
     monkeypatch.delattr(models, "AppItem", raising=False)
+    kept = tuple(name for name in results.RESULT_MODELS if name != "AppItem")
+    monkeypatch.setattr(results, "RESULT_MODELS", kept)
     with pytest.raises(AttributeError, match="has no model AppItem"):
         pa.AppItem  # noqa: B018 (the attribute access is the test)
     assert pa.AccountClient is not None  # the package itself still works

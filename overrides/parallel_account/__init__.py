@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         AuthenticationError,
         BadRequestError,
         Cancelled,
+        CannotServe,
         ConflictError,
         CorruptTokenFileError,
         DeviceCodeExpiredError,
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
         ParallelAccountError,
         PermissionDeniedError,
         RateLimitError,
+        ScenarioError,
         SignInExpiredError,
         TokenStoreError,
         UnprocessableEntityError,
@@ -105,9 +107,15 @@ _MODELS = _ExportedModels()
 def _home(name: str) -> str | None:
     if name in _HOMES:
         return _HOMES[name]
-    # Every other export (but the models and __version__) is an exception class, and
-    # every exception class lives in `_errors`.
-    return "parallel_account._errors" if name in __all__ else None
+    # Every other export but the models is an exception class, and every exception class
+    # lives in `_errors`; asked there, so a model a spec update dropped is not sent to it.
+    if name in __all__:
+        from parallel_account import _errors
+
+        found = getattr(_errors, name, None)
+        if isinstance(found, type) and issubclass(found, BaseException):
+            return "parallel_account._errors"
+    return None
 
 
 def __getattr__(name: str) -> Any:
@@ -142,6 +150,7 @@ __all__ = [
     "BadRequestError",
     "BalanceResponse",
     "Cancelled",
+    "CannotServe",
     "ConflictError",
     "CorruptTokenFileError",
     "CreateAppResponseModel",
@@ -163,6 +172,7 @@ __all__ = [
     "RateLimitError",
     "RawResponse",
     "RetryPolicy",
+    "ScenarioError",
     "SignInExpiredError",
     "TokenProvider",
     "TokenStoreError",

@@ -20,7 +20,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 
-from parallel_account._attempts import Sleep, attempts
+from parallel_account._attempts import SendResult, Sleep, attempts
 from parallel_account._auth import TokenProvider, resolve_auth
 from parallel_account._env import CUSTOM_HEADERS_ENV
 from parallel_account._errors import InvalidRequestError
@@ -332,7 +332,7 @@ class AccountClient(_ClientBase, SyncOperations):
         InvalidRequestError: an option or header is not allowed (named in the message).
         AuthenticationError: no token given and none found along the token chain.
         TokenStoreError: a stored sign-in exists but cannot be used (its file is
-            corrupt or readable by others); `TokenStoreError`.
+            corrupt or readable by others).
     """
 
     _http: httpx.Client
@@ -385,18 +385,18 @@ class AccountClient(_ClientBase, SyncOperations):
         step = next(flow)
         try:
             while True:
-                outcome: httpx.Response | httpx.RequestError | None = None
+                sent: SendResult = None
                 try:
                     if isinstance(step, Sleep):
                         self._sleep(step.seconds)
                     else:
-                        outcome = self._receive(step.request)
+                        sent = self._receive(step.request)
                 except httpx.RequestError as exc:
-                    outcome = exc
+                    sent = exc
                 except BaseException as exc:  # the loop annotates it (idempotency key)
                     flow.throw(exc)
                     raise  # not reached: the loop re-raises
-                step = flow.send(outcome)
+                step = flow.send(sent)
         except StopIteration as done:
             answer: RawHTTPResponse[T] = done.value
             return answer
@@ -561,18 +561,18 @@ class AsyncAccountClient(_ClientBase, AsyncOperations):
         step = next(flow)
         try:
             while True:
-                outcome: httpx.Response | httpx.RequestError | None = None
+                sent: SendResult = None
                 try:
                     if isinstance(step, Sleep):
                         await self._sleep(step.seconds)
                     else:
-                        outcome = await self._receive(step.request)
+                        sent = await self._receive(step.request)
                 except httpx.RequestError as exc:
-                    outcome = exc
+                    sent = exc
                 except BaseException as exc:  # the loop annotates it (idempotency key)
                     flow.throw(exc)
                     raise  # not reached: the loop re-raises
-                step = flow.send(outcome)
+                step = flow.send(sent)
         except StopIteration as done:
             answer: RawHTTPResponse[T] = done.value
             return answer

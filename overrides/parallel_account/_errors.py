@@ -28,7 +28,9 @@
     ├── OperationGone                          a CLI command's operation left the spec
     ├── Cancelled                              the CLI's confirmation was answered no
     ├── Interrupted                            the CLI was stopped during a top-up
-    └── OutputLost                             the CLI could not write what the server did
+    ├── OutputLost                             the CLI could not write what the server did
+    ├── CannotServe                            the fake cannot listen where asked
+    └── ScenarioError                          a conformance scenario this spec cannot run
 
 Every error raised while adding balance carries `.idempotency_key`; `.outcome_unknown`
 is True when the request may have been carried out (calling again with the same
@@ -58,6 +60,9 @@ _PICKLED = (
     "outcome_unknown",
     "body",
     "detail",
+    "path",  # TokenStoreError: the sign-in file
+    "error",  # DeviceFlowError: the platform's OAuth error code
+    "terminated",  # Interrupted: SIGTERM rather than Ctrl-C
     "__notes__",
 )
 
@@ -294,6 +299,14 @@ class Interrupted(ParallelAccountError):
 
 class OutputLost(ParallelAccountError):
     """Something done on the server could not be written to stdout (closed, broken, full)."""
+
+
+class CannotServe(ParallelAccountError):
+    """The fake cannot listen where asked; the message names the option and what to do."""
+
+
+class ScenarioError(ParallelAccountError):
+    """A conformance scenario that cannot run against this spec (a bound it names is gone, say)."""
 
 
 E = TypeVar("E", bound=ParallelAccountError)

@@ -34,6 +34,7 @@ from parallel_account._env import PROFILE_ENV, TOKEN_ENV
 from parallel_account._errors import (
     AuthenticationError,
     Cancelled,
+    CannotServe,
     Interrupted,
     NotSignedInError,
     OutputLost,
@@ -462,7 +463,7 @@ def mock_server(args: argparse.Namespace, out: Output) -> int:
 
     try:
         return _main.serve_options(args, out.stdout)  # as `python -m parallel_account.testing`
-    except _main.CannotServe as exc:
+    except CannotServe as exc:
         raise UsageError(str(exc)) from None
 
 

@@ -46,8 +46,9 @@ The project's own adapter is `python -m parallel_account.conformance.adapter`.
 
 from __future__ import annotations
 
+from parallel_account._errors import ScenarioError
 from parallel_account.conformance._runner import DEFAULT_ADAPTER_TIMEOUT, Result, run_scenario
-from parallel_account.conformance._scenarios import Scenario, ScenarioError, load_all, select
+from parallel_account.conformance._scenarios import Scenario, load_all, select
 
 __all__ = [
     "DEFAULT_ADAPTER_TIMEOUT",

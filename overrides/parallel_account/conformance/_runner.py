@@ -32,6 +32,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from parallel_account._env import API_URL_ENV, TOKEN_ENV
+from parallel_account._errors import ScenarioError
 from parallel_account.conformance._adapter_output import (
     MAX_OUTPUT_BYTES,
     STDERR_KEEP_BYTES,
@@ -40,7 +41,7 @@ from parallel_account.conformance._adapter_output import (
     secret_values,
 )
 from parallel_account.conformance._expect import State, check
-from parallel_account.conformance._scenarios import References, Scenario, ScenarioError
+from parallel_account.conformance._scenarios import References, Scenario
 from parallel_account_api.spec_facts import OPERATIONS
 
 DEFAULT_ADAPTER_TIMEOUT: Final = 60.0  # seconds for one adapter run; scenarios need far less

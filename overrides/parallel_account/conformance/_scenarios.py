@@ -30,13 +30,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Final
 
+from parallel_account._errors import ScenarioError
 from parallel_account_api.spec_facts import OPERATIONS, FieldFacts
 
 BOUNDS: Final = ("lowest", "highest", "below_lowest", "above_highest")
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot run against this spec (a bound it names is gone, say)."""
 
 
 @dataclass(frozen=True)

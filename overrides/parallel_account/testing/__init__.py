@@ -78,12 +78,13 @@ on loopback), `_clients` (this package's clients on the fake), `_api`
 shared with `parallel-account mock-server`).
 """
 
+from parallel_account._errors import CannotServe
 from parallel_account._fake_token import DEFAULT_TOKEN
 from parallel_account._mock_server_options import remote_refusal
 from parallel_account.testing._api import FakeAccountAPI
 from parallel_account.testing._clients import NO_BACKOFF
 from parallel_account.testing._faults import FAULT_KINDS, FaultKind
-from parallel_account.testing._main import CannotServe, main, serve
+from parallel_account.testing._main import main, serve
 from parallel_account.testing._state import App, Balance, Charge, Key
 from parallel_account.testing._transport import FakeTransport
 

@@ -17,7 +17,7 @@ from typing import TextIO
 from urllib.parse import urlsplit
 
 from parallel_account._arguments import check_parsed
-from parallel_account._errors import InvalidRequestError
+from parallel_account._errors import CannotServe, InvalidRequestError
 from parallel_account._fake_token import DEFAULT_TOKEN
 from parallel_account._mock_server_options import LogFormat, add_options, remote_refusal
 from parallel_account.testing._api import FakeAccountAPI
@@ -25,10 +25,6 @@ from parallel_account.testing._control import PREFIX, SPEC_PATH
 from parallel_account.testing._requests import REQUEST_LOGGER, JsonLines, TextLines
 
 JSON_HELP = "print the start line as one JSON object: base_url, control_url, spec_url, token, pid"
-
-
-class CannotServe(Exception):
-    """The fake cannot listen where asked; the message names the option and what to do."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
