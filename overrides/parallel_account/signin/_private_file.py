@@ -49,7 +49,11 @@ class PrivateFile:
         self.logout = logout
 
     def corrupt(self, why: str) -> CorruptTokenFileError:
-        """The error for a file that is not what it should be; each file words it its own way."""
+        """The error for a file that is not what it should be; each file words it its own way.
+
+        Args:
+            why: what is wrong with the file, in a few words (never its content).
+        """
         raise NotImplementedError
 
     @contextlib.contextmanager
@@ -133,6 +137,9 @@ class PrivateFile:
         """Replace the file atomically: temp file (0600), fsync, rename, fsync the directory.
 
         Callers that read, change and write hold `lock()` around all three.
+
+        Args:
+            data: the file's new content, whole.
 
         Raises:
             TokenStoreError: the record is too large, or the directory is not private.
