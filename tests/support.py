@@ -57,7 +57,9 @@ def _top_up_bounds() -> dict[str, object]:
 
     top_up = OPERATIONS.get("add_balance")
     if top_up is None:
-        raise AttributeError(
+        # ImportError, not AttributeError: `from tests.support import LOWEST` (how every test
+        # takes them) would replace an AttributeError with a bare "cannot import name"
+        raise ImportError(
             "tests.support: the spec has no add_balance operation, whose bounds (AMOUNT, "
             "KEY, LOWEST, HIGHEST, SHORTEST, LONGEST) this test module uses"
         )

@@ -112,8 +112,8 @@ def test_support_imports_on_a_spec_without_add_balance() -> None:
         "import tests.support as support\n"
         "assert support.ROOT.is_dir() and callable(support.make)\n"
         "try:\n"
-        "    support.LOWEST\n"
-        "except AttributeError as exc:\n"
+        "    from tests.support import LOWEST\n"
+        "except ImportError as exc:\n"
         "    print(exc)\n"
     )
     done = subprocess.run(
