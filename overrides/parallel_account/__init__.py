@@ -91,6 +91,10 @@ class _ExportedModels:
     (generated from the spec, `parallel_account_api.results`, so a model a spec update adds
     is exported with it) and the ones named in __all__ with no other home (so one a spec
     update dropped fails in __getattr__, saying why, while `import parallel_account` works).
+
+    `__all__` and the TYPE_CHECKING imports name today's four by hand: type checkers read
+    only literal names. A model a spec update adds is an attribute here at once, but not
+    in `__all__` (nor `import *`) until it is named there.
     """
 
     def __contains__(self, name: object) -> bool:
