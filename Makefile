@@ -102,7 +102,7 @@ unit-superset: $(VENV_STAMP)  ## pytest on the frozen superset spec, in a tempor
 
 # The two runs side by side: much of the suite waits (on servers, timeouts, child
 # processes), so two xdist runs of one worker per core fill the cores that one leaves idle
-# (on 2 cores: about 4.7 minutes together, 6.3 one after the other). Each run's output is
+# (on 2 cores: about 5 minutes together, 6.3 one after the other). Each run's output is
 # printed whole when it ends (--output-sync).
 test: check-generated lint lint-workflows typecheck typecheck-ts  ## everything CI runs but the rehearsal
 	$(MAKE) --no-print-directory -j2 --output-sync=target unit unit-superset
